@@ -1,0 +1,152 @@
+"""The data contract between the writer and the plugin: names, kinds and versioned metadata.
+
+Every summary this package writes carries ``plugin_name = "deepviz"`` and, in
+``plugin_data.content``, a serialized ``PluginData`` message::
+
+    syntax = "proto3";
+    package tensorboard_deepviz;
+    message PluginData {
+      int32 version = 1;   // PROTO_VERSION of the writer
+      string kind = 2;     // one of KINDS
+      string layer = 3;    // module name for per-layer kinds, "" otherwise
+    }
+
+The message is built from a descriptor at import time, so no generated code (and no
+protobuf-compiler version) is tied to the installed protobuf runtime. This module is the
+only one the writer side and the plugin side both depend on, together with ``records``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from tensorboard.compat.proto import summary_pb2
+
+PLUGIN_NAME = "deepviz"
+
+# Version of the metadata message and of the record layouts it announces. A reader
+# skips records whose version it does not know.
+PROTO_VERSION = 1
+
+# Kinds of record (DESIGN.md section 3). Per-layer kinds have one tag per layer.
+KIND_CORPUS = "corpus"
+KIND_GRAPH = "graph"
+KIND_WEIGHTS = "weights"
+KIND_ACTIVATIONS = "activations"
+KIND_PREDICTIONS = "predictions"
+KIND_CONFUSION = "confusion"
+KIND_CLUSTERS = "clusters"
+KIND_STATISTICS = "statistics"
+
+KINDS = (
+    KIND_CORPUS,
+    KIND_GRAPH,
+    KIND_WEIGHTS,
+    KIND_ACTIVATIONS,
+    KIND_PREDICTIONS,
+    KIND_CONFUSION,
+    KIND_CLUSTERS,
+    KIND_STATISTICS,
+)
+PER_LAYER_KINDS = frozenset({KIND_WEIGHTS, KIND_ACTIVATIONS, KIND_STATISTICS})
+
+# Layer statistics are a float64 tensor of shape [len(STATISTIC_SOURCES), len(STATISTIC_NAMES)].
+# A row whose "count" is 0 was not available at that step (e.g. no gradient yet).
+STATISTIC_SOURCES = ("weights", "gradients", "activations")
+STATISTIC_NAMES = (
+    "count",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "norm",
+    "zero_fraction",
+    "nan_count",
+    "inf_count",
+)
+
+TAG_PREFIX = PLUGIN_NAME + "/"
+
+
+def _build_plugin_data_class() -> Any:
+    file_proto = descriptor_pb2.FileDescriptorProto(
+        name="tensorboard_deepviz/plugin_data.proto",
+        package="tensorboard_deepviz",
+        syntax="proto3",
+    )
+    message = file_proto.message_type.add(name="PluginData")
+    field = descriptor_pb2.FieldDescriptorProto
+    for number, (name, field_type) in enumerate(
+        [("version", field.TYPE_INT32), ("kind", field.TYPE_STRING), ("layer", field.TYPE_STRING)],
+        start=1,
+    ):
+        message.field.add(name=name, number=number, type=field_type, label=field.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file_proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorboard_deepviz.PluginData"))
+
+
+PluginData = _build_plugin_data_class()
+
+
+class UnknownVersionError(ValueError):
+    """Raised for metadata written by a version of this package that this reader does not know."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordInfo:
+    """What a tag's metadata says: the kind of record and, for per-layer kinds, the layer."""
+
+    kind: str
+    layer: str
+    version: int
+
+
+def tag_for(kind: str, layer: str = "") -> str:
+    """Return the tag of a record: ``deepviz/<kind>`` or ``deepviz/<kind>/<layer>``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind in PER_LAYER_KINDS:
+        if not layer:
+            raise ValueError(f"records of kind {kind!r} need a layer name")
+        return f"{TAG_PREFIX}{kind}/{layer}"
+    return f"{TAG_PREFIX}{kind}"
+
+
+def data_class_for(kind: str) -> int:
+    """Layer statistics are small numeric tensors; everything else is a blob sequence."""
+    if kind == KIND_STATISTICS:
+        return summary_pb2.DATA_CLASS_TENSOR
+    return summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+
+
+def create_summary_metadata(kind: str, layer: str = "") -> summary_pb2.SummaryMetadata:
+    """Build the ``SummaryMetadata`` for a record of ``kind`` (and ``layer``)."""
+    tag_for(kind, layer)  # validates kind and layer
+    content = PluginData(version=PROTO_VERSION, kind=kind, layer=layer)
+    return summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME, content=content.SerializeToString()
+        ),
+        data_class=data_class_for(kind),
+    )
+
+
+def parse_plugin_metadata(content: bytes) -> RecordInfo:
+    """Parse ``plugin_data.content``; raise ``UnknownVersionError`` or ``ValueError`` if unusable.
+
+    Future migrations of older versions go here.
+    """
+    if not isinstance(content, (bytes, bytearray)):
+        raise TypeError(f"plugin content must be bytes, got {type(content).__name__}")
+    message = PluginData.FromString(bytes(content))
+    if message.version != PROTO_VERSION:
+        raise UnknownVersionError(
+            f"deepviz metadata version {message.version} is not supported "
+            f"(this reader knows version {PROTO_VERSION})"
+        )
+    if message.kind not in KINDS:
+        raise ValueError(f"unknown deepviz record kind {message.kind!r}")
+    return RecordInfo(kind=message.kind, layer=message.layer, version=message.version)

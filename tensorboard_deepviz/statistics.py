@@ -1,0 +1,287 @@
+"""Numbers computed from a model's tensors: layer moments, quantization, confusion, clusters.
+
+Functions on torch tensors run on the tensor's device and never synchronize it; functions on
+numpy arrays run in the background worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import metadata
+
+# Layer moments: one row of raw, additive-or-extremal quantities per tensor, so that rows from
+# several ranks can be combined before the finished statistics are derived.
+MOMENT_NAMES = ("count", "sum", "sum_squares", "min", "max", "zeros", "nan_count", "inf_count")
+_ADDITIVE_MOMENTS = [0, 1, 2, 5, 6, 7]
+
+# Activation quantization: finite values map to 0..FINITE_LEVELS-1; the last codes mark
+# values that have no place on a linear scale.
+FINITE_LEVELS = 253
+CODE_NEG_INF = 253
+CODE_POS_INF = 254
+CODE_NAN = 255
+
+
+def tensor_moments(tensor: Optional[torch.Tensor]) -> torch.Tensor:
+    """Return a float64 row of ``MOMENT_NAMES`` for ``tensor`` (all zeros when it is None or empty).
+
+    Runs on the tensor's device without synchronizing it. Sums and extremes include NaN/Inf
+    values, so a tensor that holds them has NaN/Inf moments; ``nan_count`` and ``inf_count``
+    say how many there are.
+    """
+    if tensor is None or tensor.numel() == 0:
+        device = tensor.device if tensor is not None else "cpu"
+        return torch.zeros(len(MOMENT_NAMES), dtype=torch.float64, device=device)
+    values = tensor.detach().reshape(-1)
+    if not values.is_floating_point() or values.dtype in (torch.float16, torch.bfloat16):
+        values = values.float()  # half-precision sums overflow and lose precision
+    minimum, maximum = torch.aminmax(values)
+    return torch.stack(
+        [
+            torch.tensor(float(values.numel()), dtype=torch.float64, device=values.device),
+            values.sum(dtype=torch.float32).double(),
+            torch.linalg.vector_norm(values, dtype=torch.float32).double().square(),
+            minimum.double(),
+            maximum.double(),
+            (values == 0).sum().double(),
+            torch.isnan(values).sum().double(),
+            torch.isinf(values).sum().double(),
+        ]
+    )
+
+
+def combine_moments(rows: torch.Tensor) -> torch.Tensor:
+    """Combine moment rows ``[K, len(MOMENT_NAMES)]`` of K tensors into one row (empty rows ignored)."""
+    if rows.shape[0] == 1:
+        return rows[0]
+    present = rows[:, 0] > 0
+    combined = rows.sum(dim=0)
+    inf = torch.tensor(float("inf"), dtype=rows.dtype, device=rows.device)
+    minimum = torch.where(present, rows[:, 3], inf).min()
+    maximum = torch.where(present, rows[:, 4], -inf).max()
+    any_present = present.any()
+    combined[3] = torch.where(any_present, minimum, torch.zeros_like(minimum))
+    combined[4] = torch.where(any_present, maximum, torch.zeros_like(maximum))
+    return combined
+
+
+def reduce_moments_across_ranks(moments: torch.Tensor) -> torch.Tensor:
+    """Combine per-rank moment rows (``[..., len(MOMENT_NAMES)]``) under torch.distributed."""
+    import torch.distributed as dist
+
+    additive = moments[..., _ADDITIVE_MOMENTS].contiguous()
+    minimum = moments[..., 3].contiguous()
+    maximum = moments[..., 4].contiguous()
+    dist.all_reduce(additive, op=dist.ReduceOp.SUM)
+    dist.all_reduce(minimum, op=dist.ReduceOp.MIN)
+    dist.all_reduce(maximum, op=dist.ReduceOp.MAX)
+    combined = moments.clone()
+    combined[..., _ADDITIVE_MOMENTS] = additive
+    combined[..., 3] = minimum
+    combined[..., 4] = maximum
+    return combined
+
+
+def statistics_from_moments(moments: np.ndarray) -> np.ndarray:
+    """Turn moment rows ``[..., len(MOMENT_NAMES)]`` into ``metadata.STATISTIC_NAMES`` rows (float64).
+
+    A row with count 0 (no tensor) stays all zeros.
+    """
+    moments = np.asarray(moments, dtype=np.float64)
+    count, total, squares, minimum, maximum, zeros, nans, infs = np.moveaxis(moments, -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe_count = np.where(count > 0, count, 1.0)
+        mean = total / safe_count
+        variance = np.maximum(squares / safe_count - mean * mean, 0.0)
+        rows = np.stack(
+            [count, mean, np.sqrt(variance), minimum, maximum, np.sqrt(squares), zeros / safe_count, nans, infs],
+            axis=-1,
+        )
+    rows[count == 0] = 0.0
+    assert rows.shape[-1] == len(metadata.STATISTIC_NAMES)
+    return rows
+
+
+def quantize_activations(activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quantize ``[N, C, ...]`` (or ``[N, F]``) activations to 8 bits with a range per image and channel.
+
+    Returns ``(codes, ranges)``: ``codes`` is uint8 with the input's shape; finite values map
+    linearly onto ``0..FINITE_LEVELS-1`` between the range's ends, NaN to ``CODE_NAN``, -Inf/+Inf
+    to ``CODE_NEG_INF``/``CODE_POS_INF``. ``ranges`` is float32 ``[N, C, 2]`` (min, max of the
+    finite values) for rank >= 3 and ``[N, 1, 2]`` (one range per image) for rank 2.
+    """
+    values = np.asarray(activations, dtype=np.float32)
+    if values.ndim < 2:
+        raise ValueError(f"activations need a batch dimension and features, got shape {values.shape}")
+    grouped = values.reshape(values.shape[0], values.shape[1], -1) if values.ndim >= 3 else values[:, None, :]
+    finite = np.isfinite(grouped)
+    all_finite = bool(finite.all())
+    if all_finite:
+        low = grouped.min(axis=2, initial=np.inf)
+        high = grouped.max(axis=2, initial=-np.inf)
+    else:
+        low = np.where(finite, grouped, np.inf).min(axis=2, initial=np.inf)
+        high = np.where(finite, grouped, -np.inf).max(axis=2, initial=-np.inf)
+    empty = ~np.isfinite(low)  # a channel with no finite value
+    low = np.where(empty, 0.0, low).astype(np.float32)
+    high = np.where(empty, 0.0, high).astype(np.float32)
+    span = np.where(high > low, high - low, 1.0)
+    with np.errstate(invalid="ignore"):
+        scaled = (grouped - low[..., None]) * ((FINITE_LEVELS - 1) / span)[..., None]
+    codes = np.clip(np.rint(scaled), 0, FINITE_LEVELS - 1)
+    if not all_finite:
+        codes = np.where(finite, codes, 0)
+    codes = codes.astype(np.uint8)
+    if not all_finite:
+        codes[np.isnan(grouped)] = CODE_NAN
+        codes[np.isposinf(grouped)] = CODE_POS_INF
+        codes[np.isneginf(grouped)] = CODE_NEG_INF
+    return codes.reshape(values.shape), np.stack([low, high], axis=-1)
+
+
+def dequantize_activations(codes: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """Inverse of ``quantize_activations`` (float32, NaN/Inf restored from their codes)."""
+    codes = np.asarray(codes)
+    grouped = codes.reshape(codes.shape[0], ranges.shape[1], -1).astype(np.float32)
+    low = ranges[..., 0:1].astype(np.float32)
+    high = ranges[..., 1:2].astype(np.float32)
+    values = low + grouped * (high - low) / (FINITE_LEVELS - 1)
+    raw = codes.reshape(grouped.shape)
+    values[raw == CODE_NAN] = np.nan
+    values[raw == CODE_POS_INF] = np.inf
+    values[raw == CODE_NEG_INF] = -np.inf
+    return values.reshape(codes.shape)
+
+
+@dataclasses.dataclass
+class Confusion:
+    """Confusion counts (rows: true class, columns: predicted class) and the images in each cell.
+
+    The eval-image indices of cell ``(t, p)`` are ``cell_images[cell_offsets[k]:cell_offsets[k+1]]``
+    with ``k = t * num_classes + p``, in ascending order.
+    """
+
+    counts: np.ndarray
+    cell_offsets: np.ndarray
+    cell_images: np.ndarray
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> Confusion:
+    """Count (true, predicted) pairs and group eval-image indices by cell."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    if labels.shape != predicted.shape or labels.ndim != 1:
+        raise ValueError(f"labels {labels.shape} and predictions {predicted.shape} must be equal-length vectors")
+    for name, values in (("label", labels), ("predicted class", predicted)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"{name} outside 0..{num_classes - 1}")
+    cells = labels * num_classes + predicted
+    order = np.argsort(cells, kind="stable")
+    per_cell = np.bincount(cells, minlength=num_classes * num_classes)
+    offsets = np.concatenate([[0], np.cumsum(per_cell)])
+    return Confusion(
+        counts=per_cell.reshape(num_classes, num_classes),
+        cell_offsets=offsets.astype(np.int64),
+        cell_images=order.astype(np.int32),
+    )
+
+
+@dataclasses.dataclass
+class Clusters:
+    """K-Means clusters of eval-image features and their summary."""
+
+    assignment: np.ndarray  # [N] cluster of each eval image
+    nearest: np.ndarray  # [K, M] eval images nearest each centre, nearest first
+    sizes: np.ndarray  # [K]
+    majority_class: np.ndarray  # [K], -1 for an empty cluster
+    purity: np.ndarray  # [K] fraction of members in the majority class
+    projection: np.ndarray  # [N, 2] PCA projection of the features
+    nonfinite_images: int  # images whose features had NaN/Inf (clustered as zeros)
+
+
+def cluster_features(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    num_clusters: int,
+    num_classes: int,
+    metric: str = "euclidean",
+    nearest_per_cluster: int = 20,
+    seed: int = 0,
+) -> Clusters:
+    """K-Means (scikit-learn) on ``[N, D]`` features; ``metric="cosine"`` clusters unit-length rows.
+
+    Uses a fixed ``seed`` so results are reproducible and no global random state is touched.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"cluster metric must be 'euclidean' or 'cosine', got {metric!r}")
+    points = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    labels = np.asarray(labels, dtype=np.int64)
+    finite_rows = np.isfinite(points).all(axis=1)
+    nonfinite = int((~finite_rows).sum())
+    if nonfinite:
+        points = np.where(np.isfinite(points), points, 0.0).astype(np.float32)
+    if metric == "cosine":
+        norms = np.linalg.norm(points, axis=1, keepdims=True)
+        points = points / np.where(norms > 0, norms, 1.0)
+    count = len(points)
+    k = max(1, min(num_clusters, count))
+    kmeans = KMeans(n_clusters=k, n_init=1, random_state=seed)
+    with warnings.catch_warnings():
+        # Fewer distinct points than clusters (an untrained net) is data, not a problem.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assignment = kmeans.fit_predict(points)
+    distances = kmeans.transform(points)  # [N, K]
+    m = min(nearest_per_cluster, count)
+    nearest = np.argsort(distances, axis=0, kind="stable")[:m].T
+    sizes = np.bincount(assignment, minlength=k)
+    class_counts = np.zeros((k, num_classes), dtype=np.int64)
+    np.add.at(class_counts, (assignment, labels), 1)
+    majority = np.where(sizes > 0, class_counts.argmax(axis=1), -1)
+    purity = np.where(sizes > 0, class_counts.max(axis=1) / np.maximum(sizes, 1), 0.0)
+    projection = _project_2d(points, seed)
+    return Clusters(
+        assignment=assignment.astype(np.int32),
+        nearest=nearest.astype(np.int32),
+        sizes=sizes.astype(np.int32),
+        majority_class=majority.astype(np.int32),
+        purity=purity.astype(np.float32),
+        projection=projection.astype(np.float32),
+        nonfinite_images=nonfinite,
+    )
+
+
+def _project_2d(points: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    count, dims = points.shape
+    components = min(2, count, dims)
+    projection = np.zeros((count, 2), dtype=np.float32)
+    if components >= 1 and count > 1:
+        projection[:, :components] = PCA(n_components=components, random_state=seed).fit_transform(points)
+    return projection
+
+
+def spread_over_classes(labels: Sequence[int], count: int) -> list[int]:
+    """Pick ``count`` eval-image indices round-robin over classes (first images of each class first)."""
+    by_class: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(int(label), []).append(index)
+    queues = [by_class[c] for c in sorted(by_class)]
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < count and any(depth < len(q) for q in queues):
+        for queue in queues:
+            if depth < len(queue) and len(chosen) < count:
+                chosen.append(queue[depth])
+        depth += 1
+    return sorted(chosen)

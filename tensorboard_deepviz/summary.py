@@ -1,0 +1,245 @@
+"""Pure functions that turn arrays into deepviz ``Summary`` protos.
+
+Each returns a ``tensorboard.compat.proto.summary_pb2.Summary`` that any writer can add
+(``SummaryWriter._get_file_writer().add_summary(summary, step)`` for torch, see
+``tensorboard_deepviz.writers`` for tensorboardX). No I/O and no state: the high-level
+``DeepViz`` logger is built on these, and training code with its own loop can call them
+directly. The record layouts are described in each function's docstring.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboard.util import tensor_util
+
+from . import metadata, records, statistics
+
+
+def _blob_summary(kind: str, blobs: Sequence[bytes], layer: str = "") -> summary_pb2.Summary:
+    tensor = tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=len(blobs))]),
+        string_val=list(blobs),
+    )
+    value = summary_pb2.Summary.Value(
+        tag=metadata.tag_for(kind, layer),
+        metadata=metadata.create_summary_metadata(kind, layer),
+        tensor=tensor,
+    )
+    return summary_pb2.Summary(value=[value])
+
+
+def _check_class_names(class_names: Sequence[str]) -> list[str]:
+    names = [str(name) for name in class_names]
+    if not names:
+        raise ValueError("class_names must not be empty")
+    return names
+
+
+def corpus_summary(
+    thumbnails: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    ids: Optional[Sequence[str]] = None,
+    captions: Optional[Sequence[str]] = None,
+    compression_level: int = 6,
+) -> summary_pb2.Summary:
+    """The eval set, written once: thumbnails, labels, class names and optional ids/captions.
+
+    Args:
+      thumbnails: uint8 ``[N, H, W, C]`` with C in (1, 3).
+      labels: int ``[N]`` class of each image, in ``0..len(class_names)-1``.
+      class_names: one name per class.
+      ids: optional string id per image (searchable in the dashboard); default the index.
+      captions: optional caption per image.
+
+    Record: fields ``class_names``, ``ids``, ``captions``; arrays ``thumbnails`` (uint8, zlib),
+    ``labels`` (int32).
+    """
+    thumbnails = np.asarray(thumbnails)
+    labels = np.asarray(labels)
+    names = _check_class_names(class_names)
+    if thumbnails.dtype != np.uint8 or thumbnails.ndim != 4 or thumbnails.shape[3] not in (1, 3):
+        raise ValueError(f"thumbnails must be uint8 [N, H, W, 1 or 3], got {thumbnails.dtype} {thumbnails.shape}")
+    if labels.shape != (len(thumbnails),):
+        raise ValueError(f"{len(thumbnails)} thumbnails but labels of shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(names)):
+        raise ValueError(f"labels must lie in 0..{len(names) - 1} (one per class name)")
+    fields: dict[str, Any] = {"class_names": names}
+    for key, strings in (("ids", ids), ("captions", captions)):
+        if strings is not None:
+            if len(strings) != len(thumbnails):
+                raise ValueError(f"{len(strings)} {key} for {len(thumbnails)} images")
+            fields[key] = [str(s) for s in strings]
+    blobs = records.encode_record(
+        fields,
+        {"thumbnails": thumbnails, "labels": labels.astype(np.int32)},
+        compress=["thumbnails"],
+        compression_level=compression_level,
+    )
+    return _blob_summary(metadata.KIND_CORPUS, blobs)
+
+
+def graph_summary(graph: Mapping[str, Any]) -> summary_pb2.Summary:
+    """The layer graph, written once: a JSON object (see ``capture.trace_graph``) in the fields."""
+    if not isinstance(graph.get("nodes"), list) or not isinstance(graph.get("edges"), list):
+        raise ValueError("graph must have 'nodes' and 'edges' lists")
+    return _blob_summary(metadata.KIND_GRAPH, records.encode_record(dict(graph), {}))
+
+
+def weights_summary(
+    layer: str,
+    weights: np.ndarray,
+    *,
+    layer_type: str = "",
+    total_filters: Optional[int] = None,
+) -> summary_pb2.Summary:
+    """A layer's weights at one checkpoint, stored as float16.
+
+    Args:
+      layer: module name.
+      weights: ``[filters, ...]`` e.g. ``[out, in, kh, kw]`` for Conv2d, ``[out, in]`` for Linear.
+      layer_type: the module's class name, shown in the dashboard.
+      total_filters: the layer's full number of filters when ``weights`` holds only the first
+        ones (the logger's cap on large layers); default ``len(weights)``.
+
+    Record: fields ``layer_type``, ``total_filters``; array ``weights`` (float16).
+    """
+    values = np.asarray(weights)
+    if values.ndim < 1:
+        raise ValueError(f"weights of {layer!r} must have a filter dimension, got a scalar")
+    fields = {"layer_type": layer_type, "total_filters": int(total_filters if total_filters is not None else len(values))}
+    blobs = records.encode_record(fields, {"weights": values.astype(np.float16, copy=False)})
+    return _blob_summary(metadata.KIND_WEIGHTS, blobs, layer)
+
+
+def activations_summary(
+    layer: str,
+    activations: np.ndarray,
+    probe_images: Sequence[int],
+    *,
+    compression_level: int = 1,
+) -> summary_pb2.Summary:
+    """A layer's outputs for the probe images at one checkpoint, quantized to 8 bits.
+
+    Args:
+      layer: module name.
+      activations: ``[P, C, H, W]`` (or ``[P, F]``) outputs for the P probe images.
+      probe_images: the eval-set index of each of the P images.
+
+    Record: arrays ``codes`` (uint8, see ``statistics.quantize_activations`` for the NaN/Inf
+    codes), ``ranges`` (float32 ``[P, C, 2]``), ``probe_images`` (int32 ``[P]``).
+    """
+    values = np.asarray(activations)
+    probe = np.asarray(probe_images, dtype=np.int32)
+    if len(values) != len(probe):
+        raise ValueError(f"{len(values)} activation rows for {len(probe)} probe images")
+    codes, ranges = statistics.quantize_activations(values)
+    blobs = records.encode_record(
+        {},
+        {"codes": codes, "ranges": ranges, "probe_images": probe},
+        compress=["codes"],
+        compression_level=compression_level,
+    )
+    return _blob_summary(metadata.KIND_ACTIVATIONS, blobs, layer)
+
+
+def predictions_summary(
+    probe_images: Sequence[int],
+    probe_probabilities: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+) -> summary_pb2.Summary:
+    """Predictions at one checkpoint.
+
+    Args:
+      probe_images: eval-set index of each probe image ``[P]``.
+      probe_probabilities: ``[P, num_classes]`` class probabilities of the probe images.
+      predicted: ``[N]`` predicted class of every eval image.
+      confidence: ``[N]`` probability of the predicted class.
+
+    Record: arrays ``probe_images`` (int32), ``probe_probabilities`` (float16), ``predicted``
+    (int32), ``confidence`` (float16).
+    """
+    probabilities = np.asarray(probe_probabilities, dtype=np.float32)
+    predicted = np.asarray(predicted)
+    confidence = np.asarray(confidence)
+    if probabilities.ndim != 2 or len(probabilities) != len(probe_images):
+        raise ValueError(f"probe_probabilities must be [{len(probe_images)}, classes], got {probabilities.shape}")
+    if predicted.shape != confidence.shape or predicted.ndim != 1:
+        raise ValueError(f"predicted {predicted.shape} and confidence {confidence.shape} must be equal-length vectors")
+    blobs = records.encode_record(
+        {"num_classes": int(probabilities.shape[1])},
+        {
+            "probe_images": np.asarray(probe_images, dtype=np.int32),
+            "probe_probabilities": probabilities.astype(np.float16),
+            "predicted": predicted.astype(np.int32),
+            "confidence": confidence.astype(np.float16),
+        },
+        compress=["predicted"],
+    )
+    return _blob_summary(metadata.KIND_PREDICTIONS, blobs)
+
+
+def confusion_summary(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> summary_pb2.Summary:
+    """The confusion matrix at one checkpoint, with the eval images of every cell.
+
+    Record: field ``num_classes``; arrays ``counts`` (int32 ``[C, C]``, rows true, columns
+    predicted), ``cell_offsets`` (int32 ``[C*C+1]``), ``cell_images`` (int32 ``[N]``); see
+    ``statistics.Confusion``.
+    """
+    confusion = statistics.confusion_matrix(labels, predicted, num_classes)
+    blobs = records.encode_record(
+        {"num_classes": int(num_classes)},
+        {
+            "counts": confusion.counts.astype(np.int32),
+            "cell_offsets": confusion.cell_offsets.astype(np.int32),
+            "cell_images": confusion.cell_images,
+        },
+        compress=["cell_images"],
+    )
+    return _blob_summary(metadata.KIND_CONFUSION, blobs)
+
+
+def clusters_summary(clusters: statistics.Clusters, *, layer: str, metric: str) -> summary_pb2.Summary:
+    """K-Means clusters of one layer's features at one checkpoint (see ``statistics.cluster_features``).
+
+    Record: fields ``layer``, ``metric``, ``nonfinite_images``; arrays ``assignment``, ``nearest``,
+    ``sizes``, ``majority_class`` (int32), ``purity`` (float32), ``projection`` (float16 ``[N, 2]``).
+    """
+    blobs = records.encode_record(
+        {"layer": layer, "metric": metric, "nonfinite_images": int(clusters.nonfinite_images)},
+        {
+            "assignment": clusters.assignment.astype(np.int32),
+            "nearest": clusters.nearest.astype(np.int32),
+            "sizes": clusters.sizes.astype(np.int32),
+            "majority_class": clusters.majority_class.astype(np.int32),
+            "purity": clusters.purity.astype(np.float32),
+            "projection": clusters.projection.astype(np.float16),
+        },
+        compress=["assignment"],
+    )
+    return _blob_summary(metadata.KIND_CLUSTERS, blobs)
+
+
+def layer_statistics_summary(layer: str, statistics_rows: np.ndarray) -> summary_pb2.Summary:
+    """Per-step statistics of one layer, a float64 tensor ``[3, 9]``.
+
+    Rows are ``metadata.STATISTIC_SOURCES`` (weights, gradients, activations), columns
+    ``metadata.STATISTIC_NAMES`` (count, mean, std, min, max, norm, zero_fraction, nan_count,
+    inf_count). A row with count 0 was not available at that step.
+    """
+    rows = np.asarray(statistics_rows, dtype=np.float64)
+    expected = (len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES))
+    if rows.shape != expected:
+        raise ValueError(f"statistics of {layer!r} must have shape {expected}, got {rows.shape}")
+    value = summary_pb2.Summary.Value(
+        tag=metadata.tag_for(metadata.KIND_STATISTICS, layer),
+        metadata=metadata.create_summary_metadata(metadata.KIND_STATISTICS, layer),
+        tensor=tensor_util.make_tensor_proto(rows),
+    )
+    return summary_pb2.Summary(value=[value])
