@@ -92,8 +92,8 @@ def _parameter_shapes(module: nn.Module) -> dict[str, list[int]]:
 def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable[str] = ()) -> GraphTrace:
     """Run ``model(example)`` once and record its layer DAG.
 
-    Nodes are calls of leaf modules (a module called twice gives ``name`` and ``name#2``),
-    plus ``input`` and ``output``; edges follow tensors through functional code between
+    Nodes are calls of leaf modules and of the containers in ``logged_layers`` (a module called
+    twice gives ``name`` and ``name#2``), plus ``input`` and ``output``; edges follow tensors through functional code between
     modules. ``modules`` lists every named module with its parent, for collapsible groups.
     The caller is responsible for no_grad, eval mode and RNG isolation.
     """
@@ -135,7 +135,6 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
                     "output_shape": list(out.shape) if out is not None else [],
                     "parameter_shapes": _parameter_shapes(module),
                     "parameters": int(sum(p.numel() for p in module.parameters(recurse=False))),
-                    "logged": name in logged,
                 }
             )
             mode.mark(output, frozenset({node_id}))

@@ -175,6 +175,8 @@ class DeepViz:
         self._worker = threading.Thread(target=self._work, name="deepviz-writer", daemon=True)
         self._worker.start()
         graph = dict(trace.graph)
+        for node in graph["nodes"]:
+            node["logged"] = node["module"] in self._layer_modules
         graph.update(logged_layers=list(self._layers), cluster_layer=self._cluster_description)
         corpus_args = dict(
             thumbnail_size=thumbnail_size, thumbnail_transform=thumbnail_transform, image_ids=image_ids, captions=captions

@@ -1,0 +1,57 @@
+"""Small models and data shared by the tests."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ResidualBlock(nn.Module):
+    """conv-bn-relu-conv-bn plus the identity, then relu (the ReLU module is called twice)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + x)
+
+
+class SmallResNet(nn.Module):
+    """A CNN with BatchNorm, a residual block, Dropout and nested nn.Sequential, for 16x16 RGB input."""
+
+    def __init__(self, num_classes: int = 4, channels: int = 8) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU())
+        self.stage = nn.Sequential(ResidualBlock(channels), nn.MaxPool2d(2))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Dropout(0.2),
+            nn.Linear(channels * 16, 16),
+            nn.ReLU(),
+            nn.Linear(16, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stage(self.stem(x)))
+
+
+SMALL_RESNET_LAYERS = ["stem.0", "stage.0.conv1", "stage.0.conv2", "head.3", "head.5"]
+
+
+def make_images(count: int = 96, num_classes: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images whose class shows as a brighter quadrant, so a few steps of training move the model."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % num_classes
+    images = torch.randn(count, 3, 16, 16, generator=generator) * 0.5
+    for index, label in enumerate(labels.tolist()):
+        row, col = divmod(label % 4, 2)
+        images[index, :, row * 8 : row * 8 + 8, col * 8 : col * 8 + 8] += 1.5
+    return images, labels

@@ -1,0 +1,106 @@
+"""Numbers computed from tensors: moments, quantization, confusion, clusters, probe choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tensorboard_deepviz import metadata, statistics
+
+
+def _finished(tensor):
+    return statistics.statistics_from_moments(statistics.tensor_moments(tensor).numpy())
+
+
+def test_statistics_match_numpy():
+    values = torch.tensor([[0.0, 1.5, -2.0], [3.0, 0.0, 4.25]])
+    row = dict(zip(metadata.STATISTIC_NAMES, _finished(values)))
+    flat = values.double().numpy().ravel()
+    assert row["count"] == 6
+    assert row["mean"] == pytest.approx(flat.mean())
+    assert row["std"] == pytest.approx(flat.std())
+    assert (row["min"], row["max"]) == (-2.0, 4.25)
+    assert row["norm"] == pytest.approx(np.linalg.norm(flat))
+    assert row["zero_fraction"] == pytest.approx(2 / 6)
+    assert (row["nan_count"], row["inf_count"]) == (0, 0)
+
+
+def test_nan_and_inf_are_counted_and_missing_tensors_give_empty_rows():
+    values = torch.tensor([1.0, float("nan"), float("inf"), float("-inf"), float("nan")], dtype=torch.float16)
+    row = dict(zip(metadata.STATISTIC_NAMES, _finished(values)))
+    assert (row["nan_count"], row["inf_count"], row["count"]) == (2, 2, 5)
+    assert not np.any(_finished(None))
+
+
+def test_combined_moments_equal_moments_of_the_concatenation():
+    a, b = torch.randn(7, 3), torch.randn(5)
+    combined = statistics.combine_moments(torch.stack([statistics.tensor_moments(a), statistics.tensor_moments(b)]))
+    direct = statistics.tensor_moments(torch.cat([a.reshape(-1), b]))
+    torch.testing.assert_close(combined, direct, rtol=1e-6, atol=1e-6)  # float32 sums
+
+
+def test_quantization_round_trip_and_special_codes():
+    rng = np.random.default_rng(1)
+    activations = rng.standard_normal((2, 3, 4, 4)).astype(np.float32) * 5
+    activations[0, 1, 0, 0] = np.nan
+    activations[1, 2, 3, 3] = np.inf
+    activations[1, 0, 2, 2] = -np.inf
+    codes, ranges = statistics.quantize_activations(activations)
+    assert codes.dtype == np.uint8 and codes.shape == activations.shape and ranges.shape == (2, 3, 2)
+    assert codes[0, 1, 0, 0] == statistics.CODE_NAN
+    assert codes[1, 2, 3, 3] == statistics.CODE_POS_INF
+    assert codes[1, 0, 2, 2] == statistics.CODE_NEG_INF
+    finite = np.isfinite(activations)
+    assert codes[finite].max() <= statistics.FINITE_LEVELS - 1
+    restored = statistics.dequantize_activations(codes, ranges)
+    step = (ranges[..., 1] - ranges[..., 0]).max() / (statistics.FINITE_LEVELS - 1)
+    np.testing.assert_allclose(restored[finite], activations[finite], atol=step / 2 + 1e-6)
+    assert np.isnan(restored[0, 1, 0, 0]) and restored[1, 2, 3, 3] == np.inf and restored[1, 0, 2, 2] == -np.inf
+
+
+def test_quantization_of_linear_outputs_and_constant_channels():
+    codes, ranges = statistics.quantize_activations(np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]], dtype=np.float32))
+    assert ranges.shape == (2, 1, 2)
+    assert list(codes[0]) == [0, 126, 252]
+    np.testing.assert_allclose(statistics.dequantize_activations(codes, ranges)[1], [5.0, 5.0, 5.0])
+
+
+def test_confusion_groups_images_by_cell():
+    labels = np.array([0, 1, 1, 2, 2, 2])
+    predicted = np.array([0, 1, 2, 2, 0, 2])
+    confusion = statistics.confusion_matrix(labels, predicted, 3)
+    np.testing.assert_array_equal(confusion.counts, [[1, 0, 0], [0, 1, 1], [1, 0, 2]])
+    cell = 2 * 3 + 2
+    assert list(confusion.cell_images[confusion.cell_offsets[cell] : confusion.cell_offsets[cell + 1]]) == [3, 5]
+    with pytest.raises(ValueError, match="predicted class outside 0..2"):
+        statistics.confusion_matrix(labels, predicted + 1, 3)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_clusters_find_separated_groups(metric):
+    rng = np.random.default_rng(0)
+    centres = np.array([[10, 0, 0], [0, 10, 0], [0, 0, 10]], dtype=np.float32)
+    labels = np.repeat(np.arange(3), 30)
+    features = centres[labels] + rng.standard_normal((90, 3)).astype(np.float32) * 0.3
+    clusters = statistics.cluster_features(features, labels, num_clusters=3, num_classes=3, metric=metric)
+    np.testing.assert_allclose(clusters.purity, 1.0)
+    assert sorted(clusters.majority_class) == [0, 1, 2]
+    assert clusters.nearest.shape == (3, 20)
+    for cluster, nearest in enumerate(clusters.nearest):
+        assert (clusters.assignment[nearest] == cluster).all()
+    assert clusters.projection.shape == (90, 2)
+
+
+def test_clusters_survive_nan_features_and_tiny_eval_sets():
+    features = np.ones((4, 5), dtype=np.float32)
+    features[1] = np.nan
+    clusters = statistics.cluster_features(features, np.array([0, 1, 0, 1]), num_clusters=30, num_classes=2)
+    assert clusters.nonfinite_images == 1
+    assert clusters.assignment.shape == (4,) and clusters.sizes.sum() == 4
+
+
+def test_probe_images_are_spread_over_classes():
+    labels = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    assert statistics.spread_over_classes(labels, 4) == [0, 1, 3, 5]
+    assert statistics.spread_over_classes(labels, 100) == list(range(9))
