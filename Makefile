@@ -31,7 +31,7 @@ train: install
 	$(PY) -m demo.train --logdir $(LOGDIR)
 
 serve: install
-	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host $(HOST) --port $(PORT)
+	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host $(HOST) --port $(PORT) --samples_per_plugin=deepviz=0
 
 demo: train serve
 
