@@ -14,7 +14,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["tensorboard_deepviz", "tensorboard_deepviz.*"]),
+    package_data={"tensorboard_deepviz": ["static/*"]},
     python_requires=">=3.9",
+    entry_points={"tensorboard_plugins": ["deepviz = tensorboard_deepviz.plugin:DeepVizLoader"]},
     # Ranges a preinstalled torch 2.x satisfies, so installing never replaces the user's torch.
     install_requires=[
         "torch>=2.0,<3",

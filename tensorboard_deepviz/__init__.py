@@ -4,9 +4,20 @@
 feature clusters and per-layer statistics into TensorBoard event files; the ``deepviz`` tab
 in TensorBoard shows them on one timeline. ``tensorboard_deepviz.summary`` holds the
 low-level summary functions for writers other than torch's.
+
+``DeepViz`` is imported lazily so that TensorBoard, which loads this package to serve the
+plugin, does not import torch.
 """
 
-from .logger import DeepViz, DeepVizError
+from typing import Any
 
 __all__ = ["DeepViz", "DeepVizError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import logger
+
+        return getattr(logger, name)
+    raise AttributeError(f"module 'tensorboard_deepviz' has no attribute {name!r}")

@@ -277,8 +277,10 @@ def _project_2d(points: np.ndarray, seed: int) -> np.ndarray:
     count, dims = points.shape
     components = min(2, count, dims)
     projection = np.zeros((count, 2), dtype=np.float32)
-    if components >= 1 and count > 1:
-        projection[:, :components] = PCA(n_components=components, random_state=seed).fit_transform(points)
+    if components >= 1 and count > 1 and float(points.var(axis=0).sum()) > 0:  # identical points have no axes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a single varying direction leaves a 0/0 ratio
+            projection[:, :components] = PCA(n_components=components, random_state=seed).fit_transform(points)
     return projection
 
 

@@ -107,13 +107,22 @@ def weights_summary(
       total_filters: the layer's full number of filters when ``weights`` holds only the first
         ones (the logger's cap on large layers); default ``len(weights)``.
 
-    Record: fields ``layer_type``, ``total_filters``; array ``weights`` (float16).
+    Record: fields ``layer_type``, ``total_filters``, ``finite_min``, ``finite_max`` (range of the
+    finite stored values, 0 when there are none: lets a reader find a range over all checkpoints
+    from the headers alone); array ``weights`` (float16).
     """
     values = np.asarray(weights)
     if values.ndim < 1:
         raise ValueError(f"weights of {layer!r} must have a filter dimension, got a scalar")
-    fields = {"layer_type": layer_type, "total_filters": int(total_filters if total_filters is not None else len(values))}
-    blobs = records.encode_record(fields, {"weights": values.astype(np.float16, copy=False)})
+    stored = values.astype(np.float16, copy=False)
+    finite = stored[np.isfinite(stored)]
+    fields = {
+        "layer_type": layer_type,
+        "total_filters": int(total_filters if total_filters is not None else len(values)),
+        "finite_min": float(finite.min()) if finite.size else 0.0,
+        "finite_max": float(finite.max()) if finite.size else 0.0,
+    }
+    blobs = records.encode_record(fields, {"weights": stored})
     return _blob_summary(metadata.KIND_WEIGHTS, blobs, layer)
 
 

@@ -1,0 +1,217 @@
+"""Reads deepviz records through TensorBoard's data provider, with caching.
+
+Everything comes from ``context.data_provider`` (the Python loader or the Rust data server);
+no file path ever comes from a request. Records are decoded once and cached: the data of a
+(run, tag, step) does not change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from tensorboard.data import provider as tb_provider
+
+from . import metadata, records
+from .cache import ByteBoundedLRU
+
+logger = logging.getLogger(__name__)
+
+# How long a listing of runs and tags is reused: short, so a live log shows new checkpoints.
+LISTING_TTL_SECONDS = 1.0
+UNLIMITED_DOWNSAMPLE = 2**31 - 1
+
+
+class RequestError(Exception):
+    """A request the plugin cannot answer; ``status`` is the HTTP status (4xx)."""
+
+    status = 400
+
+
+class NotFound(RequestError):
+    status = 404
+
+
+class Unreadable(RequestError):
+    """The log holds the record, but its bytes are not a valid record (e.g. cut off)."""
+
+    status = 422
+
+
+@dataclasses.dataclass(frozen=True)
+class TagInfo:
+    """One deepviz tag of a run: its kind, layer, and (for freshness) its newest step."""
+
+    tag: str
+    kind: str
+    layer: str
+    max_step: int
+    max_wall_time: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StepRef:
+    """The blobs of one step of a blob-sequence tag."""
+
+    step: int
+    wall_time: float
+    blob_keys: tuple[str, ...]
+
+
+def _record_bytes(record: records.Record) -> int:
+    return sum(a.nbytes for a in record.arrays.values()) + 1024
+
+
+class LogAccess:
+    """Typed, cached access to the deepviz data of one TensorBoard instance."""
+
+    def __init__(self, data_provider: Any, *, downsample: int = 0, record_cache_bytes: int = 512 << 20) -> None:
+        self._provider = data_provider
+        self._downsample = downsample if downsample > 0 else UNLIMITED_DOWNSAMPLE
+        self._records = ByteBoundedLRU(record_cache_bytes, _record_bytes)
+        self._sequences = ByteBoundedLRU(64 << 20, lambda refs: 200 * len(refs) + 200)
+        self._listings: dict[str, tuple[float, dict[str, dict[str, TagInfo]]]] = {}
+        self._listing_lock = threading.Lock()
+        self._warned: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ listing
+
+    def listing(self, ctx: Any, experiment_id: str) -> dict[str, dict[str, TagInfo]]:
+        """``{run: {tag: TagInfo}}`` for every run with deepviz data (blobs and tensors)."""
+        now = time.monotonic()
+        with self._listing_lock:
+            cached = self._listings.get(experiment_id)
+            if cached is not None and now - cached[0] < LISTING_TTL_SECONDS:
+                return cached[1]
+        result: dict[str, dict[str, TagInfo]] = {}
+        blob_series = self._provider.list_blob_sequences(
+            ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME
+        )
+        tensor_series = self._provider.list_tensors(ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME)
+        for listing in (blob_series, tensor_series):
+            for run, tags in listing.items():
+                for tag, series in tags.items():
+                    info = self._parse(run, tag, series)
+                    if info is not None:
+                        result.setdefault(run, {})[tag] = info
+        with self._listing_lock:
+            self._listings[experiment_id] = (now, result)
+        return result
+
+    def _parse(self, run: str, tag: str, series: Any) -> Optional[TagInfo]:
+        try:
+            info = metadata.parse_plugin_metadata(series.plugin_content)
+        except (ValueError, TypeError) as error:  # unknown version or kind: skip, say so once
+            if (run, tag) not in self._warned:
+                self._warned.add((run, tag))
+                logger.warning("deepviz: skipping %s/%s: %s", run, tag, error)
+            return None
+        return TagInfo(tag, info.kind, info.layer, int(series.max_step), float(series.max_wall_time))
+
+    def run_tags(self, ctx: Any, experiment_id: str, run: str) -> dict[str, TagInfo]:
+        """The run's tags; ``NotFound`` naming the known runs if it has no deepviz data."""
+        listing = self.listing(ctx, experiment_id)
+        if run not in listing:
+            known = ", ".join(sorted(listing)) or "none"
+            raise NotFound(f"unknown run {run!r}; runs with deepviz data: {known}")
+        return listing[run]
+
+    def tag_info(self, ctx: Any, experiment_id: str, run: str, kind: str, layer: str = "") -> TagInfo:
+        tags = self.run_tags(ctx, experiment_id, run)
+        tag = metadata.tag_for(kind, layer)
+        if tag not in tags:
+            if layer:
+                layers = sorted({info.layer for info in tags.values() if info.kind == kind})
+                raise NotFound(f"run {run!r} has no {kind} for layer {layer!r}; layers: {', '.join(layers) or 'none'}")
+            raise NotFound(f"run {run!r} has no {kind} records")
+        return tags[tag]
+
+    # ------------------------------------------------------------ blob records
+
+    def steps(self, ctx: Any, experiment_id: str, run: str, info: TagInfo) -> list[StepRef]:
+        """Every step of a blob-sequence tag, ascending."""
+        key = (experiment_id, run, info.tag, info.max_step, info.max_wall_time)
+        refs = self._sequences.get(key)
+        if refs is None:
+            result = self._provider.read_blob_sequences(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=metadata.PLUGIN_NAME,
+                downsample=self._downsample,
+                run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=[info.tag]),
+            )
+            data = result.get(run, {}).get(info.tag, [])
+            refs = sorted(
+                (StepRef(d.step, d.wall_time, tuple(v.blob_key for v in d.values)) for d in data),
+                key=lambda ref: ref.step,
+            )
+            self._sequences.put(key, refs)
+        return refs
+
+    def step_ref(self, ctx: Any, experiment_id: str, run: str, info: TagInfo, step: Optional[int]) -> StepRef:
+        """The given step of a tag, or its latest when ``step`` is None; ``NotFound`` otherwise."""
+        refs = self.steps(ctx, experiment_id, run, info)
+        if not refs:
+            raise NotFound(f"{info.tag} in run {run!r} has no steps yet")
+        if step is None:
+            return refs[-1]
+        for ref in refs:
+            if ref.step == step:
+                return ref
+        raise NotFound(f"{info.tag} in run {run!r} has no step {step}; {_describe_steps([r.step for r in refs])}")
+
+    def record(
+        self, ctx: Any, experiment_id: str, run: str, info: TagInfo, ref: StepRef, *, header_only: bool = False
+    ) -> records.Record:
+        """Decoded record of one step (only its header fields and array shapes with ``header_only``)."""
+        key = (experiment_id, run, info.tag, ref.step, ref.wall_time, header_only)
+        cached = self._records.get(key)
+        if cached is not None:
+            return cached
+        keys = ref.blob_keys[:1] if header_only else ref.blob_keys
+        try:
+            blobs = [self._provider.read_blob(ctx, blob_key=key) for key in keys]
+            if header_only:
+                header = records.decode_header(blobs[0]) if blobs else None
+                if header is None:
+                    raise records.RecordError("record has no blobs")
+                decoded = records.Record(fields=dict(header["fields"], _arrays=header["arrays"]), arrays={})
+            else:
+                decoded = records.decode_record(blobs)
+        except records.RecordError as error:
+            raise Unreadable(f"{info.tag} at step {ref.step} in run {run!r} is unreadable: {error}") from None
+        self._records.put(key, decoded)
+        return decoded
+
+    # ----------------------------------------------------------------- tensors
+
+    def statistics(
+        self, ctx: Any, experiment_id: str, run: str, infos: Sequence[TagInfo]
+    ) -> dict[str, list[tuple[int, np.ndarray]]]:
+        """``{layer: [(step, rows [3, 9]), ...]}`` for the given statistics tags, steps ascending."""
+        if not infos:
+            return {}
+        result = self._provider.read_tensors(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=metadata.PLUGIN_NAME,
+            downsample=self._downsample,
+            run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=[info.tag for info in infos]),
+        )
+        expected = (len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES))
+        series = {}
+        for info in infos:
+            data = result.get(run, {}).get(info.tag, [])
+            rows = [(d.step, np.asarray(d.numpy, dtype=np.float64)) for d in data]
+            series[info.layer] = sorted(((s, r) for s, r in rows if r.shape == expected), key=lambda item: item[0])
+        return series
+
+
+def _describe_steps(steps: Sequence[int]) -> str:
+    if len(steps) <= 12:
+        return "steps: " + ", ".join(map(str, steps))
+    return f"{len(steps)} steps from {steps[0]} to {steps[-1]}"

@@ -1,0 +1,276 @@
+"""The plugin inside the real TensorBoard app, over logs written by DeepViz, for both loaders."""
+
+from __future__ import annotations
+
+import io
+import os
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
+
+from logreader import LOADERS, open_logs
+from models import SMALL_RESNET_LAYERS, SmallResNet, make_images
+from tbapp import tensorboard_app, wait_for_checkpoints
+from tensorboard_deepviz import DeepViz, metadata, render
+
+CLASS_NAMES = ["up-left", "up-right", "down-left", "down-right"]
+CHECKPOINTS = [0, 2, 4]
+NAN_STEP = 3
+
+
+def _write_run(logdir: str, run: str, *, plant_nan_at: int | None = None) -> None:
+    torch.manual_seed(1)
+    model = SmallResNet()
+    images, labels = make_images(48)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    writer = SummaryWriter(os.path.join(logdir, run))
+    with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, probe=4, clusters=4) as viz:
+        for step in range(5):
+            loss = F.cross_entropy(model(images[:16]), labels[:16])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step == plant_nan_at:
+                with torch.no_grad():
+                    model.head[3].weight[0, 0] = float("nan")
+                model(images[:4])  # the activations of the last forward pass now hold NaN too
+            viz.log_step(step)
+            if step in CHECKPOINTS:
+                viz.log_checkpoint(step)
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("plugin"))
+    _write_run(path, "healthy")
+    _write_run(path, "diverged", plant_nan_at=NAN_STEP)
+    return path
+
+
+@pytest.fixture(scope="module", params=LOADERS)
+def client(request, logdir):
+    with tensorboard_app(logdir, request.param) as client:
+        wait_for_checkpoints(client, "healthy", len(CHECKPOINTS))
+        wait_for_checkpoints(client, "diverged", len(CHECKPOINTS))
+        yield client
+
+
+@pytest.fixture(scope="module")
+def logged(logdir):
+    """What the event files hold, read independently of the plugin."""
+    with open_logs(logdir, "python") as reader:
+        weights = {
+            (layer, step): reader.record("healthy", metadata.tag_for("weights", layer), step).arrays["weights"]
+            for layer in SMALL_RESNET_LAYERS
+            for step in CHECKPOINTS
+        }
+        activations = {
+            step: reader.record("healthy", metadata.tag_for("activations", "stage.0.conv1"), step) for step in CHECKPOINTS
+        }
+        confusion = {step: reader.record("healthy", "deepviz/confusion", step) for step in CHECKPOINTS}
+        corpus = reader.record("healthy", "deepviz/corpus", 0)
+    return {"weights": weights, "activations": activations, "confusion": confusion, "corpus": corpus}
+
+
+def _png(response) -> np.ndarray:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "image/png"
+    return np.asarray(Image.open(io.BytesIO(response.get_data())).convert("RGB"))
+
+
+def _diverging_index(value: float, scale: float) -> float:
+    return (np.clip(value / scale, -1, 1) + 1) / 2 * 255
+
+
+def test_plugin_is_listed_and_index_describes_each_run(client):
+    listing = client.client.get("/data/plugins_listing").get_json()
+    assert listing["deepviz"]["enabled"] is True
+    assert listing["deepviz"]["loading_mechanism"] == {"type": "IFRAME", "module_path": "/data/plugin/deepviz/index.js"}
+    index = client.json("index")
+    assert index["version"] == metadata.PROTO_VERSION
+    runs = {entry["run"]: entry for entry in index["runs"]}
+    assert set(runs) == {"healthy", "diverged"}
+    healthy = runs["healthy"]
+    assert [layer["name"] for layer in healthy["layers"]] == SMALL_RESNET_LAYERS
+    assert healthy["layers"][0]["kind"] == "Conv2d" and healthy["layers"][0]["parameter_shapes"]["weight"] == [8, 3, 3, 3]
+    assert healthy["checkpoints"] == CHECKPOINTS
+    assert healthy["statistics_steps"] == {"count": 5, "first": 0, "last": 4}
+    assert healthy["class_names"] == CLASS_NAMES
+    assert healthy["corpus_size"] == 48
+    assert {"weights", "activations", "predictions", "confusion", "clusters", "statistics", "corpus", "graph"} <= set(healthy["kinds"])
+
+
+@pytest.mark.parametrize("norm", ["filter", "layer", "global"])
+def test_filter_sprite_pixels_match_the_logged_weights(client, logged, norm):
+    layer = "stage.0.conv1"
+    every_step = np.stack([logged["weights"][(layer, s)].astype(np.float32) for s in CHECKPOINTS])
+    scales_seen = []
+    for step in CHECKPOINTS:
+        weights = logged["weights"][(layer, step)].astype(np.float32)
+        layout = client.json("filters_layout", run="healthy", layer=layer, step=step, norm=norm)
+        pixels = _png(client.get("filters", run="healthy", layer=layer, step=step, norm=norm))
+        assert pixels.shape[:2] == (layout["height"], layout["width"])
+        for f, c, r, k in [(0, 0, 0, 0), (3, 5, 1, 2), (7, 7, 2, 2), (5, 2, 0, 1)]:
+            if norm == "filter":
+                scale = np.abs(weights[f]).max()
+            elif norm == "layer":
+                scale = np.abs(weights).max()
+            else:
+                scale = np.abs(every_step).max()
+            x, y = render.filter_pixel_origin(layout, f, c, r, k)
+            expected = _diverging_index(weights[f, c, r, k], scale)
+            candidates = render.DIVERGING[[int(np.floor(expected)), min(255, int(np.ceil(expected)))]].astype(int)
+            assert np.abs(candidates - pixels[y, x].astype(int)).sum(axis=1).min() <= 3, (f, c, r, k)
+            assert render.locate_filter_pixel(layout, x, y) == (f, c, r, k)
+        scales_seen.append(layout["scales"])
+    if norm == "global":  # the same scale at every step
+        assert scales_seen[0] == scales_seen[1] == scales_seen[2]
+        assert scales_seen[0][0] == pytest.approx(float(np.abs(every_step).max()), rel=1e-3)
+
+
+def test_first_layer_filters_are_drawn_in_colour(client, logged):
+    layout = client.json("filters_layout", run="healthy", layer="stem.0", step=4)
+    assert layout["kind"] == "conv_rgb"
+    conv = client.json("filters_layout", run="healthy", layer="stage.0.conv1", step=4)
+    assert conv["kind"] == "conv"
+    linear = client.json("filters_layout", run="healthy", layer="head.3", step=4)
+    assert linear["kind"] == "linear"
+
+
+def test_filter_values_equal_the_logged_weights(client, logged):
+    body = client.json("filter_values", run="healthy", layer="stage.0.conv2", step=2, filter=6)
+    expected = logged["weights"][("stage.0.conv2", 2)][6].astype(np.float32)
+    np.testing.assert_array_equal(np.array(body["values"], dtype=np.float32), expected)
+    assert body["shape"] == [8, 3, 3] and body["layer_type"] == "Conv2d"
+    assert body["min"] == pytest.approx(float(expected.min()))
+
+
+def test_activation_sprite_pixels_follow_the_stored_codes(client, logged):
+    record = logged["activations"][4]
+    probe = int(record.arrays["probe_images"][1])
+    layout = client.json("activations_layout", run="healthy", layer="stage.0.conv1", step=4, image=probe)
+    pixels = _png(client.get("activations", run="healthy", layer="stage.0.conv1", step=4, image=probe))
+    codes = record.arrays["codes"][1]
+    for channel, row, col in [(0, 0, 0), (3, 7, 9), (7, 15, 15)]:
+        x, y = render.activation_pixel_origin(layout, channel, row, col)
+        np.testing.assert_array_equal(pixels[y, x], render.SEQUENTIAL[codes[channel, row, col]])
+
+
+def test_predictions_and_confusion_equal_the_logged_records(client, logged):
+    for step in CHECKPOINTS:
+        body = client.json("confusion", run="healthy", step=step)
+        counts = logged["confusion"][step].arrays["counts"]
+        assert body["counts"] == counts.tolist()
+        assert body["accuracy"] == pytest.approx(np.trace(counts) / counts.sum())
+        offsets = logged["confusion"][step].arrays["cell_offsets"]
+        cells = logged["confusion"][step].arrays["cell_images"]
+        assert body["cell_images"][1][2] == cells[offsets[1 * 4 + 2] : offsets[1 * 4 + 3]].tolist()[:64]
+    predictions = client.json("predictions", run="healthy", step=4)
+    assert len(predictions["predicted"]) == 48
+    probe = predictions["probe_images"][0]
+    single = client.json("predictions", run="healthy", step=4, image=probe)
+    assert single["predicted"] == predictions["predicted"][probe]
+    assert len(single["probabilities"]) == 4 and sum(single["probabilities"]) == pytest.approx(1, abs=1e-2)
+
+
+def test_clusters_and_latest_step_default(client):
+    body = client.json("clusters", run="healthy")
+    assert body["step"] == CHECKPOINTS[-1]
+    assert len(body["assignment"]) == 48 and sum(body["sizes"]) == 48
+    assert len(body["projection"]) == 48
+
+
+def test_corpus_thumbnails_match_the_logged_corpus(client, logged):
+    corpus = client.json("corpus", run="healthy")
+    assert corpus["class_names"] == CLASS_NAMES and corpus["count"] == 48
+    thumbnails = logged["corpus"].arrays["thumbnails"]
+    single = _png(client.get("thumbnail", run="healthy", index=5))
+    np.testing.assert_array_equal(single, thumbnails[5])
+    layout = client.json("thumbnails_layout", run="healthy", indices="3,7,9")
+    sprite = _png(client.get("thumbnails", run="healthy", indices="3,7,9"))
+    assert layout["indices"] == [3, 7, 9]
+    h, w = layout["thumb"]
+    columns = layout["columns"]
+    for position, index in enumerate([3, 7, 9]):
+        row, col = divmod(position, columns)
+        np.testing.assert_array_equal(sprite[row * h : (row + 1) * h, col * w : (col + 1) * w], thumbnails[index])
+
+
+def test_compare_returns_exactly_the_selected_cells(client):
+    body = client.json("compare", run="healthy", steps="0:2", layers="stem.0,head.5", filters="0:3")
+    assert body["steps"] == [0, 2] and body["layers"] == ["stem.0", "head.5"]
+    assert [(cell["step"], cell["layer"]) for cell in body["cells"]] == [(0, "stem.0"), (0, "head.5"), (2, "stem.0"), (2, "head.5")]
+    route, _, query = body["cells"][0]["url"].partition("?")
+    assert client.get(route, **dict(parse_qsl(query))).status_code == 200
+    ranged = client.json("compare", run="healthy", layers="stage.0.conv1:head.3", steps="4")
+    assert ranged["layers"] == ["stage.0.conv1", "stage.0.conv2", "head.3"] and ranged["steps"] == [4]
+    everything = client.json("compare", run="healthy")
+    assert len(everything["cells"]) == len(CHECKPOINTS) * len(SMALL_RESNET_LAYERS)
+    with_image = client.json("compare", run="healthy", steps="2,4", layers="stem.0", image=0)
+    assert with_image["kind"] == "activations" and all("activations?" in cell["url"] for cell in with_image["cells"])
+    missing = client.json("compare", 404, run="healthy", steps="3")
+    assert "not available" in missing["error"]
+
+
+def test_compare_refuses_more_cells_than_its_limit(client, monkeypatch):
+    from tensorboard_deepviz import plugin
+
+    monkeypatch.setattr(plugin, "MAX_COMPARE_CELLS", 4)
+    body = client.json("compare", 400, run="healthy")
+    assert "3 checkpoints x 5 layers = 15 cells; at most 4 are allowed" in body["error"]
+
+
+def test_dynamics_finds_the_first_anomaly_and_keeps_nan_steps(client):
+    body = client.json("dynamics", run="diverged", stat="mean", source="weights")
+    assert body["first_anomaly"]["step"] == NAN_STEP
+    assert body["first_anomaly"]["layer"] == "head.3"
+    sources = {entry["source"] for entry in body["first_anomaly"]["sources"]}
+    assert "weights" in sources and "activations" in sources
+    head = body["series"]["head.3"]
+    assert NAN_STEP in head["nan_steps"] and NAN_STEP in head["steps"]
+    assert client.json("dynamics", run="healthy", layer="stem.0")["first_anomaly"] is None
+    short = client.json("dynamics", run="diverged", layer="head.3", stat="max", points=2)
+    assert NAN_STEP in short["series"]["head.3"]["steps"]
+
+
+@pytest.mark.parametrize(
+    "route, params, status, message",
+    [
+        ("confusion", {"run": "nope"}, 404, "unknown run 'nope'"),
+        ("confusion", {}, 400, "missing required parameter 'run'"),
+        ("confusion", {"run": "healthy", "step": "x"}, 400, "'step' must be an integer"),
+        ("confusion", {"run": "healthy", "step": "3"}, 404, "has no step 3"),
+        ("filters", {"run": "healthy"}, 400, "missing required parameter 'layer'"),
+        ("filters", {"run": "healthy", "layer": "fc9"}, 404, "no weights for layer 'fc9'"),
+        ("filters", {"run": "healthy", "layer": "stem.0", "norm": "max"}, 400, "'norm' must be one of"),
+        ("filter_values", {"run": "healthy", "layer": "stem.0", "filter": "99"}, 404, "filter 99 outside"),
+        ("activations", {"run": "healthy", "layer": "stem.0", "image": "47"}, 404, "not a probe image"),
+        ("thumbnail", {"run": "healthy", "index": "48"}, 404, "outside the corpus"),
+        ("compare", {"run": "healthy", "filters": "5:2"}, 400, "empty or negative range"),
+        ("compare", {"run": "healthy", "layers": "stem.0,fc9"}, 404, "unknown layers 'fc9'"),
+        ("dynamics", {"run": "healthy", "stat": "median"}, 400, "'stat' must be one of"),
+    ],
+)
+def test_bad_requests_get_a_json_error_naming_the_problem(client, route, params, status, message):
+    body = client.json(route, status, **params)
+    assert message in body["error"]
+
+
+def test_responses_carry_etags_and_cache_headers(client):
+    first = client.get("filters", run="healthy", layer="stem.0", step=2)
+    assert first.status_code == 200
+    assert "immutable" in first.headers["Cache-Control"]
+    again = client.client.get(
+        "/data/plugin/deepviz/filters",
+        query_string={"run": "healthy", "layer": "stem.0", "step": "2"},
+        headers={"If-None-Match": first.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    latest = client.get("confusion", run="healthy")
+    assert latest.headers["Cache-Control"] == "no-cache" and latest.headers["ETag"]
