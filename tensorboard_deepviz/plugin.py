@@ -375,8 +375,7 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             low, high = json.loads(cached.body)
             return low, high
         low, high = math.inf, -math.inf
-        for ref in refs:
-            header = self._access.record(request.ctx, request.experiment, request.run, info, ref, header_only=True)
+        for header in self._access.headers(request.ctx, request.experiment, request.run, info, refs):
             low = min(low, float(header.fields.get("finite_min", 0.0)))
             high = max(high, float(header.fields.get("finite_max", 0.0)))
         self._responses.put(key, json_payload([low, high]))

@@ -7,6 +7,7 @@ no file path ever comes from a request. Records are decoded once and cached: the
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import threading
@@ -77,6 +78,9 @@ class LogAccess:
         self._listings: dict[str, tuple[float, dict[str, dict[str, TagInfo]]]] = {}
         self._listing_lock = threading.Lock()
         self._warned: set[tuple[str, str]] = set()
+        # Each call to the Rust data server is a round trip of tens of milliseconds: calls that
+        # do not depend on each other are made concurrently.
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="deepviz-read")
 
     # ------------------------------------------------------------------ listing
 
@@ -88,11 +92,11 @@ class LogAccess:
             if cached is not None and now - cached[0] < LISTING_TTL_SECONDS:
                 return cached[1]
         result: dict[str, dict[str, TagInfo]] = {}
-        blob_series = self._provider.list_blob_sequences(
-            ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME
-        )
-        tensor_series = self._provider.list_tensors(ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME)
-        for listing in (blob_series, tensor_series):
+        listings = [
+            self._pool.submit(list_series, ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME)
+            for list_series in (self._provider.list_blob_sequences, self._provider.list_tensors)
+        ]
+        for listing in (future.result() for future in listings):
             for run, tags in listing.items():
                 for tag, series in tags.items():
                     info = self._parse(run, tag, series)
@@ -174,7 +178,7 @@ class LogAccess:
             return cached
         keys = ref.blob_keys[:1] if header_only else ref.blob_keys
         try:
-            blobs = [self._provider.read_blob(ctx, blob_key=key) for key in keys]
+            blobs = self.read_blobs(ctx, keys)
             if header_only:
                 header = records.decode_header(blobs[0]) if blobs else None
                 if header is None:
@@ -186,6 +190,20 @@ class LogAccess:
             raise Unreadable(f"{info.tag} at step {ref.step} in run {run!r} is unreadable: {error}") from None
         self._records.put(key, decoded)
         return decoded
+
+    def read_blobs(self, ctx: Any, keys: Sequence[str]) -> list[bytes]:
+        """Read blobs concurrently, in order."""
+        if len(keys) <= 1:
+            return [self._provider.read_blob(ctx, blob_key=key) for key in keys]
+        futures = [self._pool.submit(self._provider.read_blob, ctx, blob_key=key) for key in keys]
+        return [future.result() for future in futures]
+
+    def headers(self, ctx: Any, experiment_id: str, run: str, info: TagInfo, refs: Sequence[StepRef]) -> list[records.Record]:
+        """Header-only records of many steps, read concurrently (cached ones are not read again)."""
+        futures = [
+            self._pool.submit(self.record, ctx, experiment_id, run, info, ref, header_only=True) for ref in refs
+        ]
+        return [future.result() for future in futures]
 
     # ----------------------------------------------------------------- tensors
 

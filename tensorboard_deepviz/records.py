@@ -1,10 +1,15 @@
 """Byte layout of a deepviz blob-sequence record (part of the writer/plugin contract).
 
-A record is a list of blobs:
+A record is two blobs:
 
 * blob 0: a UTF-8 JSON header ``{"fields": {...}, "arrays": [{"name", "dtype", "shape",
-  "compression"}, ...]}``; ``fields`` holds small JSON values (class names, layer kind, ...);
-* blob ``i + 1``: the bytes of array ``i``, little-endian, C order, raw or zlib-compressed.
+  "compression", "offset", "length"}, ...]}``; ``fields`` holds small JSON values (class
+  names, layer kind, ...);
+* blob 1: the arrays' bytes one after another, array ``i`` at ``[offset, offset + length)``,
+  each little-endian, C order, raw or zlib-compressed.
+
+Two blobs, not one per array: each blob read through TensorBoard's Rust data server is a
+round trip, and the header alone can be read without the arrays.
 
 Decoding treats the blobs as untrusted: every size, dtype and shape is checked, and a
 compressed array may not inflate past the size its header announces.
@@ -60,6 +65,7 @@ def encode_record(
         raise ValueError(f"cannot compress unknown arrays: {sorted(unknown)}")
     entries = []
     payloads = []
+    offset = 0
     for name, array in arrays.items():
         array = np.asarray(array)
         dtype_name = array.dtype.name
@@ -72,11 +78,19 @@ def encode_record(
             if len(packed) < len(raw):
                 raw, compression = packed, "zlib"
         entries.append(
-            {"name": name, "dtype": dtype_name, "shape": list(array.shape), "compression": compression}
+            {
+                "name": name,
+                "dtype": dtype_name,
+                "shape": list(array.shape),
+                "compression": compression,
+                "offset": offset,
+                "length": len(raw),
+            }
         )
         payloads.append(raw)
+        offset += len(raw)
     header = json.dumps({"fields": dict(fields), "arrays": entries}, separators=(",", ":"), allow_nan=False)
-    return [header.encode("utf-8"), *payloads]
+    return [header.encode("utf-8"), b"".join(payloads)]
 
 
 def decode_header(header_blob: bytes) -> dict[str, Any]:
@@ -100,22 +114,26 @@ def decode_header(header_blob: bytes) -> dict[str, Any]:
             raise RecordError(f"array {entry['name']!r} has an invalid shape {shape!r}")
         if entry.get("compression") not in ("none", "zlib"):
             raise RecordError(f"array {entry['name']!r} has unknown compression {entry.get('compression')!r}")
+        for key in ("offset", "length"):
+            if not isinstance(entry.get(key), int) or isinstance(entry.get(key), bool) or entry[key] < 0:
+                raise RecordError(f"array {entry['name']!r} has an invalid {key} {entry.get(key)!r}")
     return header
 
 
 def decode_record(blobs: Sequence[bytes], *, only: Sequence[str] | None = None) -> Record:
     """Decode blobs made by ``encode_record``; ``only`` limits which arrays are decoded."""
-    if not blobs:
-        raise RecordError("record has no blobs")
+    if len(blobs) != 2:
+        raise RecordError(f"a record has 2 blobs (header and arrays), this one has {len(blobs)}")
     header = decode_header(blobs[0])
-    entries = header["arrays"]
-    if len(blobs) != len(entries) + 1:
-        raise RecordError(f"record announces {len(entries)} arrays but carries {len(blobs) - 1}")
+    body = memoryview(bytes(blobs[1]))
     arrays = {}
-    for entry, payload in zip(entries, blobs[1:]):
+    for entry in header["arrays"]:
         if only is not None and entry["name"] not in only:
             continue
-        arrays[entry["name"]] = _decode_array(entry, bytes(payload))
+        end = entry["offset"] + entry["length"]
+        if end > len(body):
+            raise RecordError(f"array {entry['name']!r} ends at byte {end} of a {len(body)}-byte body")
+        arrays[entry["name"]] = _decode_array(entry, bytes(body[entry["offset"] : end]))
     return Record(fields=header["fields"], arrays=arrays)
 
 

@@ -58,8 +58,9 @@ def test_record_round_trip_keeps_dtypes_shapes_and_values():
     "tamper, message",
     [
         (lambda blobs: [b"not json", *blobs[1:]], "not JSON"),
-        (lambda blobs: blobs[:1], "announces 1 arrays but carries 0"),
-        (lambda blobs: [blobs[0], blobs[1][:-1]], "has 39 bytes, expected 40"),
+        (lambda blobs: blobs[:1], "2 blobs .header and arrays., this one has 1"),
+        (lambda blobs: [blobs[0], blobs[1][:-1]], "ends at byte 40 of a 39-byte body"),
+        (lambda blobs: [blobs[0].replace(b'"length":40', b'"length":36'), blobs[1]], "has 36 bytes, expected 40"),
         (lambda blobs: [blobs[0].replace(b"int32", b"object"), blobs[1]], "unsupported dtype"),
         (lambda blobs: [blobs[0].replace(b"[10]", b"[-10]"), blobs[1]], "invalid shape"),
     ],
@@ -71,9 +72,8 @@ def test_corrupt_records_raise_record_error(tamper, message):
 
 
 def test_compressed_array_may_not_inflate_past_its_announced_size():
-    header = json.dumps(
-        {"fields": {}, "arrays": [{"name": "a", "dtype": "uint8", "shape": [10], "compression": "zlib"}]}
-    ).encode()
     bomb = zlib.compress(b"\0" * 10_000_000)
+    entry = {"name": "a", "dtype": "uint8", "shape": [10], "compression": "zlib", "offset": 0, "length": len(bomb)}
+    header = json.dumps({"fields": {}, "arrays": [entry]}).encode()
     with pytest.raises(records.RecordError, match="inflates past"):
         records.decode_record([header, bomb])

@@ -1,0 +1,1 @@
+"""Performance benchmarks (``make bench``); figures are appended to ``benchmarks/RESULTS.md``."""

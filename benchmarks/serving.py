@@ -1,0 +1,243 @@
+"""Serving benchmark: the real `tensorboard` command over a 300-checkpoint log, both loaders.
+
+Measures TensorBoard's start until ``index`` lists every checkpoint, then per route the
+latency of cold requests (a step no request has touched yet) and warm ones (repeated), with
+1 and 8 concurrent clients. Targets (DESIGN.md section 5): p95 <= 50 ms warm, <= 250 ms cold.
+
+    python -m benchmarks.serving [--checkpoints 300] [--eval-size 5000] [--no-append]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+from benchmarks.common import markdown_table, percentile, report
+from demo.model import DeepVizNet
+from tensorboard_deepviz import DeepViz, statistics, summary
+
+CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+STEP_SPACING = 100
+STATISTICS_PER_CHECKPOINT = 10
+
+
+def synthetic_cifar(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10-shaped images with a class-dependent colour cast (serving cost does not depend on content)."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % 10
+    images = torch.randn(count, 3, 32, 32, generator=generator) * 0.5
+    images += torch.linspace(-1, 1, 10)[labels].view(-1, 1, 1, 1)
+    return images, labels
+
+
+def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
+    """A run like the demo's, with ``checkpoints`` checkpoints of the 3-layer CIFAR-10 net.
+
+    The corpus, graph and first checkpoint come from ``DeepViz`` itself; later checkpoints are
+    written with the same summary functions from a model whose weights drift as in training
+    and from its real probe activations, while predictions and clusters are synthesized (a full
+    eval pass and K-Means per checkpoint would take minutes and do not change what is served).
+    """
+    torch.manual_seed(0)
+    model = DeepVizNet()
+    images, labels = synthetic_cifar(eval_size)
+    run_dir = os.path.join(logdir, "cifar")
+    writer = SummaryWriter(run_dir)
+    with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, batch_size=500) as viz:
+        viz.log_checkpoint(0)
+        layers, probe = viz.layers, viz.probe_images
+    modules = dict(model.named_modules())
+    file_writer = writer._get_file_writer()
+    rng = np.random.default_rng(0)
+    label_array = labels.numpy()
+    for index in range(1, checkpoints):
+        step = index * STEP_SPACING
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.002)
+        outputs = {}
+        hooks = [modules[n].register_forward_hook(lambda m, i, o, n=n: outputs.__setitem__(n, o.detach())) for n in layers]
+        with torch.no_grad():
+            model(images[probe])
+        for hook in hooks:
+            hook.remove()
+        for name in layers:
+            module = modules[name]
+            file_writer.add_summary(summary.weights_summary(name, module.weight.detach().numpy(), layer_type=type(module).__name__), step)
+            file_writer.add_summary(summary.activations_summary(name, outputs[name].numpy(), probe), step)
+        accuracy = min(0.95, 0.1 + index / checkpoints)
+        predicted = np.where(rng.random(eval_size) < accuracy, label_array, rng.integers(0, 10, eval_size))
+        probabilities = rng.dirichlet(np.ones(10), size=len(probe)).astype(np.float32)
+        file_writer.add_summary(summary.predictions_summary(probe, probabilities, predicted, rng.random(eval_size)), step)
+        file_writer.add_summary(summary.confusion_summary(label_array, predicted, 10), step)
+        assignment = rng.integers(0, 30, eval_size)
+        clusters = statistics.Clusters(
+            assignment=assignment.astype(np.int32),
+            nearest=rng.integers(0, eval_size, (30, 20)).astype(np.int32),
+            sizes=np.bincount(assignment, minlength=30).astype(np.int32),
+            majority_class=rng.integers(0, 10, 30).astype(np.int32),
+            purity=rng.random(30).astype(np.float32),
+            projection=rng.standard_normal((eval_size, 2)).astype(np.float32),
+            nonfinite_images=0,
+        )
+        file_writer.add_summary(summary.clusters_summary(clusters, layer="input of fc2", metric="euclidean"), step)
+        for offset in range(STATISTICS_PER_CHECKPOINT):
+            for name in layers:
+                rows = statistics.statistics_from_moments(rng.random((3, len(statistics.MOMENT_NAMES))) + 1)
+                file_writer.add_summary(summary.layer_statistics_summary(name, rows), step - STEP_SPACING + offset * 10)
+    writer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class TensorBoardProcess:
+    """The `tensorboard` command on a free loopback port."""
+
+    def __init__(self, logdir: str, loader: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/data/plugin/deepviz/"
+        command = [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--host", "127.0.0.1",
+                   "--port", str(self.port), "--load_fast", "true" if loader == "rust" else "false"]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def get(self, route: str, **params: object) -> tuple[int, bytes]:
+        url = self.base + route + ("?" + urllib.parse.urlencode(params) if params else "")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def wait_for_checkpoints(self, count: int, timeout: float = 600) -> float:
+        """Seconds from process start until ``index`` lists ``count`` checkpoints."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status, body = self.get("index")
+                if status == 200:
+                    runs = json.loads(body)["runs"]
+                    if runs and len(runs[0]["checkpoints"]) >= count:
+                        return time.perf_counter() - self.started
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"index did not list {count} checkpoints within {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def route_requests(eval_size: int) -> dict[str, Callable[[int], dict]]:
+    """For each route, a function from a step to that request's parameters."""
+    return {
+        "index": lambda s: {},
+        "graph": lambda s: {"run": "cifar"},
+        "corpus": lambda s: {"run": "cifar"},
+        "thumbnail": lambda s: {"run": "cifar", "index": s % eval_size},
+        "thumbnails": lambda s: {"run": "cifar", "indices": ",".join(str((s + 37 * i) % eval_size) for i in range(64))},
+        "filters": lambda s: {"run": "cifar", "layer": "conv2", "step": s},
+        "filters(global)": lambda s: {"run": "cifar", "layer": "conv3", "step": s, "norm": "global"},
+        "filters_layout": lambda s: {"run": "cifar", "layer": "conv2", "step": s},
+        "filter_values": lambda s: {"run": "cifar", "layer": "conv3", "step": s, "filter": 5},
+        "activations": lambda s: {"run": "cifar", "layer": "conv1", "step": s, "image": 0},
+        "predictions": lambda s: {"run": "cifar", "step": s},
+        "confusion": lambda s: {"run": "cifar", "step": s},
+        "clusters": lambda s: {"run": "cifar", "step": s},
+        "compare": lambda s: {"run": "cifar", "steps": f"{s}:{s + 1000}"},
+        "dynamics": lambda s: {"run": "cifar", "layer": "conv1", "stat": ["mean", "std", "max"][s // STEP_SPACING % 3]},
+    }
+
+
+def timed(server: TensorBoardProcess, route: str, params: dict) -> float:
+    started = time.perf_counter()
+    status, _ = server.get(route.split("(")[0], **params)
+    elapsed = (time.perf_counter() - started) * 1000
+    if status != 200:
+        raise RuntimeError(f"{route} {params} answered {status}")
+    return elapsed
+
+
+def measure(server: TensorBoardProcess, steps: list[int], eval_size: int, clients: int, samples: int, repeats: int) -> dict:
+    """Cold and warm latencies (ms) per route with ``clients`` concurrent clients."""
+    results = {}
+    rng = random.Random(clients)
+    for route, params_for in route_requests(eval_size).items():
+        chosen = rng.sample(steps, samples)
+        requests = [params_for(step) for step in chosen]
+        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+            cold = list(pool.map(lambda p: timed(server, route, p), requests))
+            warm = list(pool.map(lambda p: timed(server, route, p), requests * repeats))
+        results[route] = (cold, warm)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", type=int, default=300)
+    parser.add_argument("--eval-size", type=int, default=5000)
+    parser.add_argument("--samples", type=int, default=20, help="distinct steps per route and client count")
+    parser.add_argument("--repeats", type=int, default=3, help="warm repetitions of each request")
+    parser.add_argument("--logdir", help="reuse or create the log here instead of a temporary directory")
+    parser.add_argument("--no-append", action="store_true", help="print only; do not append to RESULTS.md")
+    args = parser.parse_args(argv)
+
+    logdir = args.logdir or tempfile.mkdtemp(prefix="deepviz_serving_")
+    if not os.path.isdir(os.path.join(logdir, "cifar")):
+        started = time.perf_counter()
+        write_log(logdir, args.checkpoints, args.eval_size)
+        print(f"wrote {args.checkpoints} checkpoints in {time.perf_counter() - started:.1f} s to {logdir}")
+    steps = [i * STEP_SPACING for i in range(args.checkpoints)]
+    rows, startup = [], []
+    for loader in ("python", "rust"):
+        server = TensorBoardProcess(logdir, loader)
+        try:
+            startup.append((loader, server.wait_for_checkpoints(args.checkpoints)))
+            per_clients = {clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats) for clients in (1, 8)}
+        finally:
+            server.stop()
+        for route in route_requests(args.eval_size):
+            one_cold, one_warm = per_clients[1][route]
+            eight_cold, eight_warm = per_clients[8][route]
+            rows.append([loader, route, percentile(one_cold, 50), percentile(one_cold, 95), percentile(one_warm, 50),
+                         percentile(one_warm, 95), percentile(eight_cold, 95), percentile(eight_warm, 95)])
+    table = markdown_table(
+        ["loader", "route", "cold p50", "cold p95", "warm p50", "warm p95", "8 clients cold p95", "8 clients warm p95"],
+        rows,
+    )
+    worst_warm = max(row[5] for row in rows)
+    worst_cold = max(row[3] for row in rows)
+    start_table = markdown_table(["loader", "start until index lists every checkpoint (s)"], startup)
+    body = (
+        f"{args.checkpoints} checkpoints of the 3-layer CIFAR-10 net, {args.eval_size}-image corpus, real `tensorboard` "
+        f"on loopback; latencies in ms over {args.samples} steps per route ({args.repeats} warm repeats).\n\n"
+        f"{start_table}\n\n{table}\n\n"
+        f"Worst single-client p95: warm {worst_warm:.1f} ms (target <= 50), cold {worst_cold:.1f} ms (target <= 250)."
+    )
+    report("Serving a 300-checkpoint log", body, append=not args.no_append)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
