@@ -10,7 +10,7 @@ PORT ?= 6006
 TORCH_CPU ?= torch==2.13.0
 TORCH_CUDA ?= torch>=2.1,<3
 
-.PHONY: install test demo train serve clean
+.PHONY: install test demo train serve bench clean
 
 install: $(VENV)/.installed
 
@@ -31,9 +31,13 @@ train: install
 	$(PY) -m demo.train --logdir $(LOGDIR)
 
 serve: install
-	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host $(HOST) --port $(PORT) --samples_per_plugin=deepviz=0
+	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host $(HOST) --port $(PORT)
 
 demo: train serve
+
+# Performance benchmarks (not part of `make test`); each appends its figures to benchmarks/RESULTS.md.
+bench: install
+	$(PY) -m benchmarks.serving
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
