@@ -64,6 +64,7 @@ class DeepViz:
     Args:
       writer: a ``torch.utils.tensorboard.SummaryWriter``, a ``tensorboardX.SummaryWriter``, or a
         log directory. The user keeps ownership: ``close()`` flushes it but does not close it.
+        Under torch.distributed only rank 0 uses it; other ranks may pass None.
       model: the ``nn.Module`` being trained (DataParallel/DDP wrappers are unwrapped), on any
         device and dtype. Its output must be ``[batch, classes]`` logits.
       eval_data: ``(images [N, C, H, W] float, labels [N] int)`` tensors, or a DataLoader yielding
@@ -126,7 +127,10 @@ class DeepViz:
         if cluster_metric not in CLUSTER_METRICS:
             raise ValueError(f"cluster_metric must be 'euclidean' or 'cosine', got {cluster_metric!r}")
         self._model = capture.unwrap_model(model)
-        self._sink = SummarySink(writer)
+        # Under torch.distributed only rank 0 writes; other ranks never touch their writer
+        # (which may be None there) and take part only in log_step's reduction.
+        self._writes = _is_writing_rank()
+        self._sink = SummarySink(writer) if self._writes else None
         self._images, self._labels = load_eval_data(eval_data)
         for key, strings in (("image_ids", image_ids), ("captions", captions)):
             if strings is not None and len(strings) != len(self._images):
@@ -181,7 +185,8 @@ class DeepViz:
         corpus_args = dict(
             thumbnail_size=thumbnail_size, thumbnail_transform=thumbnail_transform, image_ids=image_ids, captions=captions
         )
-        self._enqueue("corpus and graph", lambda: self._write_corpus_and_graph(graph, **corpus_args))
+        if self._writes:
+            self._enqueue("corpus and graph", lambda: self._write_corpus_and_graph(graph, **corpus_args))
 
     # ----------------------------------------------------------------- public API
 
@@ -204,9 +209,12 @@ class DeepViz:
 
         Runs no-grad forward passes over the eval set with the model in eval mode (each module's
         mode is restored after) and the global RNG state untouched; the rest happens in the
-        background. Blocks only while the worker's queue is full.
+        background. Blocks only while the worker's queue is full. Under torch.distributed it
+        does nothing on ranks other than 0.
         """
         self._check_open()
+        if not self._writes:
+            return
         snapshot = self._take_snapshot(int(step))
         self._enqueue(f"checkpoint {step}", lambda: self._write_checkpoint(snapshot))
 
@@ -215,8 +223,9 @@ class DeepViz:
 
         For every logged layer: mean, std, min, max, norm, zero fraction, NaN and Inf counts of
         its parameters, of their gradients from the last backward pass, and of its output in the
-        last forward pass. Under torch.distributed the statistics are combined across ranks
-        (every rank must call this) and only rank 0 writes.
+        last forward pass. Under torch.distributed the activation statistics are combined across
+        ranks (every rank must call this; weights and gradients are taken as the replicas DDP
+        keeps) and only rank 0 writes.
         """
         self._check_open()
         with torch.no_grad():
@@ -234,8 +243,10 @@ class DeepViz:
             device = rows[0][0].device
             moments = torch.stack([torch.stack([r.to(device) for r in row]) for row in rows])
             if _distributed_world_size() > 1:
-                moments = statistics.reduce_moments_across_ranks(moments)
-            if not _is_writing_rank():
+                # Weights and (DDP-averaged) gradients are replicas; each rank's activations differ.
+                activations = metadata.STATISTIC_SOURCES.index("activations")
+                moments[:, activations] = statistics.reduce_moments_across_ranks(moments[:, activations])
+            if not self._writes:
                 return
             host, copies_done = _to_host(moments)
         job = _StepStatistics(int(step), host, copies_done)
@@ -244,7 +255,8 @@ class DeepViz:
     def flush(self) -> None:
         """Wait until every queued record is written, then flush the writer."""
         self._queue.join()
-        self._sink.flush()
+        if self._sink is not None:
+            self._sink.flush()
 
     def close(self) -> None:
         """Write everything queued, remove hooks, flush the writer; raise ``DeepVizError`` if records failed.
@@ -257,7 +269,8 @@ class DeepViz:
         try:
             self._queue.put(None)
             self._worker.join()
-            self._sink.close()
+            if self._sink is not None:
+                self._sink.close()
         finally:
             self._last_outputs.remove()
             self._device_images = None

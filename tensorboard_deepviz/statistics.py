@@ -96,6 +96,10 @@ def reduce_moments_across_ranks(moments: torch.Tensor) -> torch.Tensor:
     combined[..., _ADDITIVE_MOMENTS] = additive
     combined[..., 3] = minimum
     combined[..., 4] = maximum
+    # A rank's NaN extremes do not survive MIN/MAX reductions: keep "NaN in, NaN out".
+    has_nan = combined[..., 6] > 0
+    combined[..., 3] = torch.where(has_nan, torch.full_like(minimum, float("nan")), combined[..., 3])
+    combined[..., 4] = torch.where(has_nan, torch.full_like(maximum, float("nan")), combined[..., 4])
     return combined
 
 
