@@ -37,6 +37,8 @@ demo: train serve
 
 # Performance benchmarks (not part of `make test`); each appends its figures to benchmarks/RESULTS.md.
 bench: install
+	$(PIP) install --quiet -e ".[bench]"
+	$(PY) -m benchmarks.logging_cost
 	$(PY) -m benchmarks.serving
 
 clean:

@@ -29,6 +29,8 @@ setup(
     ],
     extras_require={
         "demo": ["tqdm>=4.60"],
+        # Only the benchmark's hand-made baseline draws its confusion figure with matplotlib.
+        "bench": ["matplotlib>=3.5"],
         "test": ["pytest>=7", "hypothesis>=6", "tensorboardX>=2.6"],
     },
     classifiers=[
