@@ -1,0 +1,331 @@
+// The timeline over a run's checkpoints: slider, play/pause, rewind, step back/forward, speed,
+// keyboard (space toggles play, left/right arrows step), and the machinery that makes playback
+// smooth:
+//  - Prefetcher: at checkpoint i, the next k checkpoints' images (and JSON) are requested ahead,
+//    through whatever the open view says it will need (providers).
+//  - ImageSwap: a visible image changes only once the new one has loaded (no blank frame); a
+//    later request supersedes an earlier one still loading (no flicker back).
+//  - FrameGate + Player: playback moves on when the current frame is shown (or a time-out),
+//    at most `speed` checkpoints per second.
+
+import { checkpointIndex, currentRun, SPEEDS, type Store } from "./store";
+import { h, isTypingTarget, replaceChildren, option } from "./ui";
+
+// ------------------------------------------------------------------ prefetch planning
+
+/** The checkpoints to prefetch when at index `index`: the next `count` ones, in order (no wrap-around). */
+export function stepsToPrefetch(checkpoints: readonly number[], index: number, count: number): number[] {
+  if (index < 0 || count <= 0) return [];
+  return checkpoints.slice(index + 1, index + 1 + count);
+}
+
+/** How far ahead to look: about a second of playback while playing, two checkpoints while paused. */
+export function prefetchDepth(playing: boolean, speed: number): number {
+  return playing ? Math.max(4, Math.ceil(speed * 1.5)) : 2;
+}
+
+export interface PrefetchItem {
+  kind: "image" | "json";
+  url: string;
+}
+
+/** What a view will load at `step` with the current selection (empty when it is not open). */
+export type PrefetchProvider = (step: number) => PrefetchItem[];
+
+export class Prefetcher {
+  private readonly providers = new Set<PrefetchProvider>();
+  private queue: PrefetchItem[] = [];
+  private inFlight = 0;
+  private readonly started = new Set<string>();
+
+  constructor(
+    private readonly loadImage: (url: string) => Promise<unknown>,
+    private readonly loadJson: (url: string) => Promise<unknown>,
+    private readonly maxInFlight = 6,
+  ) {}
+
+  register(provider: PrefetchProvider): () => void {
+    this.providers.add(provider);
+    return () => this.providers.delete(provider);
+  }
+
+  /** Items for the checkpoints after `index`, nearest first, each URL once. */
+  plan(checkpoints: readonly number[], index: number, count: number): PrefetchItem[] {
+    const seen = new Set<string>();
+    const items: PrefetchItem[] = [];
+    for (const step of stepsToPrefetch(checkpoints, index, count)) {
+      for (const provider of this.providers) {
+        for (const item of provider(step)) {
+          if (seen.has(item.url)) continue;
+          seen.add(item.url);
+          items.push(item);
+        }
+      }
+    }
+    return items;
+  }
+
+  /** Replace the waiting queue with a new plan and start loading (a few at a time). */
+  run(checkpoints: readonly number[], index: number, count: number): PrefetchItem[] {
+    const items = this.plan(checkpoints, index, count);
+    this.queue = items.filter((item) => !this.started.has(item.url));
+    this.pump();
+    return items;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length) {
+      const item = this.queue.shift() as PrefetchItem;
+      if (this.started.has(item.url)) continue;
+      this.started.add(item.url);
+      if (this.started.size > 4096) this.started.clear(); // the loaders' own caches still hold them
+      this.inFlight += 1;
+      const load = item.kind === "image" ? this.loadImage(item.url) : this.loadJson(item.url);
+      load
+        .catch(() => this.started.delete(item.url))
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+}
+
+// ------------------------------------------------------------------ flicker-free image swapping
+
+/**
+ * Shows images in a visible element only once they have loaded. `show(url)` loads `url`
+ * (through `load`, which also serves prefetched images at once) and then calls `apply`; if
+ * another `show` came in meanwhile, the older one is dropped, so the display never goes back.
+ */
+export class ImageSwap<M = unknown> {
+  private token = 0;
+  private shown: string | null = null;
+
+  constructor(
+    private readonly load: (url: string) => Promise<unknown>,
+    private readonly apply: (url: string, meta: M) => void,
+    private readonly fail: (error: unknown, url: string, meta: M) => void = () => undefined,
+  ) {}
+
+  /** Resolves true when `url` is now displayed, false when superseded or failed. */
+  async show(url: string, meta: M): Promise<boolean> {
+    const token = ++this.token;
+    try {
+      await this.load(url);
+    } catch (error) {
+      if (token === this.token) this.fail(error, url, meta);
+      return false;
+    }
+    if (token !== this.token) return false;
+    this.shown = url;
+    this.apply(url, meta);
+    return true;
+  }
+
+  /** Forget pending loads (e.g. when the image is hidden because nothing is selected). */
+  cancel(): void {
+    this.token += 1;
+  }
+
+  get current(): string | null {
+    return this.shown;
+  }
+}
+
+// ------------------------------------------------------------------ playback
+
+/** The loads a frame is waiting for; playback moves on when they have settled. */
+export class FrameGate {
+  private pending: Promise<unknown>[] = [];
+
+  begin(): void {
+    this.pending = [];
+  }
+
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.push(promise);
+    return promise;
+  }
+
+  /** Resolves when everything tracked since begin() has settled, or after `timeoutMs`. */
+  async settled(timeoutMs: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+    const deadline = sleep(timeoutMs);
+    let seen = 0;
+    while (seen < this.pending.length) {
+      const batch = this.pending.slice(seen);
+      seen = this.pending.length;
+      const result = await Promise.race([Promise.allSettled(batch).then(() => "done"), deadline.then(() => "timeout")]);
+      if (result === "timeout") return;
+    }
+  }
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => window.setTimeout(resolve, Math.max(0, ms))),
+};
+
+/** Advances the store's step while `playing`: waits for the frame, then for the rest of 1/speed s. */
+export class Player {
+  private generation = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly gate: FrameGate,
+    private readonly clock: Clock = realClock,
+    private readonly frameTimeoutMs = 2000,
+  ) {
+    store.subscribe(
+      (state) => {
+        if (state.playing) void this.loop();
+        else this.generation += 1;
+      },
+      ["playing"],
+    );
+  }
+
+  private async loop(): Promise<void> {
+    const generation = ++this.generation;
+    const state = this.store.get();
+    const run = currentRun(state);
+    if (!run || run.checkpoints.length < 2) {
+      this.store.set({ playing: false });
+      return;
+    }
+    if (checkpointIndex(state) >= run.checkpoints.length - 1) this.store.set({ step: run.checkpoints[0] }); // play from the start
+    // Frames are due on a fixed beat (no drift); a late frame moves the beat, never bunches frames.
+    let due = this.clock.now();
+    while (generation === this.generation) {
+      await this.gate.settled(this.frameTimeoutMs, this.clock.sleep);
+      const interval = 1000 / Math.max(this.store.get().speed, 0.1);
+      due = Math.max(due + interval, this.clock.now());
+      await this.clock.sleep(due - this.clock.now());
+      if (generation !== this.generation) return;
+      const now = this.store.get();
+      const checkpoints = currentRun(now)?.checkpoints ?? [];
+      const index = checkpointIndex(now);
+      if (index < 0 || index >= checkpoints.length - 1) {
+        this.store.set({ playing: false });
+        return;
+      }
+      this.store.set({ step: checkpoints[index + 1] });
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the timeline bar
+
+export interface TimelineDeps {
+  store: Store;
+  gate: FrameGate;
+  prefetcher: Prefetcher;
+}
+
+function move(store: Store, delta: number | "start"): void {
+  const state = store.get();
+  const run = currentRun(state);
+  if (!run || !run.checkpoints.length) return;
+  const index = checkpointIndex(state);
+  const target = delta === "start" ? 0 : Math.min(run.checkpoints.length - 1, Math.max(0, (index < 0 ? 0 : index) + delta));
+  store.set({ step: run.checkpoints[target] });
+}
+
+/** Build the timeline bar (`[data-testid=timeline]`) and wire its keyboard shortcuts on `doc`. */
+export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: Document = document): HTMLElement {
+  const button = (testid: string, label: string, title: string, onClick: () => void) =>
+    h("button", { testid, class: "dv-button dv-icon", title, text: label, attrs: { type: "button", "aria-label": title }, on: { click: onClick } });
+
+  const rewind = button("timeline-rewind", "«", "Rewind to the first checkpoint", () => move(store, "start"));
+  const back = button("timeline-step-back", "‹", "Previous checkpoint (←)", () => move(store, -1));
+  const play = button("timeline-play", "▶", "Play (space)", () => store.set({ playing: !store.get().playing }));
+  const forward = button("timeline-step-forward", "›", "Next checkpoint (→)", () => move(store, 1));
+  const slider = h("input", {
+    testid: "timeline-slider",
+    class: "dv-slider",
+    attrs: { type: "range", min: 0, max: 0, step: 1, value: 0, "aria-label": "Checkpoint" },
+  });
+  slider.addEventListener("input", () => {
+    const run = currentRun(store.get());
+    if (!run || !run.checkpoints.length) return;
+    const index = Math.min(run.checkpoints.length - 1, Math.max(0, Number(slider.value)));
+    store.set({ step: run.checkpoints[index], playing: false });
+  });
+  const stepText = h("span", { testid: "timeline-step", class: "dv-step-value" });
+  const position = h("span", { class: "dv-muted" });
+  const speed = h("select", { testid: "timeline-speed", title: "Playback speed", attrs: { "aria-label": "Playback speed" } });
+  for (const value of SPEEDS) speed.appendChild(option(String(value), `${value} / s`));
+  speed.addEventListener("change", () => store.set({ speed: Number(speed.value) }));
+
+  const container = h(
+    "div",
+    { testid: "timeline", class: "dv-timeline", attrs: { role: "group", "aria-label": "Timeline" } },
+    h("div", { class: "dv-timeline-buttons" }, rewind, back, play, forward),
+    slider,
+    h("span", { class: "dv-step" }, h("span", { class: "dv-muted", text: "step " }), stepText),
+    position,
+    h("label", { class: "dv-inline", title: "Checkpoints per second while playing" }, "speed ", speed),
+  );
+
+  const renderState = () => {
+    const state = store.get();
+    const run = currentRun(state);
+    const checkpoints = run?.checkpoints ?? [];
+    const index = checkpointIndex(state);
+    slider.max = String(Math.max(0, checkpoints.length - 1));
+    slider.value = String(Math.max(0, index));
+    const none = checkpoints.length === 0;
+    for (const control of [slider, rewind, back, forward, play]) control.disabled = none;
+    back.disabled = none || index <= 0;
+    rewind.disabled = none || index <= 0;
+    forward.disabled = none || index >= checkpoints.length - 1;
+    play.disabled = checkpoints.length < 2;
+    stepText.textContent = state.step === null ? "–" : String(state.step);
+    replaceChildren(position, none ? "no checkpoints yet" : `checkpoint ${index + 1} of ${checkpoints.length}`);
+    play.setAttribute("aria-pressed", state.playing ? "true" : "false");
+    play.textContent = state.playing ? "❚❚" : "▶";
+    play.title = state.playing ? "Pause (space)" : "Play (space)";
+    play.setAttribute("aria-label", play.title);
+    speed.value = String(state.speed);
+  };
+  store.subscribe(renderState, ["runs", "run", "step", "playing", "speed"]);
+  renderState();
+
+  // A new step begins a new frame; then prefetch what follows it.
+  store.subscribe(
+    (_state, changed) => {
+      if (changed.has("step") || changed.has("run")) gate.begin();
+    },
+    ["step", "run"],
+  );
+  const schedulePrefetch = () => {
+    const state = store.get();
+    const run = currentRun(state);
+    if (!run) return;
+    prefetcher.run(run.checkpoints, checkpointIndex(state), prefetchDepth(state.playing, state.speed));
+  };
+  // After the views have reacted to the change (they subscribe later), so the current frame goes first.
+  store.subscribe(() => queueMicrotask(schedulePrefetch), ["runs", "run", "step", "layer", "image", "view", "norm", "activationNorm", "playing"]);
+
+  doc.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || isTypingTarget(event.target)) return;
+    if (event.key === " " || event.code === "Space") {
+      event.preventDefault(); // no page scroll, and no click of a focused button
+      if (!event.repeat && !play.disabled) store.set({ playing: !store.get().playing });
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault(); // a focused slider would move a second time
+      store.set({ playing: false });
+      move(store, event.key === "ArrowLeft" ? -1 : 1);
+    }
+  });
+  // A focused button is clicked on space's keyup: keydown already toggled play.
+  doc.addEventListener("keyup", (event) => {
+    if ((event.key === " " || event.code === "Space") && !isTypingTarget(event.target)) event.preventDefault();
+  });
+  return container;
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it, vi } from "vitest";
+import { bindHash, decodeHash, encodeHash, HASH_KEYS, type HashWindow } from "../src/hash";
+import { initialState, Store } from "../src/store";
+
+function pick(state: ReturnType<typeof initialState>) {
+  return Object.fromEntries(HASH_KEYS.map((key) => [key, state[key]]));
+}
+
+describe("hash round trip", () => {
+  it("restores every linked key", () => {
+    const state = {
+      ...initialState(),
+      run: "runs/exp 1&b=#2",
+      layer: "stage.0.conv1",
+      step: 400,
+      image: 12,
+      filter: 3,
+      view: "confusion" as const,
+      norm: "global" as const,
+      activationNorm: "layer" as const,
+      rowNormalize: true,
+      delta: true,
+      colorBy: "cluster" as const,
+      stat: "nan_count" as const,
+      source: "gradients" as const,
+      logScale: true,
+      compare: { steps: "0:500", layers: "conv1,fc|x", filters: "0:7", image: "3" },
+    };
+    const hash = encodeHash(state);
+    expect(hash.startsWith("#")).toBe(true);
+    const decoded = { ...initialState(), ...decodeHash(hash) };
+    expect(pick(decoded)).toEqual(pick(state));
+  });
+
+  it("round-trips the defaults and leaves default toggles out", () => {
+    const state = { ...initialState(), run: "a", layer: "l", step: 0 };
+    const hash = encodeHash(state);
+    expect(hash).toBe("#run=a&layer=l&step=0&view=filters");
+    expect(pick({ ...initialState(), ...decodeHash(hash) })).toEqual(pick(state));
+  });
+
+  it("ignores malformed values instead of throwing", () => {
+    expect(decodeHash("#step=-3&image=x&view=nope&norm=max&rownorm=maybe&stat=median")).toEqual({});
+    expect(decodeHash("")).toEqual({});
+    expect(decodeHash("#%E0%A4%A")).toEqual({});
+  });
+});
+
+function fakeWindow(hash: string) {
+  const timers: (() => void)[] = [];
+  const listeners: (() => void)[] = [];
+  const win: HashWindow & { flush(): void; fire(): void } = {
+    location: { hash, href: `http://host/data/plugin_entry.html?name=deepviz${hash}` },
+    history: {
+      state: null,
+      replaceState: vi.fn((_data: unknown, _unused: string, url?: string | URL | null) => {
+        const next = new URL(String(url));
+        win.location.hash = next.hash;
+        win.location.href = next.href;
+      }),
+    },
+    addEventListener: (_type, listener) => listeners.push(listener),
+    setTimeout: (handler) => timers.push(handler),
+    clearTimeout: () => undefined,
+    flush: () => timers.splice(0).forEach((timer) => timer()),
+    fire: () => listeners.forEach((listener) => listener()),
+  };
+  return win;
+}
+
+describe("bindHash", () => {
+  it("seeds the store from the hash and writes changes back with replaceState, keeping path and query", () => {
+    const win = fakeWindow("#run=r&step=4&view=clusters");
+    const store = new Store();
+    bindHash(store, win);
+    expect(store.get()).toMatchObject({ run: "r", step: 4, view: "clusters" });
+    store.set({ step: 6 });
+    store.set({ layer: "conv1" });
+    expect(win.history.replaceState).not.toHaveBeenCalled(); // rate-limited
+    win.flush();
+    expect(win.history.replaceState).toHaveBeenCalledTimes(1);
+    expect(win.location.href).toBe("http://host/data/plugin_entry.html?name=deepviz#run=r&layer=conv1&step=6&view=clusters");
+    store.set({ playing: true }); // not linked
+    win.flush();
+    expect(win.history.replaceState).toHaveBeenCalledTimes(1);
+  });
+
+  it("applies a hash edited by hand", () => {
+    const win = fakeWindow("");
+    const store = new Store();
+    bindHash(store, win);
+    win.location.hash = "#run=x&image=7";
+    win.fire();
+    expect(store.get()).toMatchObject({ run: "x", image: 7 });
+  });
+});

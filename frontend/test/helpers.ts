@@ -1,0 +1,22 @@
+import type { RunSummary } from "../src/api";
+
+export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
+  const checkpoints = overrides.checkpoints ?? [0, 2, 4, 6];
+  return {
+    run: "main",
+    layers: [
+      { name: "conv1", kind: "Conv2d", output_shape: [1, 8, 16, 16], parameter_shapes: { weight: [8, 3, 3, 3] }, has_weights: true, has_activations: true, has_statistics: true },
+      { name: "bn1", kind: "BatchNorm2d", output_shape: [1, 8, 16, 16], parameter_shapes: {}, has_weights: false, has_activations: true, has_statistics: true },
+      { name: "fc", kind: "Linear", output_shape: [1, 4], parameter_shapes: { weight: [4, 128] }, has_weights: true, has_activations: true, has_statistics: true },
+    ],
+    checkpoints,
+    steps_by_kind: { weights: checkpoints, activations: checkpoints, predictions: checkpoints, confusion: checkpoints, clusters: checkpoints },
+    statistics_steps: { count: 7, first: 0, last: 6 },
+    class_names: ["cat", "dog", "bird", "fish"],
+    corpus_size: 48,
+    thumbnail_shape: [16, 16, 3],
+    kinds: ["activations", "clusters", "confusion", "corpus", "graph", "predictions", "statistics", "weights"],
+    cluster_layer: "input of fc",
+    ...overrides,
+  };
+}
