@@ -9,10 +9,17 @@ PORT ?= 6006
 # Without CUDA, the CPU build of torch is installed first so that no other torch is pulled in.
 TORCH_CPU ?= torch==2.13.0
 TORCH_CUDA ?= torch>=2.1,<3
+# The dashboard bundle (see the `frontend` target).
+NPM ?= npm
+FRONTEND_BUNDLE := tensorboard_deepviz/static/index.js
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) \
+	frontend/package.json $(wildcard frontend/package-lock.json) frontend/build.mjs frontend/tsconfig.json
+FRONTEND_DEPS := frontend/node_modules/.deepviz-installed
+NO_NPM := Node.js 20+ with npm is needed to build the dashboard (frontend/); install it (e.g. apt-get install nodejs npm) and run 'make frontend'
 
 .PHONY: install test demo train serve bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(FRONTEND_BUNDLE)
 
 $(VENV)/.installed: setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +31,50 @@ $(VENV)/.installed: setup.py
 	$(PIP) install --quiet -e ".[demo,test]"
 	touch $@
 
-test: install
+test: install browser frontend-test
 	$(PY) -m pytest tests
+
+# Chromium for the browser tests (tests/e2e), from the system's packages (Playwright's own browser
+# download is not used). Installed only when missing and only as root; otherwise those tests skip.
+.PHONY: browser
+browser:
+	@if [ -n "$$DEEPVIZ_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	    echo "browser: using $${DEEPVIZ_CHROMIUM:-$$(command -v chromium || command -v chromium-browser)}"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "browser: installing chromium with apt-get"; \
+	    (export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q chromium) \
+	        || echo "browser: installing chromium failed; the browser tests (tests/e2e) will be skipped"; \
+	else \
+	    echo "browser: chromium is not installed and installing it needs root and apt-get;" \
+	         "the browser tests (tests/e2e) will be skipped (sudo apt-get install chromium, or set DEEPVIZ_CHROMIUM)"; \
+	fi
+
+# The dashboard (frontend/, TypeScript) bundled by esbuild into the one ES module TensorBoard loads.
+# Rebuilt only when a source is newer than the bundle; dependencies come from package-lock.json.
+.PHONY: frontend frontend-test
+frontend: $(FRONTEND_BUNDLE)
+
+$(FRONTEND_DEPS): frontend/package.json $(wildcard frontend/package-lock.json)
+	@command -v $(NPM) >/dev/null 2>&1 || { echo "frontend: $(NO_NPM)" >&2; exit 1; }
+	cd frontend && if [ -f package-lock.json ]; then $(NPM) ci --no-audit --no-fund; else $(NPM) install --no-audit --no-fund; fi
+	touch $@
+
+$(FRONTEND_BUNDLE): $(FRONTEND_SOURCES)
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory $(FRONTEND_DEPS) && (cd frontend && $(NPM) run build) && touch $@; \
+	elif [ -f $@ ]; then \
+	    echo "frontend: npm not found; keeping the existing $@ (older than its sources). $(NO_NPM)"; touch $@; \
+	else \
+	    echo "frontend: $(NO_NPM)" >&2; exit 1; \
+	fi
+
+# Unit tests of the dashboard (vitest) and its type check.
+frontend-test: $(FRONTEND_BUNDLE)
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory $(FRONTEND_DEPS) && cd frontend && $(NPM) run typecheck && $(NPM) test; \
+	else \
+	    echo "frontend-test: npm not found; the dashboard's unit tests are skipped"; \
+	fi
 
 train: install
 	$(PY) -m demo.train --logdir $(LOGDIR)
@@ -42,4 +91,4 @@ bench: install
 	$(PY) -m benchmarks.serving
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info frontend/node_modules $(FRONTEND_BUNDLE)
