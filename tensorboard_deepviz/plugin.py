@@ -244,13 +244,19 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             first_series = self._access.statistics(ctx, experiment, run, stats_infos[:1])[stats_infos[0].layer]
             if first_series:
                 statistics_steps = {"count": len(first_series), "first": first_series[0][0], "last": first_series[-1][0]}
-        checkpoints = sorted(set().union(*steps_by_kind.values())) if steps_by_kind else []
+        # A checkpoint is listed once every one of its records is written: the background writer
+        # adds them one after another, so a live log has a newest step that some tags lack yet.
+        checkpoint_infos = [info for kind in CHECKPOINT_KINDS for info in by_kind.get(kind, [])]
+        written_up_to = min((info.max_step for info in checkpoint_infos), default=-1)
+        every_step = sorted(set().union(*steps_by_kind.values())) if steps_by_kind else []
+        checkpoints = [step for step in every_step if step <= written_up_to]
         corpus_fields = corpus.fields if corpus else {}
         corpus_arrays = {entry["name"]: entry for entry in corpus_fields.get("_arrays", [])}
         return {
             "run": run,
             "layers": layers,
             "checkpoints": checkpoints,
+            "partial_checkpoints": [step for step in every_step if step > written_up_to],
             "steps_by_kind": steps_by_kind,
             "statistics_steps": statistics_steps,
             "class_names": corpus_fields.get("class_names", []),

@@ -16,8 +16,8 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 from logreader import LOADERS
-from tbapp import PLUGIN_ROOT, tensorboard_app, wait_for_checkpoints
-from tensorboard_deepviz import DeepViz, metadata, records
+from tbapp import PLUGIN_ROOT, tensorboard_app, wait_for, wait_for_checkpoints
+from tensorboard_deepviz import DeepViz, metadata, records, summary
 
 ROUTES = [
     "index", "graph", "corpus", "thumbnail", "thumbnails", "thumbnails_layout", "filters", "filters_layout",
@@ -198,3 +198,18 @@ def test_unknown_metadata_version_is_skipped_with_a_warning(tmp_path, caplog):
         assert "from_the_future" not in str(entry)
         assert client.json("confusion", run="run")["step"] == 0
     assert any("version 2 is not supported" in message for message in caplog.messages)
+
+
+def test_a_checkpoint_is_listed_only_once_all_its_records_are_written(tmp_path):
+    _write_checkpoints(str(tmp_path / "run"), [0, 1])
+    # The next checkpoint has begun: one layer's weights are written, nothing else yet.
+    writer = SummaryWriter(str(tmp_path / "run"))
+    weights = _tiny_model()[0].weight.detach().numpy()
+    writer._get_file_writer().add_summary(summary.weights_summary("0", weights), 2)
+    writer.close()
+    for loader in LOADERS:
+        with tensorboard_app(str(tmp_path), loader) as client:
+            entry = wait_for_checkpoints(client, "run", 2)
+            entry = wait_for(lambda: client.json("index")["runs"][0], lambda e: e["partial_checkpoints"] == [2])
+            assert entry["checkpoints"] == [0, 1]
+            assert client.get("filters", run="run", layer="0", step=2).status_code == 200  # still served on request
