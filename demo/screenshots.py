@@ -1,0 +1,92 @@
+"""Screenshots of every dashboard view on the digits demo, for the README.
+
+Trains the demo (unless ``--logdir`` already holds it), starts the real ``tensorboard`` on a
+free loopback port, and photographs each tab in headless Chromium (Debian's, launched by path).
+
+    python -m demo.screenshots [--logdir runs/screenshots] [--out docs/images]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from demo import train
+
+VIEWS = ("filters", "confusion", "clusters", "compare", "dynamics")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_index(port: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/deepviz/index", timeout=5) as response:
+                runs = json.loads(response.read())["runs"]
+                if runs and runs[0]["checkpoints"]:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("TensorBoard did not list the demo's checkpoints")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--logdir", default="runs/screenshots")
+    parser.add_argument("--out", default="docs/images")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args(argv)
+
+    if not os.path.isdir(args.logdir):
+        train.main(["--logdir", args.logdir, "--no-progress"])
+    os.makedirs(args.out, exist_ok=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", args.logdir, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_index(port)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/data/plugin_entry.html?name=deepviz")
+            page.locator('[data-testid="filters-sprite"]').wait_for(state="visible", timeout=30_000)
+            # Select a probe image so the Filters view shows its activations too.
+            probe = page.locator('[data-testid="probe-images"] *[data-index]').first
+            if probe.count():
+                probe.click()
+            page.locator('[data-testid="graph-node"][data-layer="conv2"]').click()
+            for view in VIEWS:
+                page.locator(f'[data-testid="tab-{view}"]').click()
+                if view == "compare":
+                    page.locator('[data-testid="compare-run"]').click()
+                page.wait_for_timeout(1500)  # let sprites and charts finish loading
+                path = os.path.join(args.out, f"{view}.png")
+                page.screenshot(path=path)
+                print(path)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
