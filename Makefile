@@ -89,6 +89,7 @@ bench: install
 	$(PIP) install --quiet -e ".[bench]"
 	$(PY) -m benchmarks.logging_cost
 	$(PY) -m benchmarks.serving
+	$(PY) -m benchmarks.memory
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info frontend/node_modules $(FRONTEND_BUNDLE)
