@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import torch
 from torch import nn
 
@@ -55,3 +57,46 @@ def make_images(count: int = 96, num_classes: int = 4, seed: int = 0) -> tuple[t
         row, col = divmod(label % 4, 2)
         images[index, :, row * 8 : row * 8 + 8, col * 8 : col * 8 + 8] += 1.5
     return images, labels
+
+
+def write_training_run(
+    logdir: str,
+    run: str,
+    checkpoints: Sequence[int],
+    *,
+    class_names: Sequence[str],
+    plant_nan_at: Optional[int] = None,
+    clusters: int = 4,
+    probe: int = 4,
+) -> None:
+    """Train ``SmallResNet`` a few steps under ``DeepViz``, logging every step and at ``checkpoints``.
+
+    With ``plant_nan_at``, a weight of ``head.3`` turns NaN after that step's update (and the
+    activations of a forward pass with it), as in a run that diverges.
+    """
+    import os
+
+    import torch.nn.functional as F
+    from torch.utils.tensorboard import SummaryWriter
+
+    from tensorboard_deepviz import DeepViz
+
+    torch.manual_seed(1)
+    model = SmallResNet(num_classes=len(class_names))
+    images, labels = make_images(48, num_classes=len(class_names))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    writer = SummaryWriter(os.path.join(logdir, run))
+    with DeepViz(writer, model, (images, labels), class_names=list(class_names), probe=probe, clusters=clusters) as viz:
+        for step in range(max(checkpoints) + 1):
+            loss = F.cross_entropy(model(images[:16]), labels[:16])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step == plant_nan_at:
+                with torch.no_grad():
+                    model.head[3].weight[0, 0] = float("nan")
+                model(images[:4])  # the activations of the last forward pass now hold NaN too
+            viz.log_step(step)
+            if step in checkpoints:
+                viz.log_checkpoint(step)
+    writer.close()

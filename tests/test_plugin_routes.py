@@ -3,53 +3,27 @@
 from __future__ import annotations
 
 import io
-import os
 from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from PIL import Image
-from torch.utils.tensorboard import SummaryWriter
 
 from logreader import LOADERS, open_logs
-from models import SMALL_RESNET_LAYERS, SmallResNet, make_images
+from models import SMALL_RESNET_LAYERS, write_training_run
 from tbapp import tensorboard_app, wait_for_checkpoints
-from tensorboard_deepviz import DeepViz, metadata, render
+from tensorboard_deepviz import metadata, render
 
 CLASS_NAMES = ["up-left", "up-right", "down-left", "down-right"]
 CHECKPOINTS = [0, 2, 4]
 NAN_STEP = 3
 
 
-def _write_run(logdir: str, run: str, *, plant_nan_at: int | None = None) -> None:
-    torch.manual_seed(1)
-    model = SmallResNet()
-    images, labels = make_images(48)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    writer = SummaryWriter(os.path.join(logdir, run))
-    with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, probe=4, clusters=4) as viz:
-        for step in range(5):
-            loss = F.cross_entropy(model(images[:16]), labels[:16])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if step == plant_nan_at:
-                with torch.no_grad():
-                    model.head[3].weight[0, 0] = float("nan")
-                model(images[:4])  # the activations of the last forward pass now hold NaN too
-            viz.log_step(step)
-            if step in CHECKPOINTS:
-                viz.log_checkpoint(step)
-    writer.close()
-
-
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp("plugin"))
-    _write_run(path, "healthy")
-    _write_run(path, "diverged", plant_nan_at=NAN_STEP)
+    write_training_run(path, "healthy", CHECKPOINTS, class_names=CLASS_NAMES)
+    write_training_run(path, "diverged", CHECKPOINTS, class_names=CLASS_NAMES, plant_nan_at=NAN_STEP)
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 # Class names with markup: the dashboard must show them as text (DESIGN.md §4: every text from a log is escaped).
@@ -16,29 +15,7 @@ CLUSTERS = 4
 
 
 def write_run(logdir: str, run: str, checkpoints: list[int], *, plant_nan_at: Optional[int] = None) -> None:
-    import torch
-    import torch.nn.functional as F
-    from torch.utils.tensorboard import SummaryWriter
+    """One e2e run: the shared test training run with this file's class names and cluster count."""
+    from models import write_training_run
 
-    from models import SmallResNet, make_images
-    from tensorboard_deepviz import DeepViz
-
-    torch.manual_seed(1)
-    model = SmallResNet(num_classes=len(CLASS_NAMES))
-    images, labels = make_images(48, num_classes=len(CLASS_NAMES))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    writer = SummaryWriter(os.path.join(logdir, run))
-    with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, probe=4, clusters=CLUSTERS) as viz:
-        for step in range(max(checkpoints) + 1):
-            loss = F.cross_entropy(model(images[:16]), labels[:16])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if step == plant_nan_at:
-                with torch.no_grad():
-                    model.head[3].weight[0, 0] = float("nan")
-                model(images[:4])
-            viz.log_step(step)
-            if step in checkpoints:
-                viz.log_checkpoint(step)
-    writer.close()
+    write_training_run(logdir, run, checkpoints, class_names=CLASS_NAMES, plant_nan_at=plant_nan_at, clusters=CLUSTERS)
