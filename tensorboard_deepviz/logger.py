@@ -7,11 +7,13 @@ queue between them is bounded: when it is full the training thread waits, nothin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import queue
 import threading
 import warnings
+import weakref
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -178,6 +180,8 @@ class DeepViz:
         self._last_outputs = capture.LastOutputs(self._layer_modules)
         self._worker = threading.Thread(target=self._work, name="deepviz-writer", daemon=True)
         self._worker.start()
+        # A script that ends without close() still gets its queued records written.
+        atexit.register(_close_at_exit, weakref.ref(self))
         graph = dict(trace.graph)
         for node in graph["nodes"]:
             node["logged"] = node["module"] in self._layer_modules
@@ -465,6 +469,15 @@ class DeepViz:
         rows = statistics.statistics_from_moments(job.moments.numpy())
         for name, layer_rows in zip(self._layers, rows):
             self._sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
+
+
+def _close_at_exit(logger_ref: "weakref.ReferenceType[DeepViz]") -> None:
+    logger = logger_ref()
+    if logger is not None and not logger._closed:
+        try:
+            logger.close()
+        except DeepVizError as error:
+            warnings.warn(str(error), RuntimeWarning)
 
 
 def _require_positive_int(name: str, value: Any) -> None:

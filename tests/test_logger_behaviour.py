@@ -270,3 +270,26 @@ def test_wrong_writer_and_model_types_raise_type_error():
         DeepViz(object(), SmallResNet(), (images, labels))
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         DeepViz(_MemoryWriter(), lambda x: x, (images, labels))
+
+
+def test_a_script_that_never_calls_close_loses_nothing(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from models import SmallResNet, make_images
+        from tensorboard_deepviz import DeepViz
+        viz = DeepViz({str(tmp_path / "run")!r}, SmallResNet(), make_images(16), clusters=2)
+        for step in range(5):
+            viz.log_checkpoint(step)
+            viz.log_step(step)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    with open_logs(str(tmp_path), "python") as reader:
+        assert reader.record_steps("run", "deepviz/clusters") == [0, 1, 2, 3, 4]
+        assert sorted(reader.statistics("run", "head.5")) == [0, 1, 2, 3, 4]
