@@ -19,8 +19,12 @@ import tempfile
 from benchmarks.common import markdown_table, report
 
 
-def train(with_deepviz: bool, steps: int, checkpoint_every: int, eval_size: int) -> None:
-    """Runs in a subprocess: train, then print the peak RSS in MB."""
+def train(variant: str, steps: int, checkpoint_every: int, eval_size: int) -> None:
+    """Runs in a subprocess: train, then print the peak RSS in MB.
+
+    ``variant``: "plain" (training alone), "floor" (plus the checkpoints' eval forward passes,
+    done by hand), or "deepviz" (plus DeepViz.log_step and log_checkpoint).
+    """
     import torch
     import torch.nn.functional as F
     from torch.utils.tensorboard import SummaryWriter
@@ -35,7 +39,7 @@ def train(with_deepviz: bool, steps: int, checkpoint_every: int, eval_size: int)
     train_images, train_labels = synthetic_cifar(64, seed=1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     writer = SummaryWriter(tempfile.mkdtemp(prefix="deepviz_memory_"))
-    viz = DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES) if with_deepviz else None
+    viz = DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES) if variant == "deepviz" else None
     for step in range(steps):
         loss = F.cross_entropy(model(train_images), train_labels)
         optimizer.zero_grad()
@@ -46,6 +50,10 @@ def train(with_deepviz: bool, steps: int, checkpoint_every: int, eval_size: int)
             viz.log_step(step)
             if step % checkpoint_every == 0:
                 viz.log_checkpoint(step)
+        elif variant == "floor" and step % checkpoint_every == 0:
+            from benchmarks.logging_cost import forward_passes
+
+            forward_passes(model, images, list(range(16)), 500)
     if viz is not None:
         viz.close()
     writer.close()
@@ -94,14 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", type=int, default=300)
     parser.add_argument("--logdir", help="reuse the serving benchmark's log here")
     parser.add_argument("--no-append", action="store_true")
-    parser.add_argument("--train-child", choices=["plain", "deepviz"], help=argparse.SUPPRESS)
+    parser.add_argument("--train-child", choices=["plain", "floor", "deepviz"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.train_child:
-        train(args.train_child == "deepviz", args.steps, args.checkpoint_every, args.eval_size)
+        train(args.train_child, args.steps, args.checkpoint_every, args.eval_size)
         return 0
 
     training = {}
-    for variant in ("plain", "deepviz"):
+    for variant in ("plain", "floor", "deepviz"):
         output = subprocess.run(
             [sys.executable, "-m", "benchmarks.memory", "--train-child", variant, "--steps", str(args.steps),
              "--checkpoint-every", str(args.checkpoint_every), "--eval-size", str(args.eval_size)],
@@ -116,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     serving = {loader: serving_peak(logdir, loader, args.checkpoints) for loader in ("python", "rust")}
     rows = [
         ["training, no DeepViz", training["plain"]],
+        ["training + the checkpoints' eval forward passes by hand (floor)", training["floor"]],
         ["training with DeepViz", training["deepviz"]],
-        ["DeepViz's extra", training["deepviz"] - training["plain"]],
+        ["DeepViz's extra over training alone", training["deepviz"] - training["plain"]],
+        ["DeepViz's extra over the floor", training["deepviz"] - training["floor"]],
         ["TensorBoard (Python loader), every route visited", serving["python"]],
         ["TensorBoard + Rust data server, every route visited", serving["rust"]],
     ]

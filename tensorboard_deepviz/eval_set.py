@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -83,6 +84,24 @@ def choose_probe_images(probe: Union[int, Sequence[int]], labels: torch.Tensor) 
     return indices
 
 
+def _finite_range(images: torch.Tensor) -> tuple[float, float]:
+    """(min, max) of the finite values, (0, 1) when there are none.
+
+    Boolean-mask indexing would build int64 indices of every element (8 bytes per dimension
+    per value); masking with ``where`` costs one temporary of the images' size, and only when
+    NaN/Inf are present.
+    """
+    low, high = (float(v) for v in torch.aminmax(images))
+    if math.isfinite(low) and math.isfinite(high):
+        return low, high
+    finite = torch.isfinite(images)
+    if not bool(finite.any()):
+        return 0.0, 1.0
+    low = float(torch.where(finite, images, torch.tensor(math.inf, dtype=images.dtype)).min())
+    high = float(torch.where(finite, images, torch.tensor(-math.inf, dtype=images.dtype)).max())
+    return low, high
+
+
 def make_thumbnails(
     images: torch.Tensor,
     *,
@@ -100,9 +119,7 @@ def make_thumbnails(
     if size < 1:
         raise ValueError(f"thumbnail size must be at least 1, got {size}")
     if transform is None:
-        finite = images[torch.isfinite(images)]
-        low = float(finite.min()) if finite.numel() else 0.0
-        high = float(finite.max()) if finite.numel() else 1.0
+        low, high = _finite_range(images)
         span = high - low if high > low else 1.0
         transform = lambda batch: (batch - low) / span  # noqa: E731
     height, width = images.shape[2], images.shape[3]
