@@ -85,11 +85,12 @@ serve: install
 demo: train serve
 
 # Performance benchmarks (not part of `make test`); each appends its figures to benchmarks/RESULTS.md.
-bench: install
+bench: install browser
 	$(PIP) install --quiet -e ".[bench]"
 	$(PY) -m benchmarks.logging_cost
 	$(PY) -m benchmarks.serving
 	$(PY) -m benchmarks.memory
+	$(PY) -m benchmarks.browser
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info frontend/node_modules $(FRONTEND_BUNDLE)

@@ -8,7 +8,7 @@ import { ImageCache } from "./images";
 import { createPoller, refreshIndex } from "./poll";
 import { reconcile, Store, VIEWS, type ViewName } from "./store";
 import { STYLES } from "./styles";
-import { createTimeline, FrameGate, Player, Prefetcher } from "./timeline";
+import { createTimeline, FrameGate, Player, Prefetcher, realClock } from "./timeline";
 import { h, option, replaceChildren } from "./ui";
 import { ClustersView } from "./views/clusters";
 import { CompareView } from "./views/compare";
@@ -54,7 +54,8 @@ export function render(): void {
 
   const store = new Store();
   const api = new Api();
-  const images = new ImageCache(160);
+  // Room for a whole played run's sprites (filters and activations of a few hundred checkpoints).
+  const images = new ImageCache(512);
   const thumbnailImages = new ImageCache(64);
   const gate = new FrameGate();
   const prefetcher = new Prefetcher(
@@ -83,8 +84,9 @@ export function render(): void {
     dynamics: new DynamicsView(context),
   };
   const graph = new GraphView(context);
-  // Playback starts after every view has subscribed, so each frame is tracked by the gate.
-  new Player(store, gate);
+  // Playback starts after every view has subscribed, so each frame is tracked by the gate; it moves
+  // on once the next frame's images and JSON (what the views prefetch) have loaded.
+  new Player(store, gate, realClock, 2000, (step) => prefetcher.prepare(step));
 
   const tabs = h("nav", { class: "dv-tabs", attrs: { role: "tablist", "aria-label": "Views" } });
   const tabButtons = VIEWS.map((name) => {

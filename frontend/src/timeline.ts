@@ -5,8 +5,10 @@
 //    through whatever the open view says it will need (providers).
 //  - ImageSwap: a visible image changes only once the new one has loaded (no blank frame); a
 //    later request supersedes an earlier one still loading (no flicker back).
-//  - FrameGate + Player: playback moves on when the current frame is shown (or a time-out),
-//    at most `speed` checkpoints per second.
+//  - FrameGate + Player: playback moves on when the current frame is shown and the next one is
+//    loaded (or a time-out), at most `speed` checkpoints per second, on animation frames: the
+//    step changes at the start of the frame that is to show it, so each checkpoint stays on
+//    screen for a whole number of display frames (2 at 30/s on a 60 Hz display), never 1 or 3.
 
 import { checkpointIndex, currentRun, SPEEDS, type Store } from "./store";
 import { h, isTypingTarget, replaceChildren, option } from "./ui";
@@ -63,6 +65,23 @@ export class Prefetcher {
       }
     }
     return items;
+  }
+
+  /**
+   * Load everything the open views need at `step` now (outside the queue and its limit): the
+   * player asks for the next frame with this and moves on once it has settled.
+   */
+  prepare(step: number): Promise<unknown> {
+    const seen = new Set<string>();
+    const loads: Promise<unknown>[] = [];
+    for (const provider of this.providers) {
+      for (const item of provider(step)) {
+        if (seen.has(item.url)) continue;
+        seen.add(item.url);
+        loads.push(item.kind === "image" ? this.loadImage(item.url) : this.loadJson(item.url));
+      }
+    }
+    return Promise.allSettled(loads);
   }
 
   /** Replace the waiting queue with a new plan and start loading (a few at a time). */
@@ -164,14 +183,20 @@ export class FrameGate {
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** The next animation frame's time (same time base as now()); without it, playback uses sleep(). */
+  frame?(): Promise<number>;
 }
 
 export const realClock: Clock = {
   now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => window.setTimeout(resolve, Math.max(0, ms))),
+  frame: () => new Promise((resolve) => window.requestAnimationFrame(resolve)),
 };
 
-/** Advances the store's step while `playing`: waits for the frame, then for the rest of 1/speed s. */
+/**
+ * Advances the store's step while `playing`: waits for the current frame to be shown and for the
+ * next one to be loaded (`prepare`), then for its beat (1/speed s after the previous one).
+ */
 export class Player {
   private generation = 0;
 
@@ -180,6 +205,8 @@ export class Player {
     private readonly gate: FrameGate,
     private readonly clock: Clock = realClock,
     private readonly frameTimeoutMs = 2000,
+    /** Loads what the views show at a step (Prefetcher.prepare); the step changes once it settles. */
+    private readonly prepare: ((step: number) => Promise<unknown>) | null = null,
   ) {
     store.subscribe(
       (state) => {
@@ -188,6 +215,14 @@ export class Player {
       },
       ["playing"],
     );
+  }
+
+  /** The checkpoint after the current one, or null at the end (or with nothing to play). */
+  private next(): number | null {
+    const state = this.store.get();
+    const checkpoints = currentRun(state)?.checkpoints ?? [];
+    const index = checkpointIndex(state);
+    return index < 0 || index >= checkpoints.length - 1 ? null : checkpoints[index + 1];
   }
 
   private async loop(): Promise<void> {
@@ -199,22 +234,42 @@ export class Player {
       return;
     }
     if (checkpointIndex(state) >= run.checkpoints.length - 1) this.store.set({ step: run.checkpoints[0] }); // play from the start
+    const frame = this.clock.frame?.bind(this.clock);
     // Frames are due on a fixed beat (no drift); a late frame moves the beat, never bunches frames.
-    let due = this.clock.now();
+    // With animation frames, the beat starts on one, so beats fall on frames and not between two.
+    let due = frame ? await frame() : this.clock.now();
     while (generation === this.generation) {
       await this.gate.settled(this.frameTimeoutMs, this.clock.sleep);
-      const interval = 1000 / Math.max(this.store.get().speed, 0.1);
-      due = Math.max(due + interval, this.clock.now());
-      await this.clock.sleep(due - this.clock.now());
       if (generation !== this.generation) return;
-      const now = this.store.get();
-      const checkpoints = currentRun(now)?.checkpoints ?? [];
-      const index = checkpointIndex(now);
-      if (index < 0 || index >= checkpoints.length - 1) {
+      const upcoming = this.next();
+      if (upcoming === null) {
         this.store.set({ playing: false });
         return;
       }
-      this.store.set({ step: checkpoints[index + 1] });
+      if (this.prepare) {
+        await Promise.race([this.prepare(upcoming).catch(() => undefined), this.clock.sleep(this.frameTimeoutMs)]);
+        if (generation !== this.generation) return;
+      }
+      const interval = 1000 / Math.max(this.store.get().speed, 0.1);
+      if (frame) {
+        // The frame nearest the beat (within half a 60 Hz frame): a 33.3 ms beat is every 2nd frame.
+        const slack = Math.min(8, interval / 2);
+        const target = due + interval;
+        let time = await frame();
+        while (time < target - slack && generation === this.generation) time = await frame();
+        due = time > target + slack ? time : target;
+      } else {
+        due = Math.max(due + interval, this.clock.now());
+        await this.clock.sleep(due - this.clock.now());
+      }
+      if (generation !== this.generation) return;
+      // Set inside the animation frame: views that have the next images loaded swap them in this frame.
+      const step = this.next();
+      if (step === null) {
+        this.store.set({ playing: false });
+        return;
+      }
+      this.store.set({ step });
     }
   }
 }

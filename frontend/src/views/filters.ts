@@ -11,7 +11,7 @@ import {
   type FilterLayout,
   type FilterValues,
   type NestedNumbers,
-  type PredictionsResponse,
+  type PredictionResponse,
 } from "../api";
 import { hasStep, selectedLayer, thumbnailsFor, type AppContext, type View } from "../context";
 import { filterIndex, filterTileOrigin, locateActivationPixel, locateFilterPixel, type FilterPixel } from "../layout";
@@ -220,6 +220,12 @@ export class FiltersView implements View {
     this.root.hidden = true;
 
     store.subscribe(() => this.active && ctx.gate.track(this.renderSprite()), ["runs", "run", "layer", "step", "norm", "loaded"]);
+    // While playing, the layouts (for pointing at filters and channels) wait; they come on pause.
+    store.subscribe((s) => {
+      if (!this.active || s.playing) return;
+      void this.renderSprite();
+      void this.renderImage();
+    }, ["playing"]);
     store.subscribe(() => this.active && this.renderPinned(), ["filter"]);
     store.subscribe(() => this.active && this.renderLayerOptions(), ["runs", "run", "layer"]);
     store.subscribe(() => this.active && ctx.gate.track(this.renderImage()), ["runs", "run", "image", "step", "layer", "activationNorm"]);
@@ -314,13 +320,17 @@ export class FiltersView implements View {
       const count = layout ? `${layout.filters} filters` : shape.length ? `${shape[0]} filters` : "filters";
       return `${layer.name} · ${layer.kind || "layer"} · ${count}${shape.length ? ` of ${shape.slice(1).join("×")}` : ""} · step ${step} · ${scale}`;
     };
-    const layoutPromise = api.filtersLayout(run.run, layer.name, step, state.norm).then(
-      (layout) => {
-        if (token === this.tokens.sprite) this.geometry = { key, layout };
-        return layout;
-      },
-      () => null,
-    );
+    // Not while playing: one request less per frame; pointing meanwhile uses the last layout of
+    // the same layer and scale (the tiles do not move between checkpoints).
+    const layoutPromise = state.playing
+      ? Promise.resolve(null)
+      : api.filtersLayout(run.run, layer.name, step, state.norm).then(
+          (layout) => {
+            if (token === this.tokens.sprite) this.geometry = { key, layout };
+            return layout;
+          },
+          () => null,
+        );
     // The returned promise (what playback waits for) ends when the image is on screen; the
     // layout (for pointing at filters) follows on its own.
     return this.filterStage.show(url, { step, key }).then((ok) => {
@@ -444,17 +454,17 @@ export class FiltersView implements View {
   private selectedThumb: HTMLCanvasElement | null = null;
   private probesRun: string | null = null;
 
-  private async loadProbes(state: Readonly<State>): Promise<PredictionsResponse | null> {
+  /** The run's probe images, from one `predictions` answer per run (not one per step: playing needs none). */
+  private async loadProbes(state: Readonly<State>): Promise<void> {
     const run = currentRun(state);
     const steps = run?.steps_by_kind.predictions ?? [];
-    if (!run || !steps.length) return null;
+    if (!run || !steps.length || this.probesRun === run.run) return;
     const step = state.step !== null && steps.includes(state.step) ? state.step : steps[steps.length - 1];
     const predictions = await this.ctx.api.predictions(run.run, step);
     if (this.probesRun !== run.run) {
       this.probes = new Set(predictions.probe_images);
       this.probesRun = run.run;
     }
-    return predictions;
   }
 
   private async renderImage(): Promise<void> {
@@ -471,11 +481,10 @@ export class FiltersView implements View {
       this.activationStatus.set("empty", "No run selected.");
       return;
     }
-    let predictions: PredictionsResponse | null = null;
     try {
-      predictions = await this.loadProbes(state);
+      await this.loadProbes(state);
     } catch {
-      predictions = null;
+      // no probe images known: the chips stay empty and activations say so
     }
     if (token !== this.tokens.image) return;
     this.renderProbeChips(run.run, thumbnails);
@@ -505,10 +514,6 @@ export class FiltersView implements View {
     if (label !== undefined) fact("label", className(names, label));
     if (corpus?.ids && corpus.ids[image] !== undefined && corpus.ids[image] !== null) fact("id", String(corpus.ids[image]));
     if (corpus?.captions && corpus.captions[image]) fact("caption", String(corpus.captions[image]));
-    if (predictions && state.step !== null && predictions.step === state.step && predictions.predicted[image] !== undefined) {
-      const predicted = predictions.predicted[image];
-      fact(`predicted at ${state.step}`, `${className(names, predicted)} (${percent(toNumber(predictions.confidence[image]))})${label !== undefined && predicted !== label ? " ✗" : label !== undefined ? " ✓" : ""}`);
-    }
     // The same image keeps its canvas (no redraw, no flicker while playing).
     const thumbKey = `${run.run}#${image}`;
     if (!this.selectedThumb || this.selectedThumb.getAttribute("data-key") !== thumbKey) {
@@ -521,11 +526,24 @@ export class FiltersView implements View {
       h("button", { class: "dv-link", text: "clear", attrs: { type: "button" }, on: { click: () => store.set({ image: null }) } }),
     );
     this.highlightCorpus();
-    void this.renderHistogram(token, run.run, state, image, label ?? null, names);
+    // The prediction for this image (one small answer, prefetched while playing) fills in the
+    // predicted class among the facts and the histogram.
+    void this.renderHistogram(token, run.run, state, image, label ?? null, names, (prediction) => {
+      const predicted = prediction.predicted;
+      fact(`predicted at ${prediction.step}`, `${className(names, predicted)} (${percent(toNumber(prediction.confidence))})${label !== undefined && predicted !== label ? " ✗" : label !== undefined ? " ✓" : ""}`);
+    });
     await this.renderActivations(state, image);
   }
 
-  private async renderHistogram(token: number, run: string, state: Readonly<State>, image: number, label: number | null, names: readonly string[]): Promise<void> {
+  private async renderHistogram(
+    token: number,
+    run: string,
+    state: Readonly<State>,
+    image: number,
+    label: number | null,
+    names: readonly string[],
+    onPrediction: (prediction: PredictionResponse) => void,
+  ): Promise<void> {
     const runSummary = currentRun(state);
     if (state.step === null || !hasStep(runSummary, "predictions", state.step)) {
       replaceChildren(this.histogram, h("span", { class: "dv-muted", text: "No predictions were logged at this step." }));
@@ -539,6 +557,7 @@ export class FiltersView implements View {
       return;
     }
     if (token !== this.tokens.image) return;
+    onPrediction(prediction);
     const bars: { cls: number; p: number }[] = prediction.probabilities
       ? prediction.probabilities.map((p, cls) => ({ cls, p: toNumber(p) }))
       : [{ cls: prediction.predicted, p: toNumber(prediction.confidence) }];
@@ -603,13 +622,16 @@ export class FiltersView implements View {
     const url = this.ctx.api.activationsUrl(run.run, layer.name, step, image, state.activationNorm);
     const key = `${run.run}\u0000${layer.name}\u0000${image}\u0000${state.activationNorm}`;
     if (this.activationStage.current !== url) this.activationStatus.set("loading", `Loading the activations of image #${image} at ${layer.name}…`);
-    const layout = this.ctx.api.activationsLayout(run.run, layer.name, step, image, state.activationNorm).then(
-      (value) => {
-        if (token === this.tokens.activations) this.activationGeometry = { key, layout: value };
-        return value;
-      },
-      () => null,
-    );
+    // As for the filters: no layout request per frame while playing; it comes on pause.
+    const layout = state.playing
+      ? Promise.resolve(null)
+      : this.ctx.api.activationsLayout(run.run, layer.name, step, image, state.activationNorm).then(
+          (value) => {
+            if (token === this.tokens.activations) this.activationGeometry = { key, layout: value };
+            return value;
+          },
+          () => null,
+        );
     const ok = await this.activationStage.show(url, { step, key });
     if (!ok || token !== this.tokens.activations) return;
     const shape = layer.output_shape.slice(1).join("×");
