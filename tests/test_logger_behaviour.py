@@ -205,6 +205,22 @@ def test_checkpoint_under_autocast_and_half_precision_eval():
     assert ("deepviz/clusters", 0) in writer.summaries
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_models_in_double_and_half_precision(dtype):
+    model = SmallResNet().to(dtype)
+    images, labels = make_images(16)
+    writer = _MemoryWriter()
+    with DeepViz(writer, model, (images, labels), clusters=2) as viz:
+        model(images[:4].to(dtype)).float().sum().backward()
+        viz.log_step(0)
+        viz.log_checkpoint(0)
+    tags = {tag for tag, step in writer.summaries if step == 0}
+    layers = ["stem.0", "stage.0.conv1", "stage.0.conv2", "head.3"]
+    assert {f"deepviz/statistics/{layer}" for layer in layers} <= tags
+    assert {f"deepviz/weights/{layer}" for layer in layers} <= tags
+    assert {"deepviz/confusion", "deepviz/clusters"} <= tags
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_model_with_amp(tmp_path):
     model = SmallResNet().cuda()

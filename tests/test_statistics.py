@@ -33,6 +33,33 @@ def test_nan_and_inf_are_counted_and_missing_tensors_give_empty_rows():
     assert not np.any(_finished(None))
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        torch.tensor([[0.0, 1.5, -2.0], [3.0, 0.0, 4.25]]),
+        torch.tensor([1.0, float("nan"), float("inf"), float("-inf"), 0.0, float("nan")]),
+        torch.randn(4, 3, 5, 5).relu(),
+        torch.randn(6, 8).t(),  # not contiguous
+        torch.tensor([0.5, -0.0, 2.0], dtype=torch.float64),
+    ],
+)
+def test_accelerator_formulation_gives_the_rows_of_the_host_one(values, monkeypatch):
+    # The numpy shortcut only runs on host tensors; elsewhere every moment is computed by torch
+    # on the device. Disabling the shortcut runs that formulation here, on CPU tensors.
+    host_row = statistics.tensor_moments(values)
+    monkeypatch.setattr(statistics, "_host_array", lambda values: None)
+    device_row = statistics.tensor_moments(values)
+    assert device_row.dtype == torch.float64 and device_row.shape == host_row.shape
+    torch.testing.assert_close(device_row, host_row, rtol=1e-6, atol=1e-6, equal_nan=True)
+
+
+def test_zero_fraction_counts_negative_zero_and_not_nan():
+    values = torch.tensor([0.0, -0.0, float("nan"), 1.0])
+    row = dict(zip(metadata.STATISTIC_NAMES, _finished(values)))
+    assert row["zero_fraction"] == pytest.approx(2 / 4)
+    assert row["nan_count"] == 1
+
+
 def test_combined_moments_equal_moments_of_the_concatenation():
     a, b = torch.randn(7, 3), torch.randn(5)
     combined = statistics.combine_moments(torch.stack([statistics.tensor_moments(a), statistics.tensor_moments(b)]))
