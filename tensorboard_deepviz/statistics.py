@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -43,29 +43,45 @@ def tensor_moments(tensor: Optional[torch.Tensor]) -> torch.Tensor:
     if not values.is_floating_point() or values.dtype in (torch.float16, torch.bfloat16):
         values = values.float()  # half-precision sums overflow and lose precision
     count = values.numel()
-    # Measured on CPU: sum, norm and aminmax are single fast passes (var_mean is several times slower).
+    # Measured on CPU: sum, dot and aminmax are single fast passes (var_mean is several times
+    # slower); dot's sum of squares is also ~8x more accurate than vector_norm's in float32.
     minimum, maximum = torch.aminmax(values)
     total = values.sum(dtype=values.dtype)
-    norm = torch.linalg.vector_norm(values, dtype=values.dtype)
+    squares = torch.dot(values, values)
     host = _host_array(values)
     if host is not None:
-        # On the CPU, reading scalars costs nothing, and torch's element counts ((x == 0).sum(),
-        # count_nonzero) are not vectorized: at ~8x numpy's count_nonzero they were most of
+        # On the CPU reading scalars costs nothing, and counting is left to numpy: torch's
+        # element counts ((x == 0).sum(), count_nonzero) are not vectorized and were most of
         # log_step's time on ResNet-18.
         total_value = float(total)
         if math.isfinite(total_value):  # a finite sum proves there is no NaN or Inf
             nans = infs = 0
         else:
-            nans, infs = np.count_nonzero(np.isnan(host)), np.count_nonzero(np.isinf(host))
-        zeros = count - np.count_nonzero(host)
-        row = [count, total_value, float(norm) ** 2, float(minimum), float(maximum), zeros, nans, infs]
+            nans = _count_where(np.isnan, host)
+            infs = _count_where(np.isinf, host)
+        zeros = _count_where(_is_zero, host)
+        row = [count, total_value, float(squares), float(minimum), float(maximum), zeros, nans, infs]
         return torch.tensor(row, dtype=torch.float64)
     # On an accelerator every value stays there: no host round trip, so no synchronization.
-    sums = torch.stack([total, norm.square()]).double()
+    sums = torch.stack([total, squares]).double()
     extremes = torch.stack([minimum, maximum]).double()
     counts = torch.stack([(values == 0).sum(), torch.isnan(values).sum(), torch.isinf(values).sum()]).double()
     size = torch.full((1,), float(count), dtype=torch.float64, device=values.device)
     return torch.cat([size, sums, extremes, counts])
+
+
+# Elements counted per numpy call: the boolean block stays in cache and its memory stays small.
+_COUNT_BLOCK = 1 << 18
+
+
+def _is_zero(block: np.ndarray) -> np.ndarray:
+    return block == 0
+
+
+def _count_where(predicate: Callable[[np.ndarray], np.ndarray], values: np.ndarray) -> int:
+    """How many elements of the flat array ``values`` satisfy ``predicate`` (a vectorized test)."""
+    blocks = (values[start : start + _COUNT_BLOCK] for start in range(0, values.size, _COUNT_BLOCK))
+    return sum(int(np.count_nonzero(predicate(block))) for block in blocks)
 
 
 def _host_array(values: torch.Tensor) -> Optional[np.ndarray]:
