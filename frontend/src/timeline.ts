@@ -207,6 +207,8 @@ export class Player {
     private readonly frameTimeoutMs = 2000,
     /** Loads what the views show at a step (Prefetcher.prepare); the step changes once it settles. */
     private readonly prepare: ((step: number) => Promise<unknown>) | null = null,
+    /** Seconds of playback loaded before the first step change (with `prepare`). */
+    private readonly bufferSeconds = 0.5,
   ) {
     store.subscribe(
       (state) => {
@@ -219,10 +221,13 @@ export class Player {
 
   /** The checkpoint after the current one, or null at the end (or with nothing to play). */
   private next(): number | null {
+    return this.upcoming(1)[0] ?? null;
+  }
+
+  /** Up to `count` checkpoints after the current one. */
+  private upcoming(count: number): number[] {
     const state = this.store.get();
-    const checkpoints = currentRun(state)?.checkpoints ?? [];
-    const index = checkpointIndex(state);
-    return index < 0 || index >= checkpoints.length - 1 ? null : checkpoints[index + 1];
+    return stepsToPrefetch(currentRun(state)?.checkpoints ?? [], checkpointIndex(state), count);
   }
 
   private async loop(): Promise<void> {
@@ -234,6 +239,14 @@ export class Player {
       return;
     }
     if (checkpointIndex(state) >= run.checkpoints.length - 1) this.store.set({ step: run.checkpoints[0] }); // play from the start
+    if (this.prepare) {
+      // Like a video player: start once about half a second of playback has loaded (or the frame
+      // time-out passed), so that a cold server's slower first answers do not show as late frames.
+      const prepare = this.prepare;
+      const ahead = this.upcoming(Math.ceil(this.store.get().speed * this.bufferSeconds));
+      await Promise.race([Promise.allSettled(ahead.map((step) => prepare(step))), this.clock.sleep(this.frameTimeoutMs)]);
+      if (generation !== this.generation) return;
+    }
     const frame = this.clock.frame?.bind(this.clock);
     // Frames are due on a fixed beat (no drift); a late frame moves the beat, never bunches frames.
     // With animation frames, the beat starts on one, so beats fall on frames and not between two.

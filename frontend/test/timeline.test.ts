@@ -202,6 +202,57 @@ describe("Player", () => {
     expect(sleeps).toContain(100);
   });
 
+  it("buffers half a second before the first change, then changes a step only once it has loaded", async () => {
+    const store = new Store({ runs: [runSummary()], run: "main", step: 0, speed: 4 });
+    const gate = new FrameGate();
+    const clock: Clock = { now: () => 0, sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : Promise.resolve()) };
+    const loads = new Map<number, ReturnType<typeof deferred<void>>>();
+    const prepare = (step: number) => {
+      if (!loads.has(step)) loads.set(step, deferred());
+      return loads.get(step)!.promise;
+    };
+    new Player(store, gate, clock, 2000, prepare);
+    store.set({ playing: true });
+    await tick();
+    expect([...loads.keys()]).toEqual([2, 4]); // 0.5 s at 4 checkpoints/s
+    loads.get(2)!.resolve();
+    await tick();
+    expect(store.get().step).toBe(0); // the buffer is not full yet
+    loads.get(4)!.resolve();
+    await tick();
+    await tick();
+    expect(store.get().step).toBe(4);
+    expect(loads.has(6)).toBe(true);
+    await tick();
+    expect(store.get().step).toBe(4); // step 6 has not loaded: the frame waits
+    loads.get(6)!.resolve();
+    await tick();
+    await tick();
+    expect(store.get().step).toBe(6);
+    expect(store.get().playing).toBe(false);
+  });
+
+  it("changes steps on animation frames, every second frame at 30 checkpoints/s on a 60 Hz display", async () => {
+    const checkpoints = Array.from({ length: 8 }, (_, i) => i);
+    const store = new Store({ runs: [runSummary({ checkpoints })], run: "main", step: 0, speed: 30 });
+    const gate = new FrameGate();
+    let time = 1000;
+    const clock: Clock = {
+      now: () => time,
+      sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : Promise.resolve()),
+      frame: () => Promise.resolve((time += 1000 / 60)),
+    };
+    const changedAt: number[] = [];
+    store.subscribe(() => changedAt.push(time), ["step"]);
+    new Player(store, gate, clock);
+    store.set({ playing: true });
+    for (let i = 0; i < 40 && store.get().playing; i++) await tick();
+    expect(store.get().step).toBe(7);
+    const intervals = changedAt.slice(1).map((t, i) => t - changedAt[i]);
+    expect(intervals).toHaveLength(6);
+    for (const interval of intervals) expect(interval).toBeCloseTo(2000 / 60, 6);
+  });
+
   it("restarts from the first checkpoint when play is pressed at the last one, and pauses", async () => {
     const store = new Store({ runs: [runSummary()], run: "main", step: 6 });
     const gate = new FrameGate();
