@@ -15,24 +15,28 @@ the ratios of DESIGN.md section 5. Then log_step's cost over a ResNet-18 trainin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import statistics as stats
 import sys
 import tempfile
 import time
-from typing import Callable
+from typing import Any, Callable
+from unittest import mock
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.tensorboard import SummaryWriter
 
 from benchmarks.common import markdown_table, report
 from benchmarks.models import MODELS, ResNet18
 from benchmarks.serving import CLASS_NAMES, synthetic_cifar
 from tensorboard_deepviz import DeepViz
+from tensorboard_deepviz import statistics as deepviz_statistics
 
 
 def synchronize(device: torch.device) -> None:
@@ -178,6 +182,26 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
     return {key: stats.median(values) for key, values in results.items()}
 
 
+class _OpCounter(TorchDispatchMode):
+    """Counts the tensor operations dispatched (views included): on a GPU, roughly its kernel launches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_log_step_ops(viz: DeepViz, step: int, *, accelerator_formulation: bool) -> int:
+    """Operations one log_step dispatches; with ``accelerator_formulation`` CPU tensors take the GPU path."""
+    with mock.patch.object(deepviz_statistics, "_host_array", lambda values: None) if accelerator_formulation else contextlib.nullcontext():
+        with _OpCounter() as counter:
+            viz.log_step(step)
+    return counter.count
+
+
 def measure_log_step(device: torch.device, batch: int, repeats: int) -> dict:
     """Median training-step time of ResNet-18 with and without log_step, alternating.
 
@@ -216,8 +240,10 @@ def measure_log_step(device: torch.device, batch: int, repeats: int) -> dict:
         if step >= 2:  # warm-up rounds not counted
             (logged if first else plain).append(a)
             (logged if second else plain).append(b)
+    ops = count_log_step_ops(viz, repeats + 2, accelerator_formulation=device.type == "cpu")
     viz.close()
     return {
+        "ops": ops,
         "step": stats.median(plain),
         "step_with_log_step": stats.median(logged),
         "log_step": stats.median(log_step_times[2:]),
@@ -267,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
              ["log_step / step (target <= 3%)", f"{step['log_step'] / step['step']:.1%}"],
              ["(step + log_step) / step - 1", f"{step['step_with_log_step'] / step['step'] - 1:.1%}"]],
         )
+        where = "on the CPU, counted with CPU tensors taking the accelerator path" if device.type == "cpu" else f"on `{device}`"
+        body += f"\n\nTensor operations one log_step dispatches ({where}; on a GPU, about one kernel launch each): {step['ops']}."
     report(f"Logging cost ({args.model}, {device})", body, append=not args.no_append)
     return 0
 

@@ -46,7 +46,9 @@ class _Snapshot:
 @dataclasses.dataclass
 class _StepStatistics:
     step: int
-    moments: torch.Tensor  # [layers, sources, moments] on the host
+    moments: torch.Tensor  # statistics.moments_of rows on the host: activations, parameters, gradients
+    parameter_owners: list[int]  # the layer of each parameter row
+    gradient_owners: list[int]  # the layer of each gradient row
     copies_done: Optional[Any]
 
 
@@ -233,27 +235,29 @@ class DeepViz:
         """
         self._check_open()
         with torch.no_grad():
-            rows = []
-            for name, module in self._layer_modules.items():
-                parameters = list(module.parameters(recurse=False))
-                gradients = [p.grad for p in parameters if p.grad is not None]
-                rows.append(
-                    [
-                        _combined_moments(parameters),
-                        _combined_moments(gradients),
-                        statistics.tensor_moments(self._last_outputs.latest.get(name)),
-                    ]
-                )
-            device = rows[0][0].device
-            moments = torch.stack([torch.stack([r.to(device) for r in row]) for row in rows])
+            activations = [self._last_outputs.latest.get(name) for name in self._layers]
+            parameters: list[torch.Tensor] = []
+            gradients: list[torch.Tensor] = []
+            parameter_owners: list[int] = []
+            gradient_owners: list[int] = []
+            for layer, module in enumerate(self._layer_modules.values()):
+                for parameter in module.parameters(recurse=False):
+                    parameters.append(parameter)
+                    parameter_owners.append(layer)
+                    if parameter.grad is not None:
+                        gradients.append(parameter.grad)
+                        gradient_owners.append(layer)
+            # One batch of tensors, activations first: on an accelerator, one synchronization in
+            # all; under torch.distributed, the activation rows are one slice to reduce.
+            moments = statistics.moments_of(activations + parameters + gradients)
             if _distributed_world_size() > 1:
                 # Weights and (DDP-averaged) gradients are replicas; each rank's activations differ.
-                activations = metadata.STATISTIC_SOURCES.index("activations")
-                moments[:, activations] = statistics.reduce_moments_across_ranks(moments[:, activations])
+                layers = len(activations)
+                moments[:layers] = statistics.reduce_moments_across_ranks(moments[:layers])
             if not self._writes:
                 return
             host, copies_done = _to_host(moments)
-        job = _StepStatistics(int(step), host, copies_done)
+        job = _StepStatistics(int(step), host, parameter_owners, gradient_owners, copies_done)
         self._enqueue(f"statistics at step {step}", lambda: self._write_statistics(job))
 
     def flush(self) -> None:
@@ -466,7 +470,8 @@ class DeepViz:
     def _write_statistics(self, job: _StepStatistics) -> None:
         if job.copies_done is not None:
             job.copies_done.synchronize()
-        rows = statistics.statistics_from_moments(job.moments.numpy())
+        moments = statistics.layer_moments(job.moments.numpy(), len(self._layers), job.parameter_owners, job.gradient_owners)
+        rows = statistics.statistics_from_moments(moments)
         for name, layer_rows in zip(self._layers, rows):
             self._sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
 
@@ -483,12 +488,6 @@ def _close_at_exit(logger_ref: "weakref.ReferenceType[DeepViz]") -> None:
 def _require_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _combined_moments(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    if not tensors:
-        return statistics.tensor_moments(None)
-    return statistics.combine_moments(torch.stack([statistics.tensor_moments(t) for t in tensors]))
 
 
 def _host_copy(tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> torch.Tensor:

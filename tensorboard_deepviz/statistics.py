@@ -32,42 +32,86 @@ CODE_NAN = 255
 def tensor_moments(tensor: Optional[torch.Tensor]) -> torch.Tensor:
     """Return a float64 row of ``MOMENT_NAMES`` for ``tensor`` (all zeros when it is None or empty).
 
-    Runs on the tensor's device without synchronizing it. Sums and extremes include NaN/Inf
-    values, so a tensor that holds them has NaN/Inf moments; ``nan_count`` and ``inf_count``
-    say how many there are.
+    The one-tensor case of ``moments_of``.
     """
-    if tensor is None or tensor.numel() == 0:
-        device = tensor.device if tensor is not None else "cpu"
-        return torch.zeros(len(MOMENT_NAMES), dtype=torch.float64, device=device)
+    return moments_of([tensor])[0]
+
+
+def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
+    """Return float64 rows ``[K, len(MOMENT_NAMES)]`` for K tensors (a zero row for None or empty).
+
+    The rows are on the device of the first tensor given (CPU if none). Sums and extremes
+    include NaN/Inf values, so a tensor that holds them has NaN/Inf moments; ``nan_count`` and
+    ``inf_count`` say how many there are.
+
+    Host tensors are counted by numpy. On an accelerator each tensor costs five kernels, and all
+    of them one synchronization: NaN and Inf are counted only in tensors whose sum is not finite.
+    """
+    if not tensors:
+        return torch.zeros((0, len(MOMENT_NAMES)), dtype=torch.float64)
+    rows: list[Optional[torch.Tensor]] = [None] * len(tensors)
+    on_device: dict[tuple[torch.device, torch.dtype], list[tuple[int, torch.Tensor]]] = {}
+    for index, tensor in enumerate(tensors):
+        if tensor is None or tensor.numel() == 0:
+            continue
+        values = _flat_float(tensor)
+        host = _host_array(values)
+        if host is not None:
+            rows[index] = _host_moments(values, host)
+        else:
+            on_device.setdefault((values.device, values.dtype), []).append((index, values))
+    for group in on_device.values():
+        for (index, _), row in zip(group, _device_moments([values for _, values in group])):
+            rows[index] = row
+    devices = [tensor.device for tensor in tensors if tensor is not None]
+    device = devices[0] if devices else torch.device("cpu")
+    empty = torch.zeros(len(MOMENT_NAMES), dtype=torch.float64, device=device)
+    return torch.stack([empty if row is None else row.to(device) for row in rows])
+
+
+def _flat_float(tensor: torch.Tensor) -> torch.Tensor:
     values = tensor.detach().reshape(-1)
     if not values.is_floating_point() or values.dtype in (torch.float16, torch.bfloat16):
         values = values.float()  # half-precision sums overflow and lose precision
-    count = values.numel()
+    return values
+
+
+def _host_moments(values: torch.Tensor, host: np.ndarray) -> torch.Tensor:
     # Measured on CPU: sum, dot and aminmax are single fast passes (var_mean is several times
     # slower); dot's sum of squares is also ~8x more accurate than vector_norm's in float32.
+    # Counting is left to numpy: torch's element counts ((x == 0).sum(), count_nonzero) are not
+    # vectorized on the CPU and were most of log_step's time on ResNet-18.
     minimum, maximum = torch.aminmax(values)
-    total = values.sum(dtype=values.dtype)
-    squares = torch.dot(values, values)
-    host = _host_array(values)
-    if host is not None:
-        # On the CPU reading scalars costs nothing, and counting is left to numpy: torch's
-        # element counts ((x == 0).sum(), count_nonzero) are not vectorized and were most of
-        # log_step's time on ResNet-18.
-        total_value = float(total)
-        if math.isfinite(total_value):  # a finite sum proves there is no NaN or Inf
-            nans = infs = 0
-        else:
-            nans = _count_where(np.isnan, host)
-            infs = _count_where(np.isinf, host)
-        zeros = _count_where(_is_zero, host)
-        row = [count, total_value, float(squares), float(minimum), float(maximum), zeros, nans, infs]
-        return torch.tensor(row, dtype=torch.float64)
-    # On an accelerator every value stays there: no host round trip, so no synchronization.
-    sums = torch.stack([total, squares]).double()
-    extremes = torch.stack([minimum, maximum]).double()
-    counts = torch.stack([(values == 0).sum(), torch.isnan(values).sum(), torch.isinf(values).sum()]).double()
-    size = torch.full((1,), float(count), dtype=torch.float64, device=values.device)
-    return torch.cat([size, sums, extremes, counts])
+    total = float(values.sum(dtype=values.dtype))
+    if math.isfinite(total):  # a finite sum proves there is no NaN or Inf
+        nans = infs = 0
+    else:
+        nans = _count_where(np.isnan, host)
+        infs = _count_where(np.isinf, host)
+    zeros = _count_where(_is_zero, host)
+    squares = float(torch.dot(values, values))
+    row = [values.numel(), total, squares, float(minimum), float(maximum), zeros, nans, infs]
+    return torch.tensor(row, dtype=torch.float64)
+
+
+def _device_moments(group: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Rows for flat tensors of one device and dtype, computed there (one synchronization)."""
+    device = group[0].device
+    floats, zeros = [], []
+    for values in group:
+        minimum, maximum = torch.aminmax(values)
+        floats += [values.sum(), torch.dot(values, values), minimum, maximum]
+        zeros.append((values == 0).sum())
+    sums_and_extremes = torch.stack(floats).reshape(len(group), 4).double()
+    zero_counts = torch.stack(zeros).double()
+    nan_inf = torch.zeros((len(group), 2), dtype=torch.float64, device=device)
+    # The only synchronization: which sums are not finite. Only those tensors can hold NaN/Inf.
+    for index in torch.nonzero(~torch.isfinite(sums_and_extremes[:, 0])).flatten().tolist():
+        values = group[index]
+        nan_inf[index] = torch.stack([torch.isnan(values).sum(), torch.isinf(values).sum()]).double()
+    # After that synchronization, this copy waits for nothing.
+    sizes = torch.tensor([float(values.numel()) for values in group], dtype=torch.float64, device=device)
+    return torch.cat([sizes[:, None], sums_and_extremes, zero_counts[:, None], nan_inf], dim=1)
 
 
 # Elements counted per numpy call: the boolean block stays in cache and its memory stays small.
@@ -91,19 +135,42 @@ def _host_array(values: torch.Tensor) -> Optional[np.ndarray]:
     return values.numpy()
 
 
-def combine_moments(rows: torch.Tensor) -> torch.Tensor:
-    """Combine moment rows ``[K, len(MOMENT_NAMES)]`` of K tensors into one row (empty rows ignored)."""
-    if rows.shape[0] == 1:
-        return rows[0]
-    present = rows[:, 0] > 0
-    combined = rows.sum(dim=0)
-    inf = torch.tensor(float("inf"), dtype=rows.dtype, device=rows.device)
-    minimum = torch.where(present, rows[:, 3], inf).min()
-    maximum = torch.where(present, rows[:, 4], -inf).max()
-    any_present = present.any()
-    combined[3] = torch.where(any_present, minimum, torch.zeros_like(minimum))
-    combined[4] = torch.where(any_present, maximum, torch.zeros_like(maximum))
+def combine_moments(rows: np.ndarray) -> np.ndarray:
+    """Combine moment rows ``[K, len(MOMENT_NAMES)]`` of K tensors into one row (empty rows ignored).
+
+    The combined extremes are NaN when any row's are (NaN in, NaN out); no rows give zeros.
+    """
+    rows = np.asarray(rows, dtype=np.float64).reshape(-1, len(MOMENT_NAMES))
+    present = rows[rows[:, 0] > 0]
+    combined = present.sum(axis=0) if len(present) else np.zeros(len(MOMENT_NAMES))
+    if len(present):
+        combined[3] = present[:, 3].min()  # numpy's min and max propagate NaN
+        combined[4] = present[:, 4].max()
     return combined
+
+
+def layer_moments(
+    moments: np.ndarray, layers: int, parameter_owners: Sequence[int], gradient_owners: Sequence[int]
+) -> np.ndarray:
+    """Arrange ``moments_of`` rows into ``[layers, len(STATISTIC_SOURCES), len(MOMENT_NAMES)]``.
+
+    ``moments`` holds one activation row per layer, then a row per parameter, then a row per
+    gradient; the owners give each parameter's and gradient's layer. A layer's parameters
+    (weight and bias) are combined into one row, and so are their gradients.
+    """
+    moments = np.asarray(moments, dtype=np.float64)
+    parameters = moments[layers : layers + len(parameter_owners)]
+    gradients = moments[layers + len(parameter_owners) :]
+    if len(gradients) != len(gradient_owners):
+        raise ValueError(f"{len(moments)} moment rows do not match {layers} layers, {len(parameter_owners)} parameters and {len(gradient_owners)} gradients")
+    parameter_owners, gradient_owners = np.asarray(parameter_owners, dtype=int), np.asarray(gradient_owners, dtype=int)
+    table = np.zeros((layers, len(metadata.STATISTIC_SOURCES), len(MOMENT_NAMES)))
+    weights, grads, activations = (metadata.STATISTIC_SOURCES.index(s) for s in ("weights", "gradients", "activations"))
+    for layer in range(layers):
+        table[layer, weights] = combine_moments(parameters[parameter_owners == layer])
+        table[layer, grads] = combine_moments(gradients[gradient_owners == layer])
+        table[layer, activations] = moments[layer]
+    return table
 
 
 def reduce_moments_across_ranks(moments: torch.Tensor) -> torch.Tensor:

@@ -62,9 +62,54 @@ def test_zero_fraction_counts_negative_zero_and_not_nan():
 
 def test_combined_moments_equal_moments_of_the_concatenation():
     a, b = torch.randn(7, 3), torch.randn(5)
-    combined = statistics.combine_moments(torch.stack([statistics.tensor_moments(a), statistics.tensor_moments(b)]))
-    direct = statistics.tensor_moments(torch.cat([a.reshape(-1), b]))
-    torch.testing.assert_close(combined, direct, rtol=1e-6, atol=1e-6)  # float32 sums
+    combined = statistics.combine_moments(statistics.moments_of([a, None, b]).numpy())
+    direct = statistics.tensor_moments(torch.cat([a.reshape(-1), b])).numpy()
+    np.testing.assert_allclose(combined, direct, rtol=1e-6, atol=1e-6)  # float32 sums
+    assert not np.any(statistics.combine_moments(np.zeros((0, len(statistics.MOMENT_NAMES)))))
+
+
+def test_combined_extremes_are_nan_when_a_part_holds_nan():
+    rows = statistics.moments_of([torch.tensor([1.0, float("nan")]), torch.tensor([-3.0, 4.0])]).numpy()
+    combined = dict(zip(statistics.MOMENT_NAMES, statistics.combine_moments(rows)))
+    assert np.isnan(combined["min"]) and np.isnan(combined["max"]) and combined["nan_count"] == 1
+
+
+@pytest.mark.parametrize("host", [True, False], ids=["host", "accelerator formulation"])
+def test_moments_of_many_tensors_equal_each_tensors_moments(host, monkeypatch):
+    tensors = [
+        torch.randn(3, 4, 5).relu(),
+        None,
+        torch.zeros(0),
+        torch.tensor([1.0, float("nan"), float("-inf"), 0.0]),
+        torch.randn(7, dtype=torch.float64),
+        torch.tensor([2.0, float("inf")], dtype=torch.float16),
+        torch.arange(6).reshape(2, 3),
+    ]
+    expected = torch.stack([statistics.tensor_moments(t) for t in tensors])
+    if not host:
+        monkeypatch.setattr(statistics, "_host_array", lambda values: None)
+    rows = statistics.moments_of(tensors)
+    assert rows.shape == (len(tensors), len(statistics.MOMENT_NAMES)) and rows.dtype == torch.float64
+    torch.testing.assert_close(rows, expected, rtol=1e-6, atol=1e-6, equal_nan=True)
+    assert not rows[1].any() and not rows[2].any()
+    assert rows[3].tolist()[5:] == [1, 1, 1]  # zeros, NaN, Inf
+    assert statistics.moments_of([]).shape == (0, len(statistics.MOMENT_NAMES))
+
+
+def test_layer_moments_combine_each_layers_parameters_and_gradients():
+    weight, bias, other = torch.randn(4, 3), torch.randn(4), torch.randn(5)
+    activations = [torch.randn(2, 4), torch.randn(2, 5)]
+    rows = statistics.moments_of(activations + [weight, bias, other] + [bias * 2]).numpy()
+    table = statistics.layer_moments(rows, 2, parameter_owners=[0, 0, 1], gradient_owners=[0])
+    assert table.shape == (2, len(metadata.STATISTIC_SOURCES), len(statistics.MOMENT_NAMES))
+    sources = {name: i for i, name in enumerate(metadata.STATISTIC_SOURCES)}
+    expected_weights = statistics.tensor_moments(torch.cat([weight.reshape(-1), bias])).numpy()
+    np.testing.assert_allclose(table[0, sources["weights"]], expected_weights, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(table[0, sources["gradients"]], statistics.tensor_moments(bias * 2).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(table[1, sources["activations"]], statistics.tensor_moments(activations[1]).numpy(), rtol=1e-6)
+    assert not table[1, sources["gradients"]].any()  # no gradient for layer 1
+    with pytest.raises(ValueError, match="moment rows"):
+        statistics.layer_moments(rows, 2, parameter_owners=[0, 0, 1], gradient_owners=[])
 
 
 def test_quantization_round_trip_and_special_codes():
