@@ -27,7 +27,7 @@ from werkzeug import wrappers
 
 from . import metadata, queries, render, series
 from .cache import ByteBoundedLRU
-from .reader import LogAccess, NotFound, RequestError, StepRef, TagInfo
+from .reader import LogAccess, NotFound, RequestError, StepRef, TagInfo, Unreadable
 
 logger = logging.getLogger(__name__)
 
@@ -357,6 +357,8 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         info, ref = self._tag(request, metadata.KIND_WEIGHTS, layer)
         record = self._record(request, info, ref)
         weights = record.arrays["weights"]
+        if weights.ndim == 0:
+            raise Unreadable(f"{info.tag} at step {ref.step} holds a scalar, not a filter bank")
         selected = queries.select_indices(request.args.get("filters"), len(weights), "filters", limit=MAX_SELECTED_FILTERS)
         value_range = self._global_range(request, info) if norm == "global" else None
         rgb = weights.ndim == 4 and weights.shape[1] == 3 and self._is_first_layer(request, layer)
@@ -416,13 +418,17 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         index = queries.integer(request.args, "filter", required=True, minimum=0)
         if index >= len(weights):
             raise NotFound(f"filter {index} outside 0..{len(weights) - 1} of layer {layer!r}")
-        values = weights[index].astype(np.float32)
+        if weights.ndim == 0:
+            raise Unreadable(f"{info.tag} at step {ref.step} holds a scalar, not a filter bank")
+        # Arranged as the sprite draws it (a Conv1d kernel as one row, a BatchNorm scale as one value).
+        values = render.as_filter_bank(weights)[index].astype(np.float32)
         finite = values[np.isfinite(values)]
         body = {
             "layer": layer,
             "step": ref.step,
             "filter": index,
             "shape": list(values.shape),
+            "weight_shape": list(weights.shape[1:]),
             "values": numbers(values),
             "min": float(finite.min()) if finite.size else None,
             "max": float(finite.max()) if finite.size else None,

@@ -396,6 +396,22 @@ def _mark_nonfinite(codes: np.ndarray, values: np.ndarray, nan: int, pos_inf: in
     codes[np.isneginf(values)] = neg_inf
 
 
+def as_filter_bank(weights: np.ndarray) -> np.ndarray:
+    """View any layer's weights as ``[F, C, kh, kw]`` (a conv bank) or ``[out, in]`` (a matrix).
+
+    ``[n]`` (a BatchNorm's scale) becomes ``[n, 1]``: n one-value filters; ``[F, C, k]``
+    (Conv1d) becomes ``[F, C, 1, k]``; ``[F, C, d, kh, kw]`` (Conv3d) becomes ``[F, C*d, kh, kw]``,
+    its depth slices shown as further cells.
+    """
+    if weights.ndim == 1:
+        return weights.reshape(-1, 1)
+    if weights.ndim == 3:
+        return weights.reshape(weights.shape[0], weights.shape[1], 1, weights.shape[2])
+    if weights.ndim > 4:
+        return weights.reshape(weights.shape[0], -1, weights.shape[-2], weights.shape[-1])
+    return weights
+
+
 def render_filters(
     weights: np.ndarray,
     *,
@@ -407,7 +423,8 @@ def render_filters(
     """Draw a layer's filters as one PNG sprite and describe its layout.
 
     Args:
-      weights: ``[F, C, kh, kw]`` (Conv2d) or ``[out, in]`` (Linear), any real dtype.
+      weights: ``[F, C, kh, kw]`` (Conv2d) or ``[out, in]`` (Linear), any real dtype; other
+        ranks are drawn as ``as_filter_bank`` arranges them.
       norm: the colour scale: ``"filter"`` (each filter's own max |w|), ``"layer"`` (max |w| of
         the array) or ``"global"`` (``max(|low|, |high|)`` of ``value_range``). Finite values
         only; ``w / scale`` clipped to [-1, 1] maps linearly onto ``DIVERGING`` (0 -> its centre).
@@ -425,13 +442,13 @@ def render_filters(
       ``layout`` keys: ``kind`` ("conv", "conv_rgb", "linear"), ``filters``, ``channels``
       (cells per tile: C, or 1 for conv_rgb/linear), ``in_channels``, ``cell`` ([h, w] px),
       ``cell_values`` ([kh, kw], or the folded [h, w]), ``values_per_filter``, ``scale``,
-      ``cell_gap``, ``tile_gap``, ``channel_grid`` and ``filter_grid`` ([rows, cols]),
+      ``weight_shape`` (as logged), ``cell_gap``, ``tile_gap``, ``channel_grid`` and ``filter_grid`` ([rows, cols]),
       ``tile`` ([h, w] px), ``width``, ``height``, ``norm``, ``scales`` (per filter, float: a
       value v is drawn at index ``(clip(v / s, -1, 1) + 1) * 127.5``; 0 when a filter has no
       non-zero finite value), ``background`` ([r, g, b]).
 
     Raises:
-      ValueError: wrong rank, empty axes, non-numeric dtype, unknown norm, a missing or
+      ValueError: a scalar, empty axes, non-numeric dtype, unknown norm, a missing or
         non-finite ``value_range`` for "global", ``rgb`` without 3 input channels, a bad scale.
     """
     values = np.asarray(weights)
@@ -439,10 +456,10 @@ def render_filters(
         raise ValueError(f"unknown norm {norm!r}; expected one of {', '.join(map(repr, FILTER_NORMS))}")
     if values.dtype.kind not in "fiu":
         raise ValueError(f"weights must be real numbers, got dtype {values.dtype}")
-    if values.ndim not in (2, 4):
-        raise ValueError(
-            f"weights must be [filters, in_channels, kh, kw] (Conv2d) or [out, in] (Linear), got shape {values.shape}"
-        )
+    if values.ndim == 0:
+        raise ValueError("weights must have a filter axis, got a scalar")
+    weight_shape = [int(n) for n in values.shape]
+    values = as_filter_bank(values)
     if 0 in values.shape:
         raise ValueError(f"weights must not have an empty axis, got shape {values.shape}")
     if rgb and (values.ndim != 4 or values.shape[1] != 3):
@@ -507,6 +524,7 @@ def render_filters(
         "cell": cell,
         "cell_values": list(cell_values),
         "values_per_filter": int(per_filter),
+        "weight_shape": weight_shape,
         "scale": int(scale),
         "cell_gap": CELL_GAP,
         "tile_gap": TILE_GAP,

@@ -7,12 +7,15 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torch import nn
+from torch.utils.tensorboard import SummaryWriter
 
 from logreader import LOADERS, open_logs
 from models import SMALL_RESNET_LAYERS, write_training_run
 from tbapp import tensorboard_app, wait_for_checkpoints
-from tensorboard_deepviz import metadata, render
+from tensorboard_deepviz import DeepViz, metadata, render
 
 CLASS_NAMES = ["up-left", "up-right", "down-left", "down-right"]
 CHECKPOINTS = [0, 2, 4]
@@ -123,6 +126,53 @@ def test_filter_values_equal_the_logged_weights(client, logged):
     np.testing.assert_array_equal(np.array(body["values"], dtype=np.float32), expected)
     assert body["shape"] == [8, 3, 3] and body["layer_type"] == "Conv2d"
     assert body["min"] == pytest.approx(float(expected.min()))
+
+
+class _SequenceNet(nn.Module):
+    """A Conv2d, its BatchNorm, then a Conv1d over the flattened positions: weights of rank 4, 1 and 3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.norm = nn.BatchNorm2d(4)
+        self.sequence = nn.Conv1d(4, 5, 3)
+        self.head = nn.Linear(5 * 34, len(CLASS_NAMES))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(x)).relu().flatten(2)
+        return self.head(self.sequence(x).flatten(1))
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_batchnorm_and_conv1d_weights_are_drawn_value_by_value(tmp_path, loader):
+    model = _SequenceNet()
+    with torch.no_grad():
+        model.norm.weight.copy_(torch.tensor([0.5, -1.0, 2.0, 0.25]))
+    images, labels = torch.randn(24, 3, 8, 8), torch.arange(24) % len(CLASS_NAMES)
+    writer = SummaryWriter(str(tmp_path / "run"))
+    with DeepViz(writer, model, (images, labels), layers=["conv", "norm", "sequence", "head"], clusters=2, probe=2) as viz:
+        viz.log_checkpoint(0)
+    writer.close()
+    with tensorboard_app(str(tmp_path), loader) as client:
+        wait_for_checkpoints(client, "run", 1)
+        for layer, parameter in (("norm", model.norm.weight), ("sequence", model.sequence.weight)):
+            weights = parameter.detach().half().float().numpy()
+            layout = client.json("filters_layout", run="run", layer=layer, step=0, norm="layer")
+            pixels = _png(client.get("filters", run="run", layer=layer, step=0, norm="layer"))
+            assert layout["weight_shape"] == list(weights.shape)
+            bank = render.as_filter_bank(weights)
+            scale = np.abs(weights).max()
+            for f in range(len(weights)):
+                positions = [(0, 0, 0)] if bank.ndim == 2 else [(c, 0, k) for c in range(bank.shape[1]) for k in range(bank.shape[3])]
+                for c, r, k in positions:
+                    x, y = render.filter_pixel_origin(layout, f, c, r, k)
+                    value = bank[f, 0] if bank.ndim == 2 else bank[f, c, r, k]
+                    expected = _diverging_index(value, scale)
+                    candidates = render.DIVERGING[[int(np.floor(expected)), min(255, int(np.ceil(expected)))]].astype(int)
+                    assert np.abs(candidates - pixels[y, x].astype(int)).sum(axis=1).min() <= 3, (layer, f, c, k)
+            values = client.json("filter_values", run="run", layer=layer, step=0, filter=1)
+            assert values["weight_shape"] == list(weights.shape[1:])
+            np.testing.assert_array_equal(np.array(values["values"], dtype=np.float32).reshape(-1), bank[1].reshape(-1))
 
 
 def test_activation_sprite_pixels_follow_the_stored_codes(client, logged):

@@ -190,6 +190,32 @@ def test_nonfinite_weights_show_the_special_colours():
         assert_diverging(pixels[y, x], finite[1, 0, 0, 0], scale)
 
 
+@pytest.mark.parametrize(
+    "shape, kind, cell_values",
+    [((5, 3, 4), "conv", [1, 4]), ((6,), "linear", [1, 1]), ((2, 3, 2, 3, 3), "conv", [3, 3])],
+    ids=["Conv1d", "BatchNorm", "Conv3d"],
+)
+def test_weights_of_other_ranks_are_drawn_value_by_value(shape, kind, cell_values):
+    weights = np.random.default_rng(4).normal(size=shape).astype(np.float32)
+    png, layout = render.render_filters(weights, norm="layer", scale=2)
+    pixels = decode(png)
+    bank = render.as_filter_bank(weights)
+    assert layout["kind"] == kind and layout["cell_values"] == cell_values
+    assert layout["weight_shape"] == list(shape) and layout["filters"] == shape[0]
+    assert layout["channels"] == (bank.shape[1] if kind == "conv" else 1)
+    scale = float(np.abs(weights).max())
+    located = 0
+    for y in range(layout["height"]):
+        for x in range(layout["width"]):
+            found = render.locate_filter_pixel(layout, x, y)
+            if found is not None:
+                located += 1
+                f, c, r, k = found
+                value = bank[f, c, r, k] if kind == "conv" else bank[f].reshape(-1)[r * cell_values[1] + k]
+                assert_diverging(pixels[y, x], value, scale)
+    assert located == weights.size * 4
+
+
 def test_rgb_first_layer_draws_channels_as_red_green_blue():
     weights = np.zeros((4, 3, 3, 3), dtype=np.float32)
     weights[0, 0] = 1.0  # red channel at full positive strength
@@ -337,7 +363,7 @@ def test_thumbnail_sprite_places_each_image_in_its_grid_slot(depth):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: render.render_filters(np.zeros((2, 3, 3)), norm="filter"), r"\[filters, in_channels, kh, kw\].*shape \(2, 3, 3\)"),
+        (lambda: render.render_filters(np.float32(1.0), norm="filter"), r"filter axis, got a scalar"),
         (lambda: render.render_filters(np.zeros((2, 3, 3, 3)), norm="channel"), r"unknown norm 'channel'"),
         (lambda: render.render_filters(np.zeros((2, 3, 3, 3)), norm="global"), r"'global' needs value_range"),
         (lambda: render.render_filters(np.zeros((2, 3, 3, 3)), norm="global", value_range=(0, np.nan)), r"finite"),

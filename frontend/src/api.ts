@@ -146,7 +146,10 @@ export interface FilterValues {
   layer: string;
   step: number;
   filter: number;
+  /** The shape of `values`: the filter as the sprite draws it. */
   shape: number[];
+  /** The filter's shape as logged (a Conv1d kernel [C, k], a BatchNorm scale []). */
+  weight_shape?: number[];
   values: NestedNumbers[];
   min: number | null;
   max: number | null;

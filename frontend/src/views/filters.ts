@@ -436,7 +436,8 @@ export class FiltersView implements View {
       }
     }
     if (values) {
-      rows.push(["shape", values.shape.join(" × ")]);
+      const shape = values.weight_shape ?? values.shape;
+      rows.push(["shape", shape.length ? shape.join(" × ") : "one value"]);
       rows.push(["min / max", `${formatNumber(values.min)} / ${formatNumber(values.max)}`]);
       rows.push(["mean", formatNumber(values.mean)]);
       rows.push(["L2 norm", formatNumber(values.norm)]);
