@@ -87,6 +87,9 @@ setup(
         "tensorboard>=2.14,<3",
         "numpy>=1.23",
         "scikit-learn>=1.2",
+        # Already scikit-learn's own dependency; named because clusters are matched across
+        # checkpoints with its linear_sum_assignment.
+        "scipy>=1.6",
         "protobuf>=3.20",
         "werkzeug>=2.0",
         "pillow>=9.0",

@@ -180,6 +180,7 @@ class DeepViz:
         self._errors_lock = threading.Lock()
         self._closed = False
         self._last_outputs = capture.LastOutputs(self._layer_modules)
+        self._previous_clusters: Optional[statistics.Clusters] = None  # the worker's, for continuity
         self._worker = threading.Thread(target=self._work, name="deepviz-writer", daemon=True)
         self._worker.start()
         # A script that ends without close() still gets its queued records written.
@@ -463,6 +464,9 @@ class DeepViz:
             metric=self._cluster_metric,
             nearest_per_cluster=self._nearest_per_cluster,
         )
+        # Checkpoints are written in order by this one worker: each follows the one before.
+        clusters = statistics.follow_previous(clusters, self._previous_clusters)
+        self._previous_clusters = clusters
         self._sink.add(
             summary.clusters_summary(clusters, layer=self._cluster_description, metric=self._cluster_metric), step
         )

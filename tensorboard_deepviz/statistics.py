@@ -366,6 +366,41 @@ def cluster_features(
     )
 
 
+def follow_previous(clusters: Clusters, previous: Optional[Clusters]) -> Clusters:
+    """Renumber ``clusters`` and orient its projection to follow ``previous`` (the last checkpoint's).
+
+    K-Means numbers its clusters arbitrarily and PCA's axes have no sign, so from one checkpoint
+    to the next cluster 3 could become cluster 17 and the scatter could mirror. Here each new
+    cluster takes the number of the previous cluster it shares most images with (an optimal
+    one-to-one matching), and each projection axis is flipped where that makes it agree with
+    the previous one. Without a comparable previous result, ``clusters`` is returned unchanged.
+    """
+    if previous is None or len(previous.assignment) != len(clusters.assignment) or len(previous.sizes) != len(clusters.sizes):
+        return clusters
+    from scipy.optimize import linear_sum_assignment
+
+    k = len(clusters.sizes)
+    overlap = np.zeros((k, k), dtype=np.int64)  # [previous, new]
+    np.add.at(overlap, (previous.assignment, clusters.assignment), 1)
+    previous_ids, new_ids = linear_sum_assignment(overlap, maximize=True)
+    number_of = np.empty(k, dtype=np.int32)  # new cluster -> its number now
+    number_of[new_ids] = previous_ids
+    order = np.argsort(number_of)  # the new cluster shown under each number
+    projection = clusters.projection.copy()
+    for axis in range(projection.shape[1]):
+        if float(np.dot(projection[:, axis], previous.projection[:, axis])) < 0:
+            projection[:, axis] = -projection[:, axis]
+    return dataclasses.replace(
+        clusters,
+        assignment=number_of[clusters.assignment],
+        nearest=clusters.nearest[order],
+        sizes=clusters.sizes[order],
+        majority_class=clusters.majority_class[order],
+        purity=clusters.purity[order],
+        projection=projection,
+    )
+
+
 def _project_2d(points: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.decomposition import PCA
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -190,3 +192,38 @@ def test_thumbnails_stretch_the_finite_range_and_survive_nan():
     assert thumbnails.shape == (2, 4, 4, 3) and thumbnails.dtype == np.uint8
     assert thumbnails[0].max() == 0 and thumbnails[1, 1, 1].tolist() == [255, 255, 255]
     assert thumbnails[1, 0, 0].tolist() == [0, 255, 255]  # NaN shows dark, +Inf bright
+
+
+def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]])
+    labels = np.repeat(np.arange(4), 25)
+    return (centres[labels] + rng.normal(scale=0.5, size=(100, 3))).astype(np.float32), labels
+
+
+def test_clusters_keep_their_numbers_and_the_scatter_its_orientation_across_checkpoints():
+    features, labels = _blobs()
+    first = statistics.cluster_features(features, labels, num_clusters=4, num_classes=4, nearest_per_cluster=5)
+    # The next checkpoint as K-Means and PCA may well give it: other numbers, a mirrored axis.
+    permutation = np.array([2, 0, 3, 1])  # old cluster -> its number in the next result
+    order = np.argsort(permutation)
+    renumbered = dataclasses.replace(
+        first,
+        assignment=permutation[first.assignment].astype(np.int32),
+        nearest=first.nearest[order],
+        sizes=first.sizes[order],
+        majority_class=first.majority_class[order],
+        purity=first.purity[order],
+        projection=first.projection * np.array([-1.0, 1.0], dtype=np.float32),
+    )
+    followed = statistics.follow_previous(renumbered, first)
+    for field in ("assignment", "nearest", "sizes", "majority_class", "purity", "projection"):
+        np.testing.assert_array_equal(getattr(followed, field), getattr(first, field), err_msg=field)
+    assert statistics.follow_previous(renumbered, None) is renumbered
+
+
+def test_following_a_previous_result_of_another_size_changes_nothing():
+    features, labels = _blobs()
+    four = statistics.cluster_features(features, labels, num_clusters=4, num_classes=4)
+    three = statistics.cluster_features(features, labels, num_clusters=3, num_classes=4)
+    assert statistics.follow_previous(three, four) is three
