@@ -39,10 +39,20 @@ def first_tensor(value: Any) -> Optional[torch.Tensor]:
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
-    """Return the user's module inside DataParallel / DistributedDataParallel wrappers."""
-    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
-        model = model.module
-    return model
+    """Return the user's module inside DataParallel / DistributedDataParallel / torch.compile wrappers.
+
+    Hooks go on the user's own submodules, which the wrappers share, so they still see the
+    wrapped model's forward passes; layer names are the user's (no ``module.`` or
+    ``_orig_mod.`` prefix), and checkpoints run the plain module (no recompilation for the
+    eval batch size).
+    """
+    while True:
+        if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            model = model.module
+        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):  # torch.compile's OptimizedModule
+            model = model._orig_mod
+        else:
+            return model
 
 
 @dataclasses.dataclass

@@ -69,7 +69,7 @@ class DeepViz:
       writer: a ``torch.utils.tensorboard.SummaryWriter``, a ``tensorboardX.SummaryWriter``, or a
         log directory. The user keeps ownership: ``close()`` flushes it but does not close it.
         Under torch.distributed only rank 0 uses it; other ranks may pass None.
-      model: the ``nn.Module`` being trained (DataParallel/DDP wrappers are unwrapped), on any
+      model: the ``nn.Module`` being trained (DataParallel, DDP and torch.compile wrappers are unwrapped), on any
         device and dtype. Its output must be ``[batch, classes]`` logits.
       eval_data: ``(images [N, C, H, W] float, labels [N] int)`` tensors, or a DataLoader yielding
         such pairs. Kept on the CPU; batches are moved to the model's device at each checkpoint.

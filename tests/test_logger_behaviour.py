@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from tensorboard.util import tensor_util
 from torch.utils.tensorboard import SummaryWriter
 
 from logreader import LOADERS, open_logs
@@ -113,6 +114,7 @@ class _MemoryWriter:
 
     def __init__(self, fail_on: str = "") -> None:
         self.summaries = []
+        self.protos = {}  # the latest summary of each tag
         self.fail_on = fail_on
 
     def add_summary(self, summary, global_step=None) -> None:
@@ -120,6 +122,7 @@ class _MemoryWriter:
         if self.fail_on and self.fail_on in tag:
             raise OSError(f"disk full while writing {tag}")
         self.summaries.append((tag, global_step))
+        self.protos[tag] = summary
 
     def flush(self) -> None:
         pass
@@ -219,6 +222,24 @@ def test_models_in_double_and_half_precision(dtype):
     assert {f"deepviz/statistics/{layer}" for layer in layers} <= tags
     assert {f"deepviz/weights/{layer}" for layer in layers} <= tags
     assert {"deepviz/confusion", "deepviz/clusters"} <= tags
+
+
+def test_compiled_model_keeps_its_layer_names_and_its_forward_passes_are_seen():
+    model = SmallResNet()
+    compiled = torch.compile(model, backend="eager")  # dynamo's tracing, without a C++ compiler
+    images, labels = make_images(16)
+    writer = _MemoryWriter()
+    with DeepViz(writer, compiled, (images, labels), clusters=2, layers=["stem.0", "head.3"]) as viz:
+        compiled(images[:4]).sum().backward()
+        viz.log_step(0)
+        viz.log_checkpoint(0)
+    tags = {tag for tag, _ in writer.summaries}
+    assert {"deepviz/weights/stem.0", "deepviz/statistics/head.3", "deepviz/activations/head.3"} <= tags
+    assert not any("_orig_mod" in tag for tag in tags)
+    # head.3's output in the compiled forward pass (4 images x 16 features) was seen by log_step.
+    rows = tensor_util.make_ndarray(writer.protos["deepviz/statistics/head.3"].value[0].tensor)
+    activations = rows[metadata.STATISTIC_SOURCES.index("activations")]
+    assert activations[metadata.STATISTIC_NAMES.index("count")] == 4 * model.head[3].out_features
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
