@@ -95,23 +95,32 @@ def _host_moments(values: torch.Tensor, host: np.ndarray) -> torch.Tensor:
 
 
 def _device_moments(group: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Rows for flat tensors of one device and dtype, computed there (one synchronization)."""
+    """Rows for flat tensors of one device and dtype, computed there (one synchronization).
+
+    Three reductions per tensor (aminmax, sum, and an order-0 norm counting non-zeros in one
+    pass) and one multi-tensor norm for all of them, as ``clip_grad_norm_`` does: on a GPU each
+    launch costs more CPU time than a small tensor's reduction does.
+    """
     device = group[0].device
-    floats, zeros = [], []
+    norms = torch._foreach_norm(list(group), 2) if hasattr(torch, "_foreach_norm") else [torch.linalg.vector_norm(v) for v in group]
+    floats, nonzeros = [], []
     for values in group:
         minimum, maximum = torch.aminmax(values)
-        floats += [values.sum(), torch.dot(values, values), minimum, maximum]
-        zeros.append((values == 0).sum())
-    sums_and_extremes = torch.stack(floats).reshape(len(group), 4).double()
-    zero_counts = torch.stack(zeros).double()
+        floats += [values.sum(), minimum, maximum]
+        nonzeros.append(torch.linalg.vector_norm(values, 0, dtype=torch.float64))  # float64: exact counts
+    sums_and_extremes = torch.stack(floats).reshape(len(group), 3).double()
+    squares = torch.stack(norms).double().square()
+    sizes_list = [float(values.numel()) for values in group]
     nan_inf = torch.zeros((len(group), 2), dtype=torch.float64, device=device)
     # The only synchronization: which sums are not finite. Only those tensors can hold NaN/Inf.
     for index in torch.nonzero(~torch.isfinite(sums_and_extremes[:, 0])).flatten().tolist():
         values = group[index]
         nan_inf[index] = torch.stack([torch.isnan(values).sum(), torch.isinf(values).sum()]).double()
     # After that synchronization, this copy waits for nothing.
-    sizes = torch.tensor([float(values.numel()) for values in group], dtype=torch.float64, device=device)
-    return torch.cat([sizes[:, None], sums_and_extremes, zero_counts[:, None], nan_inf], dim=1)
+    sizes = torch.tensor(sizes_list, dtype=torch.float64, device=device)
+    zeros = sizes - torch.stack(nonzeros)
+    columns = [sizes, sums_and_extremes[:, 0], squares, sums_and_extremes[:, 1], sums_and_extremes[:, 2], zeros]
+    return torch.cat([torch.stack(columns, dim=1), nan_inf], dim=1)
 
 
 # Elements counted per numpy call: the boolean block stays in cache and its memory stays small.
