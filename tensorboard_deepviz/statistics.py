@@ -44,7 +44,7 @@ def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
     include NaN/Inf values, so a tensor that holds them has NaN/Inf moments; ``nan_count`` and
     ``inf_count`` say how many there are.
 
-    Host tensors are counted by numpy. On an accelerator each tensor costs five kernels, and all
+    Host tensors are counted by numpy. On an accelerator each tensor costs three kernels, and all
     of them one synchronization: NaN and Inf are counted only in tensors whose sum is not finite.
     """
     if not tensors:
