@@ -40,12 +40,13 @@ def tensor_moments(tensor: Optional[torch.Tensor]) -> torch.Tensor:
 def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
     """Return float64 rows ``[K, len(MOMENT_NAMES)]`` for K tensors (a zero row for None or empty).
 
-    The rows are on the device of the first tensor given (CPU if none). Sums and extremes
-    include NaN/Inf values, so a tensor that holds them has NaN/Inf moments; ``nan_count`` and
+    The rows are on the first tensor's CUDA device, or on the CPU. Sums and extremes include
+    NaN/Inf values, so a tensor that holds them has NaN/Inf moments; ``nan_count`` and
     ``inf_count`` say how many there are.
 
-    Host tensors are counted by numpy. On an accelerator each tensor costs three kernels, and all
+    Host tensors are counted by numpy. On a CUDA device each tensor costs three kernels, and all
     of them one synchronization: NaN and Inf are counted only in tensors whose sum is not finite.
+    Tensors on other accelerators (MPS has no float64, for one) are copied to the host first.
     """
     if not tensors:
         return torch.zeros((0, len(MOMENT_NAMES)), dtype=torch.float64)
@@ -55,6 +56,8 @@ def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
         if tensor is None or tensor.numel() == 0:
             continue
         values = _flat_float(tensor)
+        if values.device.type not in ("cpu", "cuda"):
+            values = values.to("cpu")
         host = _host_array(values)
         if host is not None:
             rows[index] = _host_moments(values, host)
@@ -64,7 +67,7 @@ def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
         for (index, _), row in zip(group, _device_moments([values for _, values in group])):
             rows[index] = row
     devices = [tensor.device for tensor in tensors if tensor is not None]
-    device = devices[0] if devices else torch.device("cpu")
+    device = devices[0] if devices and devices[0].type == "cuda" else torch.device("cpu")
     empty = torch.zeros(len(MOMENT_NAMES), dtype=torch.float64, device=device)
     return torch.stack([empty if row is None else row.to(device) for row in rows])
 
