@@ -105,7 +105,10 @@ def _device_moments(group: Sequence[torch.Tensor]) -> torch.Tensor:
     launch costs more CPU time than a small tensor's reduction does.
     """
     device = group[0].device
-    norms = torch._foreach_norm(list(group), 2) if hasattr(torch, "_foreach_norm") else [torch.linalg.vector_norm(v) for v in group]
+    if hasattr(torch, "_foreach_norm"):
+        norms = torch._foreach_norm(list(group), 2)
+    else:
+        norms = [torch.linalg.vector_norm(values) for values in group]
     floats, nonzeros = [], []
     for values in group:
         minimum, maximum = torch.aminmax(values)
@@ -113,14 +116,13 @@ def _device_moments(group: Sequence[torch.Tensor]) -> torch.Tensor:
         nonzeros.append(torch.linalg.vector_norm(values, 0, dtype=torch.float64))  # float64: exact counts
     sums_and_extremes = torch.stack(floats).reshape(len(group), 3).double()
     squares = torch.stack(norms).double().square()
-    sizes_list = [float(values.numel()) for values in group]
     nan_inf = torch.zeros((len(group), 2), dtype=torch.float64, device=device)
     # The only synchronization: which sums are not finite. Only those tensors can hold NaN/Inf.
     for index in torch.nonzero(~torch.isfinite(sums_and_extremes[:, 0])).flatten().tolist():
         values = group[index]
         nan_inf[index] = torch.stack([torch.isnan(values).sum(), torch.isinf(values).sum()]).double()
     # After that synchronization, this copy waits for nothing.
-    sizes = torch.tensor(sizes_list, dtype=torch.float64, device=device)
+    sizes = torch.tensor([float(values.numel()) for values in group], dtype=torch.float64, device=device)
     zeros = sizes - torch.stack(nonzeros)
     columns = [sizes, sums_and_extremes[:, 0], squares, sums_and_extremes[:, 1], sums_and_extremes[:, 2], zeros]
     return torch.cat([torch.stack(columns, dim=1), nan_inf], dim=1)
@@ -174,7 +176,10 @@ def layer_moments(
     parameters = moments[layers : layers + len(parameter_owners)]
     gradients = moments[layers + len(parameter_owners) :]
     if len(gradients) != len(gradient_owners):
-        raise ValueError(f"{len(moments)} moment rows do not match {layers} layers, {len(parameter_owners)} parameters and {len(gradient_owners)} gradients")
+        raise ValueError(
+            f"{len(moments)} moment rows do not match {layers} layers, "
+            f"{len(parameter_owners)} parameters and {len(gradient_owners)} gradients"
+        )
     parameter_owners, gradient_owners = np.asarray(parameter_owners, dtype=int), np.asarray(gradient_owners, dtype=int)
     table = np.zeros((layers, len(metadata.STATISTIC_SOURCES), len(MOMENT_NAMES)))
     weights, grads, activations = (metadata.STATISTIC_SOURCES.index(s) for s in ("weights", "gradients", "activations"))
@@ -387,7 +392,8 @@ def follow_previous(clusters: Clusters, previous: Optional[Clusters]) -> Cluster
     one-to-one matching), and each projection axis is flipped where that makes it agree with
     the previous one. Without a comparable previous result, ``clusters`` is returned unchanged.
     """
-    if previous is None or len(previous.assignment) != len(clusters.assignment) or len(previous.sizes) != len(clusters.sizes):
+    comparable = previous is not None and previous.assignment.shape == clusters.assignment.shape
+    if not comparable or len(previous.sizes) != len(clusters.sizes):
         return clusters
     from scipy.optimize import linear_sum_assignment
 
