@@ -355,14 +355,18 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         layer = request.layer()
         norm = queries.choice(request.args, "norm", ("filter", "layer", "global"), "filter")
         info, ref = self._tag(request, metadata.KIND_WEIGHTS, layer)
-        record = self._record(request, info, ref)
-        weights = record.arrays["weights"]
-        if weights.ndim == 0:
-            raise Unreadable(f"{info.tag} at step {ref.step} holds a scalar, not a filter bank")
+        weights = self._weights_record(request, info, ref).arrays["weights"]
         selected = queries.select_indices(request.args.get("filters"), len(weights), "filters", limit=MAX_SELECTED_FILTERS)
         value_range = self._global_range(request, info) if norm == "global" else None
         rgb = weights.ndim == 4 and weights.shape[1] == 3 and self._is_first_layer(request, layer)
         return info, ref, weights, selected, norm, value_range, rgb
+
+    def _weights_record(self, request: "_Request", info: TagInfo, ref: StepRef):
+        """A weights record whose array has a filter axis (a crafted log might hold a scalar)."""
+        record = self._record(request, info, ref)
+        if record.arrays["weights"].ndim == 0:
+            raise Unreadable(f"{info.tag} at step {ref.step} holds a scalar, not a filter bank")
+        return record
 
     def _is_first_layer(self, request: "_Request", layer: str) -> bool:
         """A layer fed directly by the input: its 3 channels are the image's colours."""
@@ -413,13 +417,11 @@ class DeepVizPlugin(base_plugin.TBPlugin):
     def _filter_values(self, request: "_Request") -> tuple[Payload, tuple]:
         layer = request.layer()
         info, ref = self._tag(request, metadata.KIND_WEIGHTS, layer)
-        record = self._record(request, info, ref)
+        record = self._weights_record(request, info, ref)
         weights = record.arrays["weights"]
         index = queries.integer(request.args, "filter", required=True, minimum=0)
         if index >= len(weights):
             raise NotFound(f"filter {index} outside 0..{len(weights) - 1} of layer {layer!r}")
-        if weights.ndim == 0:
-            raise Unreadable(f"{info.tag} at step {ref.step} holds a scalar, not a filter bank")
         # Arranged as the sprite draws it (a Conv1d kernel as one row, a BatchNorm scale as one value).
         values = render.as_filter_bank(weights)[index].astype(np.float32)
         finite = values[np.isfinite(values)]
