@@ -69,8 +69,8 @@ class DeepViz:
       writer: a ``torch.utils.tensorboard.SummaryWriter``, a ``tensorboardX.SummaryWriter``, or a
         log directory. The user keeps ownership: ``close()`` flushes it but does not close it.
         Under torch.distributed only rank 0 uses it; other ranks may pass None.
-      model: the ``nn.Module`` being trained (DataParallel, DDP and torch.compile wrappers are unwrapped), on any
-        device and dtype. Its output must be ``[batch, classes]`` logits.
+      model: the ``nn.Module`` being trained (DataParallel, DDP and torch.compile wrappers are
+        unwrapped), on any device and dtype. Its output must be ``[batch, classes]`` logits.
       eval_data: ``(images [N, C, H, W] float, labels [N] int)`` tensors, or a DataLoader yielding
         such pairs. Kept on the CPU; batches are moved to the model's device at each checkpoint.
       class_names: one name per class (default ``"0"``, ``"1"``, ...); its length must equal the
@@ -474,7 +474,9 @@ class DeepViz:
     def _write_statistics(self, job: _StepStatistics) -> None:
         if job.copies_done is not None:
             job.copies_done.synchronize()
-        moments = statistics.layer_moments(job.moments.numpy(), len(self._layers), job.parameter_owners, job.gradient_owners)
+        moments = statistics.layer_moments(
+            job.moments.numpy(), len(self._layers), job.parameter_owners, job.gradient_owners
+        )
         rows = statistics.statistics_from_moments(moments)
         for name, layer_rows in zip(self._layers, rows):
             self._sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
