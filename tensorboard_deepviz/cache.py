@@ -36,11 +36,6 @@ class ByteBoundedLRU:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, key: Hashable) -> bool:
-        """Whether ``key`` is cached (without counting a hit or refreshing its recency)."""
-        with self._lock:
-            return key in self._entries
-
     def get(self, key: Hashable) -> Optional[Any]:
         with self._lock:
             entry = self._entries.get(key)

@@ -25,9 +25,6 @@ logger = logging.getLogger(__name__)
 # How long a listing of runs and tags is reused: short, so a live log shows new checkpoints.
 LISTING_TTL_SECONDS = 1.0
 UNLIMITED_DOWNSAMPLE = 2**31 - 1
-# Steps of a tag read in the background after a cold read that follows its predecessor (the
-# dashboard playing a timeline asks for step after step).
-READ_AHEAD_STEPS = 6
 
 
 class RequestError(Exception):
@@ -85,10 +82,6 @@ class LogAccess:
         # the signature of Nagle's algorithm meeting delayed ACKs on its socket, which this
         # plugin cannot set): calls that do not depend on each other are made concurrently.
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="deepviz-read")
-        # Read-ahead has its own threads, so it never delays a request's own reads.
-        self._ahead_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="deepviz-ahead")
-        self._loading: dict[tuple, concurrent.futures.Future] = {}
-        self._loading_lock = threading.Lock()
 
     # ------------------------------------------------------------------ listing
 
@@ -180,40 +173,10 @@ class LogAccess:
         self, ctx: Any, experiment_id: str, run: str, info: TagInfo, ref: StepRef, *, header_only: bool = False
     ) -> records.Record:
         """Decoded record of one step (only its header fields and array shapes with ``header_only``)."""
-        key = self._record_key(experiment_id, run, info, ref, header_only)
-        decoded = self._records.get(key)
-        if decoded is None:
-            decoded = self._load_once(key, lambda: self._load(ctx, run, info, ref, header_only))
-        if not header_only:  # also on a hit, so the window keeps ahead of a playing timeline
-            self._read_ahead(ctx, experiment_id, run, info, ref)
-        return decoded
-
-    @staticmethod
-    def _record_key(experiment_id: str, run: str, info: TagInfo, ref: StepRef, header_only: bool) -> tuple:
-        return (experiment_id, run, info.tag, ref.step, ref.wall_time, header_only)
-
-    def _load_once(self, key: tuple, load: Any) -> records.Record:
-        """Load and cache a record; a request for one already loading waits for that load."""
-        with self._loading_lock:
-            future = self._loading.get(key)
-            owner = future is None
-            if owner:
-                future = self._loading[key] = concurrent.futures.Future()
-        if not owner:
-            return future.result()
-        try:
-            decoded = load()
-            self._records.put(key, decoded)
-            future.set_result(decoded)
-            return decoded
-        except BaseException as error:
-            future.set_exception(error)
-            raise
-        finally:
-            with self._loading_lock:
-                del self._loading[key]
-
-    def _load(self, ctx: Any, run: str, info: TagInfo, ref: StepRef, header_only: bool) -> records.Record:
+        key = (experiment_id, run, info.tag, ref.step, ref.wall_time, header_only)
+        cached = self._records.get(key)
+        if cached is not None:
+            return cached
         keys = ref.blob_keys[:1] if header_only else ref.blob_keys
         try:
             blobs = self.read_blobs(ctx, keys)
@@ -221,32 +184,13 @@ class LogAccess:
                 header = records.decode_header(blobs[0]) if blobs else None
                 if header is None:
                     raise records.RecordError("record has no blobs")
-                return records.Record(fields=dict(header["fields"], _arrays=header["arrays"]), arrays={})
-            return records.decode_record(blobs)
+                decoded = records.Record(fields=dict(header["fields"], _arrays=header["arrays"]), arrays={})
+            else:
+                decoded = records.decode_record(blobs)
         except records.RecordError as error:
             raise Unreadable(f"{info.tag} at step {ref.step} in run {run!r} is unreadable: {error}") from None
-
-    def _read_ahead(self, ctx: Any, experiment_id: str, run: str, info: TagInfo, ref: StepRef) -> None:
-        """When ``ref`` follows the step before it (cached), start reading the steps after it."""
-        refs = self._sequences.get((experiment_id, run, info.tag, info.max_step, info.max_wall_time)) or []
-        position = next((i for i, candidate in enumerate(refs) if candidate.step == ref.step), None)
-        if not position:  # unknown, or the first step: no sequence to follow
-            return
-        if self._record_key(experiment_id, run, info, refs[position - 1], False) not in self._records:
-            return  # a jump, not playback
-        for upcoming in refs[position + 1 : position + 1 + READ_AHEAD_STEPS]:
-            key = self._record_key(experiment_id, run, info, upcoming, False)
-            with self._loading_lock:
-                if key in self._loading or key in self._records:
-                    continue
-            self._ahead_pool.submit(self._load_ahead, key, ctx, run, info, upcoming)
-
-    def _load_ahead(self, key: tuple, ctx: Any, run: str, info: TagInfo, ref: StepRef) -> None:
-        try:
-            if key not in self._records:
-                self._load_once(key, lambda: self._load(ctx, run, info, ref, False))
-        except Exception:  # a request for this step will read it again and answer the error
-            pass
+        self._records.put(key, decoded)
+        return decoded
 
     def read_blobs(self, ctx: Any, keys: Sequence[str]) -> list[bytes]:
         """Read blobs concurrently, in order."""
