@@ -106,6 +106,8 @@ export interface FilterLayout {
   cell: [number, number];
   cell_values: [number, number];
   values_per_filter: number;
+  /** The layer's weight shape as logged ([F, C, k] for Conv1d, [F, C, d, kh, kw] for Conv3d, ...). */
+  weight_shape?: number[];
   scale: number;
   cell_gap: number;
   tile_gap: number;

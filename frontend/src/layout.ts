@@ -104,6 +104,27 @@ export function filterPixelOrigin(layout: FilterLayout, at: FilterPixel): { x: n
 }
 
 /** The layer's own filter index of rendered filter `filter` (a sprite of selected filters renumbers them). */
+/**
+ * What a pointed-at weight is, in the layer's own terms: the input channel (and depth slice of a
+ * Conv3d kernel, drawn as further cells) and the position in the kernel, or the input of a unit.
+ */
+export function describeFilterPixel(layout: FilterLayout, at: FilterPixel): [string, string][] {
+  const shape = layout.weight_shape ?? [];
+  if (layout.kind === "linear") {
+    return shape.length === 1 ? [] : [["input", String(at.row * layout.cell_values[1] + at.col)]];
+  }
+  if (layout.kind === "conv_rgb") return [["channels", "0, 1, 2 (as R, G, B)"], ["position", `row ${at.row}, col ${at.col}`]];
+  if (shape.length === 3) return [["channel", String(at.channel)], ["position", String(at.col)]];
+  if (shape.length === 5) {
+    const depth = shape[2];
+    return [
+      ["channel", String(Math.floor(at.channel / depth))],
+      ["position", `depth ${at.channel % depth}, row ${at.row}, col ${at.col}`],
+    ];
+  }
+  return [["channel", String(at.channel)], ["position", `row ${at.row}, col ${at.col}`]];
+}
+
 export function filterIndex(layout: FilterLayout, filter: number): number {
   return layout.filter_indices ? layout.filter_indices[filter] : filter;
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../src/api";
 import {
+  describeFilterPixel,
   filterIndex,
   filterPixelOrigin,
   locateActivationPixel,
@@ -44,6 +45,30 @@ describe("filter sprites (render.locate_filter_pixel)", () => {
       }
     });
   }
+
+  it("describes a pointed-at weight in the layer's own terms", () => {
+    const layoutOf = (name: string) => fixture.filters.find((c) => c.name === name)!.layout;
+    expect(describeFilterPixel(layoutOf("conv 8x5x3x3"), { filter: 1, channel: 4, row: 2, col: 0 })).toEqual([
+      ["channel", "4"],
+      ["position", "row 2, col 0"],
+    ]);
+    const conv1d = layoutOf("conv1d 4x3x5");
+    expect(conv1d.weight_shape).toEqual([4, 3, 5]);
+    expect(describeFilterPixel(conv1d, { filter: 0, channel: 2, row: 0, col: 3 })).toEqual([
+      ["channel", "2"],
+      ["position", "3"],
+    ]);
+    // Conv3d: [F, C, d, kh, kw] drawn with C*d cells; cell 5 of depth 4 is channel 1, depth 1.
+    const conv3d = layoutOf("conv3d 3x2x4x3x3");
+    expect(conv3d.channels).toBe(8);
+    expect(describeFilterPixel(conv3d, { filter: 2, channel: 5, row: 1, col: 2 })).toEqual([
+      ["channel", "1"],
+      ["position", "depth 1, row 1, col 2"],
+    ]);
+    expect(describeFilterPixel(layoutOf("batchnorm 6"), { filter: 3, channel: 0, row: 0, col: 0 })).toEqual([]);
+    expect(describeFilterPixel(layoutOf("linear 10x37"), { filter: 3, channel: 0, row: 2, col: 1 })).toEqual([["input", String(2 * 7 + 1)]]);
+    expect(describeFilterPixel(layoutOf("conv_rgb 6x3x5x5"), { filter: 0, channel: 0, row: 4, col: 4 })[0]).toEqual(["channels", "0, 1, 2 (as R, G, B)"]);
+  });
 
   it("maps a rendered filter back to the layer's own index when filters were selected", () => {
     const layout = { ...fixture.filters[0].layout, filter_indices: [3, 5, 9] };

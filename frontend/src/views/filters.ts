@@ -14,7 +14,7 @@ import {
   type PredictionResponse,
 } from "../api";
 import { hasStep, selectedLayer, thumbnailsFor, type AppContext, type View } from "../context";
-import { filterIndex, filterTileOrigin, locateActivationPixel, locateFilterPixel, type FilterPixel } from "../layout";
+import { describeFilterPixel, filterIndex, filterTileOrigin, locateActivationPixel, locateFilterPixel, type FilterPixel } from "../layout";
 import { className, searchCorpus } from "../search";
 import { SpriteStage, type SpriteMeta, type Zoom } from "../sprite";
 import { currentRun, type State } from "../store";
@@ -426,10 +426,7 @@ export class FiltersView implements View {
     const rows: [string, string][] = [];
     rows.push(["filter", `${focus}${pinned === focus ? " (pinned)" : ""}`]);
     if (hover) {
-      if (layout.kind === "linear") rows.push(["input", String(hover.row * layout.cell_values[1] + hover.col)]);
-      else if (layout.kind === "conv_rgb") rows.push(["channels", "0, 1, 2 (as R, G, B)"]);
-      else rows.push(["channel", String(hover.channel)]);
-      if (layout.kind !== "linear") rows.push(["position", `row ${hover.row}, col ${hover.col}`]);
+      rows.push(...describeFilterPixel(layout, hover));
       if (values) {
         const at = valueAt(values.values, layout, hover);
         rows.push([at.length > 1 ? "values" : "value", at.map((v) => formatNumber(v, 5)).join(", ")]);
