@@ -88,6 +88,7 @@ demo: train serve
 bench: install browser
 	$(PIP) install --quiet -e ".[bench]"
 	$(PY) -m benchmarks.logging_cost
+	$(PY) -m benchmarks.logging_cost --model resnet18 --repeats 3 --skip-log-step
 	$(PY) -m benchmarks.serving
 	$(PY) -m benchmarks.memory
 	$(PY) -m benchmarks.browser
