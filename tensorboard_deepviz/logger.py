@@ -188,7 +188,8 @@ class DeepViz:
         graph = dict(trace.graph)
         for node in graph["nodes"]:
             node["logged"] = node["module"] in self._layer_modules
-        graph.update(logged_layers=list(self._layers), cluster_layer=self._cluster_description)
+        # checkpoint_markers: each checkpoint ends with a marker record (summary.checkpoint_summary).
+        graph.update(logged_layers=list(self._layers), cluster_layer=self._cluster_description, checkpoint_markers=True)
         corpus_args = dict(
             thumbnail_size=thumbnail_size, thumbnail_transform=thumbnail_transform, image_ids=image_ids, captions=captions
         )
@@ -435,41 +436,51 @@ class DeepViz:
         if snapshot.copies_done is not None:
             snapshot.copies_done.synchronize()
         step = snapshot.step
-        for name, weights in snapshot.weights.items():
-            module = self._layer_modules[name]
-            self._sink.add(
-                summary.weights_summary(
-                    name, weights.numpy(), layer_type=type(module).__name__, total_filters=len(module.weight)
-                ),
-                step,
+        written: list[str] = []
+
+        def add(record: Any) -> None:
+            self._sink.add(record, step)
+            written.append(record.value[0].tag)
+
+        try:
+            for name, weights in snapshot.weights.items():
+                module = self._layer_modules[name]
+                add(
+                    summary.weights_summary(
+                        name, weights.numpy(), layer_type=type(module).__name__, total_filters=len(module.weight)
+                    )
+                )
+            for name, activations in snapshot.probe_activations.items():
+                add(summary.activations_summary(name, activations.float().numpy(), self._probe))
+            probabilities = torch.softmax(torch.cat(snapshot.logits).float(), dim=1)
+            confidence, predicted = probabilities.max(dim=1)
+            add(
+                summary.predictions_summary(
+                    self._probe, probabilities[self._probe].numpy(), predicted.numpy(), confidence.numpy()
+                )
             )
-        for name, activations in snapshot.probe_activations.items():
-            self._sink.add(summary.activations_summary(name, activations.float().numpy(), self._probe), step)
-        probabilities = torch.softmax(torch.cat(snapshot.logits).float(), dim=1)
-        confidence, predicted = probabilities.max(dim=1)
-        self._sink.add(
-            summary.predictions_summary(
-                self._probe, probabilities[self._probe].numpy(), predicted.numpy(), confidence.numpy()
-            ),
-            step,
-        )
-        labels = self._labels.numpy()
-        self._sink.add(summary.confusion_summary(labels, predicted.numpy(), len(self._class_names)), step)
-        features = torch.cat([f.float().reshape(len(f), -1) for f in snapshot.features]).numpy()
-        clusters = statistics.cluster_features(
-            features,
-            labels,
-            num_clusters=self._clusters,
-            num_classes=len(self._class_names),
-            metric=self._cluster_metric,
-            nearest_per_cluster=self._nearest_per_cluster,
-        )
-        # Checkpoints are written in order by this one worker: each follows the one before.
-        clusters = statistics.follow_previous(clusters, self._previous_clusters)
-        self._previous_clusters = clusters
-        self._sink.add(
-            summary.clusters_summary(clusters, layer=self._cluster_description, metric=self._cluster_metric), step
-        )
+            labels = self._labels.numpy()
+            add(summary.confusion_summary(labels, predicted.numpy(), len(self._class_names)))
+            features = torch.cat([f.float().reshape(len(f), -1) for f in snapshot.features]).numpy()
+            clusters = statistics.cluster_features(
+                features,
+                labels,
+                num_clusters=self._clusters,
+                num_classes=len(self._class_names),
+                metric=self._cluster_metric,
+                nearest_per_cluster=self._nearest_per_cluster,
+            )
+            # Checkpoints are written in order by this one worker: each follows the one before.
+            clusters = statistics.follow_previous(clusters, self._previous_clusters)
+            self._previous_clusters = clusters
+            add(summary.clusters_summary(clusters, layer=self._cluster_description, metric=self._cluster_metric))
+        except BaseException:
+            # The checkpoint still ends, with what it has, so the dashboard lists it (a missing
+            # record is then an error the view names); the first failure is the one reported.
+            with contextlib.suppress(Exception):
+                self._sink.add(summary.checkpoint_summary(written), step)
+            raise
+        self._sink.add(summary.checkpoint_summary(written), step)
 
     def _write_statistics(self, job: _StepStatistics) -> None:
         if job.copies_done is not None:

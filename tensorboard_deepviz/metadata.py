@@ -39,6 +39,9 @@ KIND_PREDICTIONS = "predictions"
 KIND_CONFUSION = "confusion"
 KIND_CLUSTERS = "clusters"
 KIND_STATISTICS = "statistics"
+# Written after every other record of a checkpoint, naming the tags written for it: a reader
+# that sees it knows the checkpoint is complete (a live log's newest one may not be yet).
+KIND_CHECKPOINT = "checkpoint"
 
 KINDS = (
     KIND_CORPUS,
@@ -49,6 +52,7 @@ KINDS = (
     KIND_CONFUSION,
     KIND_CLUSTERS,
     KIND_STATISTICS,
+    KIND_CHECKPOINT,
 )
 PER_LAYER_KINDS = frozenset({KIND_WEIGHTS, KIND_ACTIVATIONS, KIND_STATISTICS})
 

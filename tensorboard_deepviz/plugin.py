@@ -244,19 +244,16 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             first_series = self._access.statistics(ctx, experiment, run, stats_infos[:1])[stats_infos[0].layer]
             if first_series:
                 statistics_steps = {"count": len(first_series), "first": first_series[0][0], "last": first_series[-1][0]}
-        # A checkpoint is listed once every one of its records is written: the background writer
-        # adds them one after another, so a live log has a newest step that some tags lack yet.
-        checkpoint_infos = [info for kind in CHECKPOINT_KINDS for info in by_kind.get(kind, [])]
-        written_up_to = min((info.max_step for info in checkpoint_infos), default=-1)
         every_step = sorted(set().union(*steps_by_kind.values())) if steps_by_kind else []
-        checkpoints = [step for step in every_step if step <= written_up_to]
+        complete = self._complete_steps(request, run, by_kind, bool(graph and graph.fields.get("checkpoint_markers")))
+        checkpoints = [step for step in every_step if complete(step)]
         corpus_fields = corpus.fields if corpus else {}
         corpus_arrays = {entry["name"]: entry for entry in corpus_fields.get("_arrays", [])}
         return {
             "run": run,
             "layers": layers,
             "checkpoints": checkpoints,
-            "partial_checkpoints": [step for step in every_step if step > written_up_to],
+            "partial_checkpoints": [step for step in every_step if not complete(step)],
             "steps_by_kind": steps_by_kind,
             "statistics_steps": statistics_steps,
             "class_names": corpus_fields.get("class_names", []),
@@ -265,6 +262,26 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             "kinds": sorted(by_kind),
             "cluster_layer": graph.fields.get("cluster_layer", "") if graph else "",
         }
+
+    def _complete_steps(
+        self, request: "_Request", run: str, by_kind: Mapping[str, list[TagInfo]], marked_by_writer: bool
+    ) -> Callable[[int], bool]:
+        """Which checkpoint steps have every record written (a live log's newest may not yet).
+
+        DeepViz adds a checkpoint's records one after another, then a marker record, and says
+        so in the graph it writes first. Readers see a log's records in the order they were
+        written, so a step is complete once its marker is seen, or once any record of a later
+        step is. Logs without markers (the low-level API) count a step complete once every
+        checkpoint tag has reached it.
+        """
+        markers = by_kind.get(metadata.KIND_CHECKPOINT, [])
+        if not markers and not marked_by_writer:
+            checkpoint_infos = [info for kind in CHECKPOINT_KINDS for info in by_kind.get(kind, [])]
+            written_up_to = min((info.max_step for info in checkpoint_infos), default=-1)
+            return lambda step: step <= written_up_to
+        newest = max(info.max_step for infos in by_kind.values() for info in infos)
+        marked = {ref.step for ref in self._access.steps(request.ctx, request.experiment, run, markers[0])} if markers else set()
+        return lambda step: step < newest or step in marked
 
     def _optional_record(self, request: "_Request", run: str, tags: Mapping[str, TagInfo], kind: str):
         info = tags.get(metadata.tag_for(kind))

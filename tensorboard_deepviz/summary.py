@@ -235,6 +235,11 @@ def clusters_summary(clusters: statistics.Clusters, *, layer: str, metric: str) 
     return _blob_summary(metadata.KIND_CLUSTERS, blobs)
 
 
+def checkpoint_summary(tags: Sequence[str]) -> summary_pb2.Summary:
+    """The marker that ends a checkpoint: the tags written for it, all before this record."""
+    return _blob_summary(metadata.KIND_CHECKPOINT, records.encode_record({"tags": [str(tag) for tag in tags]}, {}))
+
+
 def layer_statistics_summary(layer: str, statistics_rows: np.ndarray) -> summary_pb2.Summary:
     """Per-step statistics of one layer, a float64 tensor ``[3, 9]``.
 

@@ -16,7 +16,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from logreader import LOADERS, open_logs
 from models import SmallResNet, make_images
-from tensorboard_deepviz import DeepViz, DeepVizError, metadata
+from tensorboard_deepviz import DeepViz, DeepVizError, metadata, records
 
 NAMES = list(metadata.STATISTIC_NAMES)
 
@@ -141,6 +141,36 @@ def test_worker_error_is_warned_training_continues_and_close_raises():
     assert ("deepviz/weights/stem.0", 4) in writer.summaries
     assert ("deepviz/statistics/stem.0", 5) in writer.summaries
     with pytest.raises(DeepVizError, match=r"1 record\(s\).*checkpoint 4.*disk full"):
+        viz.close()
+
+
+def _marker_tags(writer: "_MemoryWriter") -> list[str]:
+    blobs = writer.protos["deepviz/checkpoint"].value[0].tensor.string_val
+    return records.decode_record(list(blobs)).fields["tags"]
+
+
+def test_each_checkpoint_ends_with_a_marker_naming_its_records():
+    model = SmallResNet()
+    writer = _MemoryWriter()
+    with DeepViz(writer, model, make_images(16), clusters=2) as viz:
+        viz.log_step(3)
+        viz.log_checkpoint(3)
+    at_step = [tag for tag, step in writer.summaries if step == 3 and "statistics" not in tag]
+    assert at_step[-1] == "deepviz/checkpoint"
+    assert _marker_tags(writer) == at_step[:-1]
+    assert {"deepviz/weights/stem.0", "deepviz/activations/head.5", "deepviz/confusion", "deepviz/clusters"} <= set(at_step)
+
+
+def test_a_failed_checkpoint_still_ends_with_a_marker_of_what_was_written():
+    writer = _MemoryWriter(fail_on="deepviz/confusion")
+    viz = DeepViz(writer, SmallResNet(), make_images(16), clusters=2)
+    with pytest.warns(RuntimeWarning, match="disk full"):
+        viz.log_checkpoint(4)
+        viz.flush()
+    assert ("deepviz/checkpoint", 4) in writer.summaries
+    tags = _marker_tags(writer)
+    assert "deepviz/predictions" in tags and "deepviz/confusion" not in tags and "deepviz/clusters" not in tags
+    with pytest.raises(DeepVizError, match="disk full"):
         viz.close()
 
 

@@ -213,3 +213,42 @@ def test_a_checkpoint_is_listed_only_once_all_its_records_are_written(tmp_path):
             entry = wait_for(lambda: client.json("index")["runs"][0], lambda e: e["partial_checkpoints"] == [2])
             assert entry["checkpoints"] == [0, 1]
             assert client.get("filters", run="run", layer="0", step=2).status_code == 200  # still served on request
+
+
+class _Recorder:
+    """A writer that keeps DeepViz's summaries in order, to replay them into a log piece by piece."""
+
+    def __init__(self) -> None:
+        self.summaries: list[tuple[summary_pb2.Summary, int]] = []
+
+    def add_summary(self, proto: summary_pb2.Summary, global_step: int) -> None:
+        self.summaries.append((proto, global_step))
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_a_first_checkpoint_is_listed_only_once_its_marker_is_written(tmp_path, loader):
+    recorder = _Recorder()
+    with DeepViz(recorder, _tiny_model(), _tiny_data(), clusters=3, probe=3) as viz:
+        viz.log_checkpoint(0)
+    tags = [proto.value[0].tag for proto, _ in recorder.summaries]
+    assert tags[-1] == "deepviz/checkpoint"
+    # A loader reading the log while the writer is between the checkpoint's weights and its
+    # confusion matrix: no tag says so, only the missing marker does.
+    cut = tags.index("deepviz/confusion")
+    writer = SummaryWriter(str(tmp_path / "run"))
+    for proto, step in recorder.summaries[:cut]:
+        writer._get_file_writer().add_summary(proto, step)
+    writer.flush()
+    with tensorboard_app(str(tmp_path), loader, ["--reload_interval", "1"]) as client:
+        entry = wait_for(lambda: client.json("index")["runs"], lambda runs: runs and runs[0]["partial_checkpoints"] == [0])
+        assert entry[0]["checkpoints"] == []
+        for proto, step in recorder.summaries[cut:]:
+            writer._get_file_writer().add_summary(proto, step)
+        writer.flush()
+        entry = wait_for_checkpoints(client, "run", 1)
+        assert entry["partial_checkpoints"] == []
+        assert client.json("confusion", run="run", step=0)["step"] == 0
+    writer.close()
