@@ -268,20 +268,38 @@ class DeepVizPlugin(base_plugin.TBPlugin):
     ) -> Callable[[int], bool]:
         """Which checkpoint steps have every record written (a live log's newest may not yet).
 
-        DeepViz adds a checkpoint's records one after another, then a marker record, and says
-        so in the graph it writes first. Readers see a log's records in the order they were
-        written, so a step is complete once its marker is seen, or once any record of a later
-        step is. Logs without markers (the low-level API) count a step complete once every
+        DeepViz adds a checkpoint's records one after another, then a marker record naming
+        them, and says so in the graph it writes first. Readers see a log's records in the
+        order they were written, so a step is complete once its marker is seen, or once any
+        record of a later step is, or (records added without DeepViz) once every tag the last
+        marker named has reached it. Logs without markers count a step complete once every
         checkpoint tag has reached it.
         """
         markers = by_kind.get(metadata.KIND_CHECKPOINT, [])
+        max_steps = {info.tag: info.max_step for infos in by_kind.values() for info in infos}
         if not markers and not marked_by_writer:
-            checkpoint_infos = [info for kind in CHECKPOINT_KINDS for info in by_kind.get(kind, [])]
-            written_up_to = min((info.max_step for info in checkpoint_infos), default=-1)
+            checkpoint_tags = [info.tag for kind in CHECKPOINT_KINDS for info in by_kind.get(kind, [])]
+            written_up_to = min((max_steps[tag] for tag in checkpoint_tags), default=-1)
             return lambda step: step <= written_up_to
-        newest = max(info.max_step for infos in by_kind.values() for info in infos)
-        marked = {ref.step for ref in self._access.steps(request.ctx, request.experiment, run, markers[0])} if markers else set()
-        return lambda step: step < newest or step in marked
+        newest = max(max_steps.values())
+        marked: set[int] = set()
+        expected: list[str] = []
+        if markers:
+            refs = self._access.steps(request.ctx, request.experiment, run, markers[0])
+            marked = {ref.step for ref in refs}
+            try:
+                last = self._access.record(request.ctx, request.experiment, run, markers[0], refs[-1], header_only=True)
+                tags = last.fields.get("tags")
+                expected = [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
+            except (IndexError, RequestError):  # no readable marker: only the other rules apply
+                expected = []
+
+        def complete(step: int) -> bool:
+            if step < newest or step in marked:
+                return True
+            return bool(expected) and all(max_steps.get(tag, -1) >= step for tag in expected)
+
+        return complete
 
     def _optional_record(self, request: "_Request", run: str, tags: Mapping[str, TagInfo], kind: str):
         info = tags.get(metadata.tag_for(kind))

@@ -252,3 +252,30 @@ def test_a_first_checkpoint_is_listed_only_once_its_marker_is_written(tmp_path, 
         assert entry["partial_checkpoints"] == []
         assert client.json("confusion", run="run", step=0)["step"] == 0
     writer.close()
+
+
+def test_checkpoints_added_with_the_summary_functions_after_deepviz_are_listed(tmp_path):
+    # DeepViz writes checkpoint 0 (with its marker); later ones come from the low-level API
+    # without markers, as the benchmarks' synthesized logs do: a step is complete once every
+    # tag the last marker named has reached it.
+    recorder = _Recorder()
+    with DeepViz(recorder, _tiny_model(), _tiny_data(), clusters=3, probe=3) as viz:
+        viz.log_checkpoint(0)
+    checkpoint = [proto for proto, step in recorder.summaries if step == 0 and proto.value[0].tag not in
+                  ("deepviz/graph", "deepviz/corpus", "deepviz/checkpoint")]
+    for run, begun in (("whole", False), ("begun", True)):
+        writer = SummaryWriter(str(tmp_path / run))
+        file_writer = writer._get_file_writer()
+        for proto, step in recorder.summaries:
+            file_writer.add_summary(proto, step)
+        for proto in checkpoint:
+            file_writer.add_summary(proto, 5)
+        if begun:  # a later checkpoint begun, not finished
+            file_writer.add_summary(next(p for p in checkpoint if p.value[0].tag.startswith("deepviz/weights/")), 10)
+        writer.close()
+    for loader in LOADERS:
+        with tensorboard_app(str(tmp_path), loader) as client:
+            whole = wait_for_checkpoints(client, "whole", 2)
+            assert whole["checkpoints"] == [0, 5] and whole["partial_checkpoints"] == []
+            begun = wait_for_checkpoints(client, "begun", 2)
+            assert begun["checkpoints"] == [0, 5] and begun["partial_checkpoints"] == [10]
