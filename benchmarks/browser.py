@@ -33,12 +33,11 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from typing import Any
 
 from benchmarks.common import markdown_table, percentile, report
-from benchmarks.serving import STEP_SPACING, TensorBoardProcess, write_log
+from benchmarks.serving import STEP_SPACING, TensorBoardProcess, prepare_log
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -343,11 +342,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    logdir = args.logdir or tempfile.mkdtemp(prefix="deepviz_browser_")
-    if not os.path.isdir(os.path.join(logdir, "cifar")):
-        started = time.perf_counter()
-        write_log(logdir, args.checkpoints, args.eval_size)
-        print(f"wrote {args.checkpoints} checkpoints in {time.perf_counter() - started:.1f} s to {logdir}", flush=True)
+    logdir = prepare_log(args.logdir, args.checkpoints, args.eval_size, prefix="deepviz_browser_")
     steps = [i * STEP_SPACING for i in range(args.checkpoints)]
 
     with sync_playwright() as playwright:

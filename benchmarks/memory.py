@@ -116,11 +116,9 @@ def main(argv: list[str] | None = None) -> int:
             capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         )
         training[variant] = float(output.stdout.strip().splitlines()[-1])
-    logdir = args.logdir or tempfile.mkdtemp(prefix="deepviz_memory_serving_")
-    if not os.path.isdir(os.path.join(logdir, "cifar")):
-        from benchmarks.serving import write_log
+    from benchmarks.serving import prepare_log
 
-        write_log(logdir, args.checkpoints, args.eval_size)
+    logdir = prepare_log(args.logdir, args.checkpoints, args.eval_size, prefix="deepviz_memory_serving_")
     serving = {loader: serving_peak(logdir, loader, args.checkpoints) for loader in ("python", "rust")}
     rows = [
         ["training, no DeepViz", training["plain"]],

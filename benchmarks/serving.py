@@ -46,6 +46,16 @@ def synthetic_cifar(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tens
     return images, labels
 
 
+def prepare_log(logdir: str | None, checkpoints: int, eval_size: int, *, prefix: str) -> str:
+    """``logdir`` (or a new temporary directory) holding ``write_log``'s run, written unless already there."""
+    logdir = logdir or tempfile.mkdtemp(prefix=prefix)
+    if not os.path.isdir(os.path.join(logdir, "cifar")):
+        started = time.perf_counter()
+        write_log(logdir, checkpoints, eval_size)
+        print(f"wrote {checkpoints} checkpoints in {time.perf_counter() - started:.1f} s to {logdir}", flush=True)
+    return logdir
+
+
 def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
     """A run like the demo's, with ``checkpoints`` checkpoints of the 3-layer CIFAR-10 net.
 
@@ -203,11 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args(argv)
 
-    logdir = args.logdir or tempfile.mkdtemp(prefix="deepviz_serving_")
-    if not os.path.isdir(os.path.join(logdir, "cifar")):
-        started = time.perf_counter()
-        write_log(logdir, args.checkpoints, args.eval_size)
-        print(f"wrote {args.checkpoints} checkpoints in {time.perf_counter() - started:.1f} s to {logdir}")
+    logdir = prepare_log(args.logdir, args.checkpoints, args.eval_size, prefix="deepviz_serving_")
     steps = [i * STEP_SPACING for i in range(args.checkpoints)]
     rows, startup = [], []
     for loader in ("python", "rust"):
