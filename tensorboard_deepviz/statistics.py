@@ -105,10 +105,7 @@ def _device_moments(group: Sequence[torch.Tensor]) -> torch.Tensor:
     launch costs more CPU time than a small tensor's reduction does.
     """
     device = group[0].device
-    if hasattr(torch, "_foreach_norm"):
-        norms = torch._foreach_norm(list(group), 2)
-    else:
-        norms = [torch.linalg.vector_norm(values) for values in group]
+    norms = torch._foreach_norm(list(group), 2)  # in every torch 2.x (setup.py requires >= 2.0)
     floats, nonzeros = [], []
     for values in group:
         minimum, maximum = torch.aminmax(values)
