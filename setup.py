@@ -40,15 +40,21 @@ def build_frontend() -> None:
     npm = shutil.which("npm")
     if npm is None:
         if BUNDLE.is_file():
-            print(f"tensorboard-deepviz: npm not found; packaging the existing {BUNDLE.relative_to(HERE)}, older than frontend/")
+            print(
+                f"tensorboard-deepviz: npm not found; packaging the existing {BUNDLE.relative_to(HERE)}, older than frontend/"
+            )
             return
         raise SystemExit(
             "tensorboard-deepviz: building the dashboard (frontend/) needs Node.js 20+ and npm, and npm is not on PATH. "
             "Install Node.js (https://nodejs.org or your system's nodejs and npm packages) and retry, or run `make frontend` first."
         )
     lock = FRONTEND / "package-lock.json"
-    if not (FRONTEND / "node_modules").is_dir() or (lock.is_file() and lock.stat().st_mtime > (FRONTEND / "node_modules").stat().st_mtime):
-        subprocess.run([npm, "ci" if lock.is_file() else "install", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
+    if not (FRONTEND / "node_modules").is_dir() or (
+        lock.is_file() and lock.stat().st_mtime > (FRONTEND / "node_modules").stat().st_mtime
+    ):
+        subprocess.run(
+            [npm, "ci" if lock.is_file() else "install", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True
+        )
     subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True)
     if not BUNDLE.is_file():
         raise SystemExit(f"tensorboard-deepviz: `npm run build` did not write {BUNDLE.relative_to(HERE)}")
@@ -68,6 +74,7 @@ class SdistWithFrontend(sdist):
     def run(self) -> None:
         build_frontend()
         super().run()
+
 
 setup(
     name="tensorboard-deepviz",

@@ -246,10 +246,13 @@ def playback(browser: Any, logdir: str, loader: str, steps: list[int], image: bo
                     summary = summarize_play(play_through(page, steps, speed), steps)
                     summary["speed"] = speed
                     results.append((label, summary))
-                    print(f"  play ({'probe image' if image else 'no image'}, {label}): p50 {summary['p50']:.1f} ms, "
-                          f"p95 {summary['p95']:.1f} ms, max {summary['max']:.1f} ms, {summary['blank']} blank, "
-                          f"{summary['missing']} not painted, {summary['rate']:.1f} checkpoints/s, "
-                          f"{summary['long_tasks']} long tasks", flush=True)
+                    print(
+                        f"  play ({'probe image' if image else 'no image'}, {label}): p50 {summary['p50']:.1f} ms, "
+                        f"p95 {summary['p95']:.1f} ms, max {summary['max']:.1f} ms, {summary['blank']} blank, "
+                        f"{summary['missing']} not painted, {summary['rate']:.1f} checkpoints/s, "
+                        f"{summary['long_tasks']} long tasks",
+                        flush=True,
+                    )
             finally:
                 context.close()
     finally:
@@ -315,7 +318,10 @@ def jumps(browser: Any, logdir: str, loader: str, steps: list[int], count: int) 
     finally:
         server.stop()
     for label, values in results.items():
-        print(f"  jumps ({label}): median {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms", flush=True)
+        print(
+            f"  jumps ({label}): median {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms",
+            flush=True,
+        )
     return results
 
 
@@ -323,7 +329,12 @@ def jumps(browser: Any, logdir: str, loader: str, steps: list[int], count: int) 
 
 
 def chromium_path() -> str:
-    for candidate in (os.environ.get("DEEPVIZ_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"):
+    for candidate in (
+        os.environ.get("DEEPVIZ_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     raise SystemExit("Chromium is not installed (apt-get install chromium, or set DEEPVIZ_CHROMIUM)")
@@ -358,17 +369,43 @@ def main(argv: list[str] | None = None) -> int:
     play_rows = []
     for image, results in plays.items():
         for label, s in results:
-            play_rows.append([
-                "probe image selected" if image else "no image selected", label, s["p50"], s["p95"], s["max"],
-                s["blank"], f"{s['painted']} / {len(steps) - 1}", s["missing"], s["first_ms"], s["rate"], s["janky_frames"],
-                f"{s['long_tasks']} ({s['long_task_ms']:.0f} ms)",
-            ])
+            play_rows.append(
+                [
+                    "probe image selected" if image else "no image selected",
+                    label,
+                    s["p50"],
+                    s["p95"],
+                    s["max"],
+                    s["blank"],
+                    f"{s['painted']} / {len(steps) - 1}",
+                    s["missing"],
+                    s["first_ms"],
+                    s["rate"],
+                    s["janky_frames"],
+                    f"{s['long_tasks']} ({s['long_task_ms']:.0f} ms)",
+                ]
+            )
     play_table = markdown_table(
-        ["selection", "caches", "frame interval p50 (ms)", "p95 (ms)", "max (ms)", "blank frames", "changes painted",
-         "checkpoints not painted", "play to first change (ms)", "checkpoints/s", "animation frames > 25 ms", "long tasks"],
+        [
+            "selection",
+            "caches",
+            "frame interval p50 (ms)",
+            "p95 (ms)",
+            "max (ms)",
+            "blank frames",
+            "changes painted",
+            "checkpoints not painted",
+            "play to first change (ms)",
+            "checkpoints/s",
+            "animation frames > 25 ms",
+            "long tasks",
+        ],
         play_rows,
     )
-    jump_rows = [[label, len(values), percentile(values, 50), percentile(values, 95), max(values)] for label, values in latencies.items()]
+    jump_rows = [
+        [label, len(values), percentile(values, 50), percentile(values, 95), max(values)]
+        for label, values in latencies.items()
+    ]
     jump_table = markdown_table(["step change", "jumps", "median (ms)", "p95 (ms)", "max (ms)"], jump_rows)
     worst_p95 = max(s["p95"] for results in plays.values() for _, s in results)
     blanks = sum(s["blank"] for results in plays.values() for _, s in results)

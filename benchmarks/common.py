@@ -38,7 +38,10 @@ def machine() -> str:
 def commit() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=os.path.dirname(__file__),
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

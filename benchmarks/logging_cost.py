@@ -52,10 +52,15 @@ def logged_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {name: m for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
 
 
-def forward_passes(model: nn.Module, images: torch.Tensor, probe: list[int], batch: int, *, features_of: nn.Module | None = None):
+def forward_passes(
+    model: nn.Module, images: torch.Tensor, probe: list[int], batch: int, *, features_of: nn.Module | None = None
+):
     """The floor: probe pass with hooks on every layer, then the eval passes; returns what was collected."""
     collected: dict[str, torch.Tensor] = {}
-    hooks = [m.register_forward_hook(lambda mod, i, o, n=n: collected.__setitem__(n, o.detach())) for n, m in logged_layers(model).items()]
+    hooks = [
+        m.register_forward_hook(lambda mod, i, o, n=n: collected.__setitem__(n, o.detach()))
+        for n, m in logged_layers(model).items()
+    ]
     was_training = model.training
     model.eval()
     features: list[torch.Tensor] = []
@@ -68,7 +73,9 @@ def forward_passes(model: nn.Module, images: torch.Tensor, probe: list[int], bat
                 hook.remove()
             hooks = []
             if features_of is not None:
-                feature_hook = features_of.register_forward_pre_hook(lambda mod, inputs: features.append(inputs[0].detach()))
+                feature_hook = features_of.register_forward_pre_hook(
+                    lambda mod, inputs: features.append(inputs[0].detach())
+                )
             logits = [model(images[start : start + batch]) for start in range(0, len(images), batch)]
     finally:
         for hook in hooks:
@@ -86,7 +93,9 @@ def grid(tiles: torch.Tensor, columns: int) -> torch.Tensor:
     canvas = torch.zeros(channels, rows * (height + 1), columns * (width + 1))
     for index in range(count):
         r, c = divmod(index, columns)
-        canvas[:, r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width] = tiles[index]
+        canvas[:, r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width] = tiles[
+            index
+        ]
     return canvas
 
 
@@ -96,8 +105,16 @@ def normalize(tiles: torch.Tensor) -> torch.Tensor:
     return (tiles - low) / (high - low).clamp_min(1e-8)
 
 
-def recipe_checkpoint(writer: SummaryWriter, model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                      thumbnails: torch.Tensor, probe: list[int], batch: int, step: int) -> None:
+def recipe_checkpoint(
+    writer: SummaryWriter,
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    thumbnails: torch.Tensor,
+    probe: list[int],
+    batch: int,
+    step: int,
+) -> None:
     """The hand-made recipe, all on the training thread as users write it."""
     import matplotlib
 
@@ -115,7 +132,9 @@ def recipe_checkpoint(writer: SummaryWriter, model: nn.Module, images: torch.Ten
         writer.add_image(f"filters/{name}", grid(normalize(tiles), columns=int(math.sqrt(len(tiles))) + 1), step)
         output = probe_outputs[name].float().cpu()
         if output.ndim == 4:
-            per_image = torch.stack([grid(normalize(o.unsqueeze(1)), columns=int(math.sqrt(o.shape[0])) + 1) for o in output])
+            per_image = torch.stack(
+                [grid(normalize(o.unsqueeze(1)), columns=int(math.sqrt(o.shape[0])) + 1) for o in output]
+            )
         else:
             per_image = normalize(output.reshape(len(output), 1, 1, -1))
         writer.add_images(f"activations/{name}", per_image, step)
@@ -129,7 +148,9 @@ def recipe_checkpoint(writer: SummaryWriter, model: nn.Module, images: torch.Ten
     axes.set_xticks(range(10), CLASS_NAMES, rotation=90)
     axes.set_yticks(range(10), CLASS_NAMES)
     writer.add_figure("confusion", figure, step)
-    writer.add_embedding(features.float().cpu(), metadata=labels.tolist(), label_img=thumbnails, global_step=step, tag="features")
+    writer.add_embedding(
+        features.float().cpu(), metadata=labels.tolist(), label_img=thumbnails, global_step=step, tag="features"
+    )
     writer.flush()
 
 
@@ -142,10 +163,14 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
     probe = list(range(16))
     root = tempfile.mkdtemp(prefix="deepviz_logging_")
     writers = {name: SummaryWriter(os.path.join(root, name)) for name in ("recipe", "deepviz")}
-    viz = DeepViz(writers["deepviz"], model, (images_cpu, labels), class_names=CLASS_NAMES, probe=probe, batch_size=batch)
+    viz = DeepViz(
+        writers["deepviz"], model, (images_cpu, labels), class_names=CLASS_NAMES, probe=probe, batch_size=batch
+    )
     viz.flush()
     forward_passes(model, images, probe, batch)  # warm-up: allocator, kernels
-    results: dict[str, list[float]] = {key: [] for key in ("floor", "recipe", "deepviz_blocking", "deepviz_total", "recipe_bytes", "deepviz_bytes")}
+    results: dict[str, list[float]] = {
+        key: [] for key in ("floor", "recipe", "deepviz_blocking", "deepviz_total", "recipe_bytes", "deepviz_bytes")
+    }
 
     def timed(action: Callable[[], None]) -> float:
         synchronize(device)
@@ -164,7 +189,9 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
                 round_results["floor"] = timed(lambda: forward_passes(model, images, probe, batch))
             elif contender == "recipe":
                 before = directory_bytes(os.path.join(root, "recipe"))
-                round_results["recipe"] = timed(lambda: recipe_checkpoint(writers["recipe"], model, images, labels, thumbnails, probe, batch, step))
+                round_results["recipe"] = timed(
+                    lambda: recipe_checkpoint(writers["recipe"], model, images, labels, thumbnails, probe, batch, step)
+                )
                 round_results["recipe_bytes"] = directory_bytes(os.path.join(root, "recipe")) - before
             else:
                 before = directory_bytes(os.path.join(root, "deepviz"))
@@ -196,7 +223,11 @@ class _OpCounter(TorchDispatchMode):
 
 def count_log_step_ops(viz: DeepViz, step: int, *, accelerator_formulation: bool) -> int:
     """Operations one log_step dispatches; with ``accelerator_formulation`` CPU tensors take the GPU path."""
-    with mock.patch.object(deepviz_statistics, "_host_array", lambda values: None) if accelerator_formulation else contextlib.nullcontext():
+    with (
+        mock.patch.object(deepviz_statistics, "_host_array", lambda values: None)
+        if accelerator_formulation
+        else contextlib.nullcontext()
+    ):
         with _OpCounter() as counter:
             viz.log_step(step)
     return counter.count
@@ -288,12 +319,19 @@ def main(argv: list[str] | None = None) -> int:
         step = measure_log_step(device, args.step_batch, args.step_repeats)
         body += "\n\n" + markdown_table(
             ["ResNet-18 training step, batch " + str(args.step_batch), "ms"],
-            [["step", step["step"] * 1000], ["step + log_step", step["step_with_log_step"] * 1000],
-             ["log_step alone (timed inside the logged steps)", step["log_step"] * 1000],
-             ["log_step / step (target <= 3%)", f"{step['log_step'] / step['step']:.1%}"],
-             ["(step + log_step) / step - 1", f"{step['step_with_log_step'] / step['step'] - 1:.1%}"]],
+            [
+                ["step", step["step"] * 1000],
+                ["step + log_step", step["step_with_log_step"] * 1000],
+                ["log_step alone (timed inside the logged steps)", step["log_step"] * 1000],
+                ["log_step / step (target <= 3%)", f"{step['log_step'] / step['step']:.1%}"],
+                ["(step + log_step) / step - 1", f"{step['step_with_log_step'] / step['step'] - 1:.1%}"],
+            ],
         )
-        where = "on the CPU, counted with CPU tensors taking the accelerator path" if device.type == "cpu" else f"on `{device}`"
+        where = (
+            "on the CPU, counted with CPU tensors taking the accelerator path"
+            if device.type == "cpu"
+            else f"on `{device}`"
+        )
         body += f"\n\nTensor operations one log_step dispatches ({where}; on a GPU, about one kernel launch each): {step['ops']}."
     report(f"Logging cost ({args.model}, {device})", body, append=not args.no_append)
     return 0

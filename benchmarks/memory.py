@@ -111,9 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     training = {}
     for variant in ("plain", "floor", "deepviz"):
         output = subprocess.run(
-            [sys.executable, "-m", "benchmarks.memory", "--train-child", variant, "--steps", str(args.steps),
-             "--checkpoint-every", str(args.checkpoint_every), "--eval-size", str(args.eval_size)],
-            capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.memory",
+                "--train-child",
+                variant,
+                "--steps",
+                str(args.steps),
+                "--checkpoint-every",
+                str(args.checkpoint_every),
+                "--eval-size",
+                str(args.eval_size),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         )
         training[variant] = float(output.stdout.strip().splitlines()[-1])
     from benchmarks.serving import prepare_log

@@ -38,7 +38,9 @@ class ResNet18(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         stages, in_channels = [], 64
         for out_channels, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            stages.append(nn.Sequential(BasicBlock(in_channels, out_channels, stride), BasicBlock(out_channels, out_channels, 1)))
+            stages.append(
+                nn.Sequential(BasicBlock(in_channels, out_channels, stride), BasicBlock(out_channels, out_channels, 1))
+            )
             in_channels = out_channels
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.pool = nn.AdaptiveAvgPool2d(1)

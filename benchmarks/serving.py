@@ -82,19 +82,25 @@ def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
             for parameter in model.parameters():
                 parameter.add_(torch.randn_like(parameter) * 0.002)
         outputs = {}
-        hooks = [modules[n].register_forward_hook(lambda m, i, o, n=n: outputs.__setitem__(n, o.detach())) for n in layers]
+        hooks = [
+            modules[n].register_forward_hook(lambda m, i, o, n=n: outputs.__setitem__(n, o.detach())) for n in layers
+        ]
         with torch.no_grad():
             model(images[probe])
         for hook in hooks:
             hook.remove()
         for name in layers:
             module = modules[name]
-            file_writer.add_summary(summary.weights_summary(name, module.weight.detach().numpy(), layer_type=type(module).__name__), step)
+            file_writer.add_summary(
+                summary.weights_summary(name, module.weight.detach().numpy(), layer_type=type(module).__name__), step
+            )
             file_writer.add_summary(summary.activations_summary(name, outputs[name].numpy(), probe), step)
         accuracy = min(0.95, 0.1 + index / checkpoints)
         predicted = np.where(rng.random(eval_size) < accuracy, label_array, rng.integers(0, 10, eval_size))
         probabilities = rng.dirichlet(np.ones(10), size=len(probe)).astype(np.float32)
-        file_writer.add_summary(summary.predictions_summary(probe, probabilities, predicted, rng.random(eval_size)), step)
+        file_writer.add_summary(
+            summary.predictions_summary(probe, probabilities, predicted, rng.random(eval_size)), step
+        )
         file_writer.add_summary(summary.confusion_summary(label_array, predicted, 10), step)
         assignment = rng.integers(0, 30, eval_size)
         clusters = statistics.Clusters(
@@ -126,8 +132,19 @@ class TensorBoardProcess:
     def __init__(self, logdir: str, loader: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/data/plugin/deepviz/"
-        command = [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--host", "127.0.0.1",
-                   "--port", str(self.port), "--load_fast", "true" if loader == "rust" else "false"]
+        command = [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            logdir,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--load_fast",
+            "true" if loader == "rust" else "false",
+        ]
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -189,7 +206,9 @@ def timed(server: TensorBoardProcess, route: str, params: dict) -> float:
     return elapsed
 
 
-def measure(server: TensorBoardProcess, steps: list[int], eval_size: int, clients: int, samples: int, repeats: int) -> dict:
+def measure(
+    server: TensorBoardProcess, steps: list[int], eval_size: int, clients: int, samples: int, repeats: int
+) -> dict:
     """Cold and warm latencies (ms) per route with ``clients`` concurrent clients."""
     results = {}
     rng = random.Random(clients)
@@ -220,14 +239,27 @@ def main(argv: list[str] | None = None) -> int:
         server = TensorBoardProcess(logdir, loader)
         try:
             startup.append((loader, server.wait_for_checkpoints(args.checkpoints)))
-            per_clients = {clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats) for clients in (1, 8)}
+            per_clients = {
+                clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats)
+                for clients in (1, 8)
+            }
         finally:
             server.stop()
         for route in route_requests(args.eval_size):
             one_cold, one_warm = per_clients[1][route]
             eight_cold, eight_warm = per_clients[8][route]
-            rows.append([loader, route, percentile(one_cold, 50), percentile(one_cold, 95), percentile(one_warm, 50),
-                         percentile(one_warm, 95), percentile(eight_cold, 95), percentile(eight_warm, 95)])
+            rows.append(
+                [
+                    loader,
+                    route,
+                    percentile(one_cold, 50),
+                    percentile(one_cold, 95),
+                    percentile(one_warm, 50),
+                    percentile(one_warm, 95),
+                    percentile(eight_cold, 95),
+                    percentile(eight_warm, 95),
+                ]
+            )
     table = markdown_table(
         ["loader", "route", "cold p50", "cold p95", "warm p50", "warm p95", "8 clients cold p95", "8 clients warm p95"],
         rows,

@@ -160,7 +160,9 @@ def find_cifar10_folder(directory: PathLike) -> Path:
         raise FileNotFoundError(f"CIFAR-10 directory {path} does not exist")
     if not path.is_dir():
         if path.name.endswith((".tar.gz", ".tgz")):
-            raise ValueError(f"{path} is the CIFAR-10 archive; extract it (tar xzf {path.name}) and pass the extracted folder")
+            raise ValueError(
+                f"{path} is the CIFAR-10 archive; extract it (tar xzf {path.name}) and pass the extracted folder"
+            )
         raise ValueError(f"CIFAR-10 directory {path} is a file, not a directory")
     folder = path / CIFAR10_FOLDER if (path / CIFAR10_FOLDER).is_dir() else path
     required = (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE, CIFAR10_META_FILE)
@@ -207,10 +209,14 @@ def _load_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = np.asarray(_field(content, "labels", path))
     row = 3 * CIFAR10_SIDE * CIFAR10_SIDE
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != row:
-        raise ValueError(f"{path}: 'data' must be uint8 of shape [N, {row}], got {data.dtype} of shape {list(data.shape)}")
+        raise ValueError(
+            f"{path}: 'data' must be uint8 of shape [N, {row}], got {data.dtype} of shape {list(data.shape)}"
+        )
     if labels.ndim != 1 or len(labels) != len(data):
         raise ValueError(f"{path}: {len(data)} images but 'labels' has shape {list(labels.shape)}")
-    if len(labels) and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= CIFAR10_CLASSES):
+    if len(labels) and (
+        not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= CIFAR10_CLASSES
+    ):
         raise ValueError(f"{path}: labels must be integers in 0..{CIFAR10_CLASSES - 1}")
     # Each row stores the 1024 red, then green, then blue values of a 32x32 image, row-major.
     return data.reshape(-1, 3, CIFAR10_SIDE, CIFAR10_SIDE), labels.astype(np.int64)

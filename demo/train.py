@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
             "clusters and layer statistics for TensorBoard's deepviz tab."
         ),
     )
-    parser.add_argument("--logdir", default=os.path.join("runs", "demo"), help="TensorBoard log directory (default: %(default)s)")
+    parser.add_argument(
+        "--logdir", default=os.path.join("runs", "demo"), help="TensorBoard log directory (default: %(default)s)"
+    )
     parser.add_argument(
         "--dataset",
         choices=("digits", "cifar10"),
@@ -90,9 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many test images (the first ones) form the deepviz eval set; capped at the test set's size (default: %(default)s)",
     )
     parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto (the default) uses CUDA when it is available"
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto (the default) uses CUDA when it is available",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for weight initialization and batch order (default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for weight initialization and batch order (default: %(default)s)"
+    )
     parser.add_argument(
         "--run-name", default=None, help="run folder under --logdir (default: the dataset name, e.g. 'digits')"
     )

@@ -113,7 +113,9 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
     for name in logged:  # a chosen container is traced as one node too
         if name in named and name:
             leaves.setdefault(name, named[name])
-    nodes: list[dict[str, Any]] = [{"id": INPUT_NODE, "module": "", "type": "Input", "output_shape": list(example.shape)}]
+    nodes: list[dict[str, Any]] = [
+        {"id": INPUT_NODE, "module": "", "type": "Input", "output_shape": list(example.shape)}
+    ]
     edges: set[tuple[str, str]] = set()
     call_counts: dict[str, int] = {}
     call_order: list[str] = []
@@ -166,7 +168,14 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
         for module in leaves.values():
             if hasattr(module, "_deepviz_node"):
                 del module._deepviz_node
-    nodes.append({"id": OUTPUT_NODE, "module": "", "type": "Output", "output_shape": list(first_tensor(output).shape) if first_tensor(output) is not None else []})
+    nodes.append(
+        {
+            "id": OUTPUT_NODE,
+            "module": "",
+            "type": "Output",
+            "output_shape": list(first_tensor(output).shape) if first_tensor(output) is not None else [],
+        }
+    )
     # Containers make edges from a child's own node to itself impossible; drop self-loops anyway.
     edge_list = sorted((a, b) for a, b in edges if a != b)
     modules = [

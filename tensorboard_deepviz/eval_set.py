@@ -60,7 +60,9 @@ def check_labels(labels: torch.Tensor, num_classes: int, class_names_given: bool
     bad = (labels < 0) | (labels >= num_classes)
     if bool(bad.any()):
         index = int(bad.nonzero()[0, 0])
-        where = f"class_names has {num_classes} names" if class_names_given else f"the model outputs {num_classes} classes"
+        where = (
+            f"class_names has {num_classes} names" if class_names_given else f"the model outputs {num_classes} classes"
+        )
         raise ValueError(f"eval label {int(labels[index])} (image {index}) is outside 0..{num_classes - 1}: {where}")
 
 

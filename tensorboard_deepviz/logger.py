@@ -191,7 +191,10 @@ class DeepViz:
         # checkpoint_markers: each checkpoint ends with a marker record (summary.checkpoint_summary).
         graph.update(logged_layers=list(self._layers), cluster_layer=self._cluster_description, checkpoint_markers=True)
         corpus_args = dict(
-            thumbnail_size=thumbnail_size, thumbnail_transform=thumbnail_transform, image_ids=image_ids, captions=captions
+            thumbnail_size=thumbnail_size,
+            thumbnail_transform=thumbnail_transform,
+            image_ids=image_ids,
+            captions=captions,
         )
         if self._writes:
             self._enqueue("corpus and graph", lambda: self._write_corpus_and_graph(graph, **corpus_args))
@@ -326,7 +329,9 @@ class DeepViz:
         """No grad, eval mode (restored per module), RNG states restored, our passes not recorded."""
         modes = [(m, m.training) for m in self._model.modules()]
         device = self._device()
-        rng_devices = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+        rng_devices = (
+            [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+        )
         self._last_outputs_paused(True)
         try:
             with torch.random.fork_rng(devices=rng_devices), torch.no_grad():

@@ -148,8 +148,7 @@ def parse_plugin_metadata(content: bytes) -> RecordInfo:
     message = PluginData.FromString(bytes(content))
     if message.version != PROTO_VERSION:
         raise UnknownVersionError(
-            f"deepviz metadata version {message.version} is not supported "
-            f"(this reader knows version {PROTO_VERSION})"
+            f"deepviz metadata version {message.version} is not supported (this reader knows version {PROTO_VERSION})"
         )
     if message.kind not in KINDS:
         raise ValueError(f"unknown deepviz record kind {message.kind!r}")

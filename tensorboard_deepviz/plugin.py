@@ -168,7 +168,9 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             if identity is not None:
                 etag = '"' + hashlib.sha1(repr(identity).encode("utf-8")).hexdigest() + '"'
                 if etag in request.headers.get("If-None-Match", ""):
-                    return werkzeug.Response(status=304, headers=[("ETag", etag), ("Cache-Control", request_view.cache_control)])
+                    return werkzeug.Response(
+                        status=304, headers=[("ETag", etag), ("Cache-Control", request_view.cache_control)]
+                    )
                 headers.append(("ETag", etag))
             response = http_util.Respond(request, payload.body, payload.content_type, headers=headers)
             response.headers["Cache-Control"] = request_view.cache_control
@@ -243,7 +245,11 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         if stats_infos:
             first_series = self._access.statistics(ctx, experiment, run, stats_infos[:1])[stats_infos[0].layer]
             if first_series:
-                statistics_steps = {"count": len(first_series), "first": first_series[0][0], "last": first_series[-1][0]}
+                statistics_steps = {
+                    "count": len(first_series),
+                    "first": first_series[0][0],
+                    "last": first_series[-1][0],
+                }
         every_step = sorted(set().union(*steps_by_kind.values())) if steps_by_kind else []
         complete = self._complete_steps(request, run, by_kind, bool(graph and graph.fields.get("checkpoint_markers")))
         checkpoints = [step for step in every_step if complete(step)]
@@ -382,7 +388,9 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         indices = self._sprite_indices(request, len(thumbnails))
         layout = render.thumbnails_layout(len(indices), thumbnails.shape[1:3], columns=columns)
         layout["indices"] = indices
-        return json_payload(layout), self._identity(request, "thumbnails_layout", info, ref, request.args.get("indices", ""), columns)
+        return json_payload(layout), self._identity(
+            request, "thumbnails_layout", info, ref, request.args.get("indices", ""), columns
+        )
 
     # Filters ------------------------------------------------------------------
 
@@ -391,7 +399,9 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         norm = queries.choice(request.args, "norm", ("filter", "layer", "global"), "filter")
         info, ref = self._tag(request, metadata.KIND_WEIGHTS, layer)
         weights = self._weights_record(request, info, ref).arrays["weights"]
-        selected = queries.select_indices(request.args.get("filters"), len(weights), "filters", limit=MAX_SELECTED_FILTERS)
+        selected = queries.select_indices(
+            request.args.get("filters"), len(weights), "filters", limit=MAX_SELECTED_FILTERS
+        )
         value_range = self._global_range(request, info) if norm == "global" else None
         rgb = weights.ndim == 4 and weights.shape[1] == 3 and self._is_first_layer(request, layer)
         return info, ref, weights, selected, norm, value_range, rgb
@@ -548,7 +558,8 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             images = record.arrays["cell_images"]
             classes = len(counts)
             cells = [
-                images[offsets[k] : min(offsets[k + 1], offsets[k] + examples)].tolist() for k in range(classes * classes)
+                images[offsets[k] : min(offsets[k + 1], offsets[k] + examples)].tolist()
+                for k in range(classes * classes)
             ]
             total = int(counts.sum())
             diagonal = np.diag(counts)
@@ -603,7 +614,13 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         order = self._layer_order(request, tags)
         available_layers = [name for name in order if name in layer_tags]
         layers = queries.select_names(request.args.get("layers"), available_layers, "layers")
-        all_steps = sorted({ref.step for name in layers for ref in self._access.steps(request.ctx, request.experiment, request.run, layer_tags[name])})
+        all_steps = sorted(
+            {
+                ref.step
+                for name in layers
+                for ref in self._access.steps(request.ctx, request.experiment, request.run, layer_tags[name])
+            }
+        )
         steps = queries.select_values(request.args.get("steps"), all_steps, "steps")
         if len(steps) * len(layers) > MAX_COMPARE_CELLS:
             raise RequestError(
@@ -616,7 +633,10 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         cells = []
         for step in steps:
             for layer in layers:
-                present = step in {ref.step for ref in self._access.steps(request.ctx, request.experiment, request.run, layer_tags[layer])}
+                present = step in {
+                    ref.step
+                    for ref in self._access.steps(request.ctx, request.experiment, request.run, layer_tags[layer])
+                }
                 query = {"run": request.run, "layer": layer, "step": str(step), "norm": norm}
                 if image is not None:
                     query["image"] = str(image)
@@ -635,7 +655,14 @@ class DeepVizPlugin(base_plugin.TBPlugin):
                         "layout_url": f"{route}_layout?{encoded}" if present else None,
                     }
                 )
-        body = {"kind": kind, "steps": steps, "layers": layers, "filters": filters_spec or None, "image": image, "cells": cells}
+        body = {
+            "kind": kind,
+            "steps": steps,
+            "layers": layers,
+            "filters": filters_spec or None,
+            "image": image,
+            "cells": cells,
+        }
         return json_payload(body), None
 
     def _layer_order(self, request: "_Request", tags: Mapping[str, TagInfo]) -> list[str]:
@@ -659,14 +686,22 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         freshness = tuple((name, stats_tags[name].max_step, stats_tags[name].max_wall_time) for name in order)
 
         def compute() -> Payload:
-            every_layer = self._access.statistics(request.ctx, request.experiment, request.run, [stats_tags[n] for n in order])
+            every_layer = self._access.statistics(
+                request.ctx, request.experiment, request.run, [stats_tags[n] for n in order]
+            )
             return json_payload(_dynamics_body(every_layer, layers, stat, source, points))
 
-        return self._cached(("dynamics", request.experiment, request.run, tuple(layers), stat, source, points, freshness), compute)
+        return self._cached(
+            ("dynamics", request.experiment, request.run, tuple(layers), stat, source, points, freshness), compute
+        )
 
 
 def _dynamics_body(
-    every_layer: Mapping[str, Sequence[tuple[int, np.ndarray]]], layers: Sequence[str], stat: str, source: str, points: int
+    every_layer: Mapping[str, Sequence[tuple[int, np.ndarray]]],
+    layers: Sequence[str],
+    stat: str,
+    source: str,
+    points: int,
 ) -> dict[str, Any]:
     stat_index = metadata.STATISTIC_NAMES.index(stat)
     source_index = metadata.STATISTIC_SOURCES.index(source)
@@ -679,7 +714,9 @@ def _dynamics_body(
         rows = np.array([r for _, r in data]).reshape(len(data), len(metadata.STATISTIC_SOURCES), -1)
         values = rows[:, source_index, stat_index] if len(data) else np.zeros(0)
         present = rows[:, source_index, 0] > 0 if len(data) else np.zeros(0, dtype=bool)
-        anomalous = (rows[:, source_index, nan_index] > 0) | (rows[:, source_index, inf_index] > 0) if len(data) else present
+        anomalous = (
+            (rows[:, source_index, nan_index] > 0) | (rows[:, source_index, inf_index] > 0) if len(data) else present
+        )
         keep = series.downsample_keeping_extremes(np.where(present, values, 0.0), anomalous, points)
         keep = keep[present[keep]] if len(keep) else keep
         result_series[layer] = {

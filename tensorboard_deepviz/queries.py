@@ -23,8 +23,13 @@ def text(args: Mapping[str, str], name: str, *, required: bool = True, default: 
 
 
 def integer(
-    args: Mapping[str, str], name: str, *, required: bool = False, minimum: Optional[int] = None,
-    maximum: Optional[int] = None, default: Optional[int] = None,
+    args: Mapping[str, str],
+    name: str,
+    *,
+    required: bool = False,
+    minimum: Optional[int] = None,
+    maximum: Optional[int] = None,
+    default: Optional[int] = None,
 ) -> Optional[int]:
     """An integer parameter within bounds; ``RequestError`` naming it otherwise."""
     raw = text(args, name, required=required)

@@ -199,11 +199,11 @@ class LogAccess:
         futures = [self._pool.submit(self._provider.read_blob, ctx, blob_key=key) for key in keys]
         return [future.result() for future in futures]
 
-    def headers(self, ctx: Any, experiment_id: str, run: str, info: TagInfo, refs: Sequence[StepRef]) -> list[records.Record]:
+    def headers(
+        self, ctx: Any, experiment_id: str, run: str, info: TagInfo, refs: Sequence[StepRef]
+    ) -> list[records.Record]:
         """Header-only records of many steps, read concurrently (cached ones are not read again)."""
-        futures = [
-            self._pool.submit(self.record, ctx, experiment_id, run, info, ref, header_only=True) for ref in refs
-        ]
+        futures = [self._pool.submit(self.record, ctx, experiment_id, run, info, ref, header_only=True) for ref in refs]
         return [future.result() for future in futures]
 
     # ----------------------------------------------------------------- tensors

@@ -486,7 +486,10 @@ def render_filters(
     cell_values = (int(cell_values[0]), int(cell_values[1]))
     channel_grid, filter_grid = _near_square(channels), _near_square(count)
     scale = _choose_scale(
-        scale, MIN_FILTER_CELL_PX, cell_values, lambda s: _sprite_size(cell_values, channel_grid, filter_grid, s),
+        scale,
+        MIN_FILTER_CELL_PX,
+        cell_values,
+        lambda s: _sprite_size(cell_values, channel_grid, filter_grid, s),
         "select fewer filters" if scale is None else "select fewer filters or a smaller scale",
     )
     slots = (filter_grid[0] * filter_grid[1], channel_grid[0] * channel_grid[1])
@@ -628,7 +631,10 @@ def render_activations(
     cell_values = (int(cell_values[0]), int(cell_values[1]))
     channel_grid = _near_square(channels)
     scale = _choose_scale(
-        scale, MIN_ACTIVATION_CELL_PX, cell_values, lambda s: _sprite_size(cell_values, channel_grid, (1, 1), s),
+        scale,
+        MIN_ACTIVATION_CELL_PX,
+        cell_values,
+        lambda s: _sprite_size(cell_values, channel_grid, (1, 1), s),
         "this layer's activations are too large to draw" if scale is None else "ask for a smaller scale",
     )
     palette_codes = _pad(palette_codes, (1, channel_grid[0] * channel_grid[1]), _A_BACKGROUND)

@@ -25,5 +25,7 @@ def downsample_keeping_extremes(values: np.ndarray, keep: np.ndarray, points: in
     finite_high = np.where(np.isfinite(values), values, -np.inf)
     for start, stop in zip(edges[:-1], edges[1:]):
         if stop > start:
-            chosen.append(np.array([start + np.argmin(finite_low[start:stop]), start + np.argmax(finite_high[start:stop])]))
+            chosen.append(
+                np.array([start + np.argmin(finite_low[start:stop]), start + np.argmax(finite_high[start:stop])])
+            )
     return np.unique(np.concatenate(chosen))

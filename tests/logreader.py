@@ -32,15 +32,13 @@ class LogReader:
     def blob_tags(self, run: str) -> dict[str, metadata.RecordInfo]:
         listing = self.provider.list_blob_sequences(self.ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME)
         return {
-            tag: metadata.parse_plugin_metadata(series.plugin_content)
-            for tag, series in listing.get(run, {}).items()
+            tag: metadata.parse_plugin_metadata(series.plugin_content) for tag, series in listing.get(run, {}).items()
         }
 
     def tensor_tags(self, run: str) -> dict[str, metadata.RecordInfo]:
         listing = self.provider.list_tensors(self.ctx, experiment_id="", plugin_name=metadata.PLUGIN_NAME)
         return {
-            tag: metadata.parse_plugin_metadata(series.plugin_content)
-            for tag, series in listing.get(run, {}).items()
+            tag: metadata.parse_plugin_metadata(series.plugin_content) for tag, series in listing.get(run, {}).items()
         }
 
     def record_steps(self, run: str, tag: str) -> list[int]:

@@ -26,7 +26,12 @@ class PluginClient:
 
     def json(self, route: str, expected_status: int = 200, **params: Any) -> Any:
         response = self.get(route, **params)
-        assert response.status_code == expected_status, (route, params, response.status_code, response.get_data(as_text=True))
+        assert response.status_code == expected_status, (
+            route,
+            params,
+            response.status_code,
+            response.get_data(as_text=True),
+        )
         return json.loads(response.get_data(as_text=True))
 
 

@@ -26,6 +26,7 @@ if str(REPO_ROOT) not in sys.path:
 from demo.data import CIFAR10_MEAN, CIFAR10_STD, ImageDataset, load_cifar10, load_digits_dataset  # noqa: E402
 from demo.model import DeepVizNet  # noqa: E402
 from demo.train import main  # noqa: E402
+
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 LAYERS = ("conv1", "conv2", "conv3", "fc1", "fc2")
 
@@ -125,7 +126,9 @@ def make_fake_cifar10(root: Path, per_batch: int = 8, test_count: int = 20) -> P
             data[0] = 0
             data[0, :1024] = 255  # red plane first, then green, then blue
         labels = [(index + i) % 10 for i in range(per_batch)]
-        _write_pickle(folder / f"data_batch_{index}", {b"batch_label": b"training batch", b"data": data, b"labels": labels})
+        _write_pickle(
+            folder / f"data_batch_{index}", {b"batch_label": b"training batch", b"data": data, b"labels": labels}
+        )
     test = rng.integers(0, 256, size=(test_count, 3072), dtype=np.uint8)
     _write_pickle(folder / "test_batch", {b"data": test, b"labels": [i % 10 for i in range(test_count)]})
     _write_pickle(folder / "batches.meta", {b"label_names": [name.encode() for name in CIFAR_NAMES], b"num_vis": 3072})

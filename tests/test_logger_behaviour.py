@@ -158,7 +158,9 @@ def test_each_checkpoint_ends_with_a_marker_naming_its_records():
     at_step = [tag for tag, step in writer.summaries if step == 3 and "statistics" not in tag]
     assert at_step[-1] == "deepviz/checkpoint"
     assert _marker_tags(writer) == at_step[:-1]
-    assert {"deepviz/weights/stem.0", "deepviz/activations/head.5", "deepviz/confusion", "deepviz/clusters"} <= set(at_step)
+    assert {"deepviz/weights/stem.0", "deepviz/activations/head.5", "deepviz/confusion", "deepviz/clusters"} <= set(
+        at_step
+    )
 
 
 def test_a_failed_checkpoint_still_ends_with_a_marker_of_what_was_written():
@@ -310,18 +312,47 @@ class _NoLayers(nn.Module):
     [
         (lambda m, x, y: DeepViz(_MemoryWriter(), _NoLayers(), (x, y[:0] + 0)), "16 images but 0 labels"),
         (lambda m, x, y: DeepViz(_MemoryWriter(), _NoLayers(), (x, y % 3)), "found no Conv2d or Linear"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), class_names=["a", "b", "c", "d"], layers=["stem.0", "nope"]), r"unknown layer name\(s\) \['nope'\]"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y + 1), class_names=["a", "b", "c", "d"]), r"eval label 4 \(image 3\) is outside 0..3: class_names has 4 names"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), class_names=["a", "b"]), "class_names has 2 names but the model outputs 4"),
+        (
+            lambda m, x, y: DeepViz(
+                _MemoryWriter(), m, (x, y), class_names=["a", "b", "c", "d"], layers=["stem.0", "nope"]
+            ),
+            r"unknown layer name\(s\) \['nope'\]",
+        ),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y + 1), class_names=["a", "b", "c", "d"]),
+            r"eval label 4 \(image 3\) is outside 0..3: class_names has 4 names",
+        ),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), class_names=["a", "b"]),
+            "class_names has 2 names but the model outputs 4",
+        ),
         (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y[:10])), "16 images but 10 labels"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), cluster_metric="manhattan"), "cluster_metric must be 'euclidean' or 'cosine'"),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), cluster_metric="manhattan"),
+            "cluster_metric must be 'euclidean' or 'cosine'",
+        ),
         (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), clusters=0), "clusters must be a positive integer"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), probe=[0, 99]), r"probe indices \[99\] are outside the eval set of 16"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), cluster_layer="head.99"), "unknown cluster_layer 'head.99'"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x[:, :, :, 0], y)), r"eval images must have shape \[N, C, H, W\]"),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), probe=[0, 99]),
+            r"probe indices \[99\] are outside the eval set of 16",
+        ),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), cluster_layer="head.99"),
+            "unknown cluster_layer 'head.99'",
+        ),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x[:, :, :, 0], y)),
+            r"eval images must have shape \[N, C, H, W\]",
+        ),
         (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y.float())), "eval labels must be a 1-D integer tensor"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), image_ids=["a"]), "image_ids has 1 entries for 16 eval images"),
-        (lambda m, x, y: DeepViz(_MemoryWriter(), m, [1, 2, 3]), r"eval_data batch 0 is not an \(images, labels\) pair"),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, (x, y), image_ids=["a"]),
+            "image_ids has 1 entries for 16 eval images",
+        ),
+        (
+            lambda m, x, y: DeepViz(_MemoryWriter(), m, [1, 2, 3]),
+            r"eval_data batch 0 is not an \(images, labels\) pair",
+        ),
         (lambda m, x, y: DeepViz(_MemoryWriter(), m, (x[:1, :1], y[:1])), "running the model on one eval image failed"),
     ],
 )

@@ -20,8 +20,22 @@ from tbapp import PLUGIN_ROOT, tensorboard_app, wait_for, wait_for_checkpoints
 from tensorboard_deepviz import DeepViz, metadata, records, summary
 
 ROUTES = [
-    "index", "graph", "corpus", "thumbnail", "thumbnails", "thumbnails_layout", "filters", "filters_layout",
-    "filter_values", "activations", "activations_layout", "predictions", "confusion", "clusters", "compare", "dynamics",
+    "index",
+    "graph",
+    "corpus",
+    "thumbnail",
+    "thumbnails",
+    "thumbnails_layout",
+    "filters",
+    "filters_layout",
+    "filter_values",
+    "activations",
+    "activations_layout",
+    "predictions",
+    "confusion",
+    "clusters",
+    "compare",
+    "dynamics",
 ]
 
 
@@ -74,16 +88,67 @@ def fuzz_client(tmp_path_factory):
         yield client
 
 
-PARAMETER_NAMES = ["run", "layer", "step", "norm", "image", "filter", "filters", "index", "indices", "columns",
-                   "layers", "steps", "stat", "source", "points", "examples"]
+PARAMETER_NAMES = [
+    "run",
+    "layer",
+    "step",
+    "norm",
+    "image",
+    "filter",
+    "filters",
+    "index",
+    "indices",
+    "columns",
+    "layers",
+    "steps",
+    "stat",
+    "source",
+    "points",
+    "examples",
+]
 PLAUSIBLE_VALUES = st.sampled_from(
-    ["run", "0", "1", "2", "3", "5", "-1", "0:3", "3:0", ":", "0,1,2", "1e9", "99999999999999999999", "", "filter",
-     "layer", "global", "channel", "mean", "nan_count", "activations", "gradients", "NaN", "0.5", " 1", "%00", "..",
-     "../etc/passwd", "<script>", ",,,", "0:", ":4", "a:b", "\u2603"]
+    [
+        "run",
+        "0",
+        "1",
+        "2",
+        "3",
+        "5",
+        "-1",
+        "0:3",
+        "3:0",
+        ":",
+        "0,1,2",
+        "1e9",
+        "99999999999999999999",
+        "",
+        "filter",
+        "layer",
+        "global",
+        "channel",
+        "mean",
+        "nan_count",
+        "activations",
+        "gradients",
+        "NaN",
+        "0.5",
+        " 1",
+        "%00",
+        "..",
+        "../etc/passwd",
+        "<script>",
+        ",,,",
+        "0:",
+        ":4",
+        "a:b",
+        "\u2603",
+    ]
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     route=st.sampled_from(ROUTES),
     params=st.dictionaries(
@@ -243,7 +308,9 @@ def test_a_first_checkpoint_is_listed_only_once_its_marker_is_written(tmp_path, 
         writer._get_file_writer().add_summary(proto, step)
     writer.flush()
     with tensorboard_app(str(tmp_path), loader, ["--reload_interval", "1"]) as client:
-        entry = wait_for(lambda: client.json("index")["runs"], lambda runs: runs and runs[0]["partial_checkpoints"] == [0])
+        entry = wait_for(
+            lambda: client.json("index")["runs"], lambda runs: runs and runs[0]["partial_checkpoints"] == [0]
+        )
         assert entry[0]["checkpoints"] == []
         for proto, step in recorder.summaries[cut:]:
             writer._get_file_writer().add_summary(proto, step)
@@ -261,8 +328,11 @@ def test_checkpoints_added_with_the_summary_functions_after_deepviz_are_listed(t
     recorder = _Recorder()
     with DeepViz(recorder, _tiny_model(), _tiny_data(), clusters=3, probe=3) as viz:
         viz.log_checkpoint(0)
-    checkpoint = [proto for proto, step in recorder.summaries if step == 0 and proto.value[0].tag not in
-                  ("deepviz/graph", "deepviz/corpus", "deepviz/checkpoint")]
+    checkpoint = [
+        proto
+        for proto, step in recorder.summaries
+        if step == 0 and proto.value[0].tag not in ("deepviz/graph", "deepviz/corpus", "deepviz/checkpoint")
+    ]
     for run, begun in (("whole", False), ("begun", True)):
         writer = SummaryWriter(str(tmp_path / run))
         file_writer = writer._get_file_writer()

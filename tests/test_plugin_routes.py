@@ -48,7 +48,8 @@ def logged(logdir):
             for step in CHECKPOINTS
         }
         activations = {
-            step: reader.record("healthy", metadata.tag_for("activations", "stage.0.conv1"), step) for step in CHECKPOINTS
+            step: reader.record("healthy", metadata.tag_for("activations", "stage.0.conv1"), step)
+            for step in CHECKPOINTS
         }
         confusion = {step: reader.record("healthy", "deepviz/confusion", step) for step in CHECKPOINTS}
         corpus = reader.record("healthy", "deepviz/corpus", 0)
@@ -75,12 +76,19 @@ def test_plugin_is_listed_and_index_describes_each_run(client):
     assert set(runs) == {"healthy", "diverged"}
     healthy = runs["healthy"]
     assert [layer["name"] for layer in healthy["layers"]] == SMALL_RESNET_LAYERS
-    assert healthy["layers"][0]["kind"] == "Conv2d" and healthy["layers"][0]["parameter_shapes"]["weight"] == [8, 3, 3, 3]
+    assert healthy["layers"][0]["kind"] == "Conv2d" and healthy["layers"][0]["parameter_shapes"]["weight"] == [
+        8,
+        3,
+        3,
+        3,
+    ]
     assert healthy["checkpoints"] == CHECKPOINTS
     assert healthy["statistics_steps"] == {"count": 5, "first": 0, "last": 4}
     assert healthy["class_names"] == CLASS_NAMES
     assert healthy["corpus_size"] == 48
-    assert {"weights", "activations", "predictions", "confusion", "clusters", "statistics", "corpus", "graph"} <= set(healthy["kinds"])
+    assert {"weights", "activations", "predictions", "confusion", "clusters", "statistics", "corpus", "graph"} <= set(
+        healthy["kinds"]
+    )
 
 
 @pytest.mark.parametrize("norm", ["filter", "layer", "global"])
@@ -150,7 +158,9 @@ def test_batchnorm_and_conv1d_weights_are_drawn_value_by_value(tmp_path, loader)
         model.norm.weight.copy_(torch.tensor([0.5, -1.0, 2.0, 0.25]))
     images, labels = torch.randn(24, 3, 8, 8), torch.arange(24) % len(CLASS_NAMES)
     writer = SummaryWriter(str(tmp_path / "run"))
-    with DeepViz(writer, model, (images, labels), layers=["conv", "norm", "sequence", "head"], clusters=2, probe=2) as viz:
+    with DeepViz(
+        writer, model, (images, labels), layers=["conv", "norm", "sequence", "head"], clusters=2, probe=2
+    ) as viz:
         viz.log_checkpoint(0)
     writer.close()
     with tensorboard_app(str(tmp_path), loader) as client:
@@ -163,12 +173,18 @@ def test_batchnorm_and_conv1d_weights_are_drawn_value_by_value(tmp_path, loader)
             bank = render.as_filter_bank(weights)
             scale = np.abs(weights).max()
             for f in range(len(weights)):
-                positions = [(0, 0, 0)] if bank.ndim == 2 else [(c, 0, k) for c in range(bank.shape[1]) for k in range(bank.shape[3])]
+                positions = (
+                    [(0, 0, 0)]
+                    if bank.ndim == 2
+                    else [(c, 0, k) for c in range(bank.shape[1]) for k in range(bank.shape[3])]
+                )
                 for c, r, k in positions:
                     x, y = render.filter_pixel_origin(layout, f, c, r, k)
                     value = bank[f, 0] if bank.ndim == 2 else bank[f, c, r, k]
                     expected = _diverging_index(value, scale)
-                    candidates = render.DIVERGING[[int(np.floor(expected)), min(255, int(np.ceil(expected)))]].astype(int)
+                    candidates = render.DIVERGING[[int(np.floor(expected)), min(255, int(np.ceil(expected)))]].astype(
+                        int
+                    )
                     assert np.abs(candidates - pixels[y, x].astype(int)).sum(axis=1).min() <= 3, (layer, f, c, k)
             values = client.json("filter_values", run="run", layer=layer, step=0, filter=1)
             assert values["weight_shape"] == list(weights.shape[1:])
@@ -229,7 +245,12 @@ def test_corpus_thumbnails_match_the_logged_corpus(client, logged):
 def test_compare_returns_exactly_the_selected_cells(client):
     body = client.json("compare", run="healthy", steps="0:2", layers="stem.0,head.5", filters="0:3")
     assert body["steps"] == [0, 2] and body["layers"] == ["stem.0", "head.5"]
-    assert [(cell["step"], cell["layer"]) for cell in body["cells"]] == [(0, "stem.0"), (0, "head.5"), (2, "stem.0"), (2, "head.5")]
+    assert [(cell["step"], cell["layer"]) for cell in body["cells"]] == [
+        (0, "stem.0"),
+        (0, "head.5"),
+        (2, "stem.0"),
+        (2, "head.5"),
+    ]
     route, _, query = body["cells"][0]["url"].partition("?")
     assert client.get(route, **dict(parse_qsl(query))).status_code == 200
     ranged = client.json("compare", run="healthy", layers="stage.0.conv1:head.3", steps="4")

@@ -179,7 +179,11 @@ def test_nonfinite_weights_show_the_special_colours():
         png, layout = render.render_filters(weights, norm=norm, value_range=(-3.0, 3.0))
         pixels = decode(png)
         assert all(np.isfinite(layout["scales"]))
-        for position, colour in (((0, 0, 0, 0), render.NAN_COLOR), ((1, 1, 2, 2), render.POS_INF_COLOR), ((2, 0, 1, 0), render.NEG_INF_COLOR)):
+        for position, colour in (
+            ((0, 0, 0, 0), render.NAN_COLOR),
+            ((1, 1, 2, 2), render.POS_INF_COLOR),
+            ((2, 0, 1, 0), render.NEG_INF_COLOR),
+        ):
             x, y = render.filter_pixel_origin(layout, *position)
             assert tuple(pixels[y, x]) == colour, (norm, position)
         # finite neighbours are scaled by the finite values only
@@ -301,7 +305,9 @@ def test_activation_pixels_are_the_sequential_colour_of_the_code():
                 assert render.locate_activation_pixel(layout, x + s - 1, y + s - 1) == (c, r, k)
     assert render.locate_activation_pixel(layout, layout["cell"][1], 0) is None  # cell gap
     x, y = render.activation_pixel_origin(layout, 2, 3, 5)
-    assert render.locate_activation_pixel(layout, x + layout["cell"][1] + 1, y + layout["cell"][0] + 1) is None  # slot 6
+    assert (
+        render.locate_activation_pixel(layout, x + layout["cell"][1] + 1, y + layout["cell"][0] + 1) is None
+    )  # slot 6
     assert tuple(pixels[layout["height"] - 1, layout["width"] - 1]) == render.BACKGROUND
 
 
@@ -372,8 +378,14 @@ def test_thumbnail_sprite_places_each_image_in_its_grid_slot(depth):
         (lambda: render.render_filters(np.array([["a"]]), norm="filter"), r"real numbers"),
         (lambda: render.render_filters(np.zeros((2, 3)), norm="filter", scale=0), r"scale must be a positive integer"),
         (lambda: render.render_filters(np.zeros((4096, 25088), np.float16), norm="filter"), r"select fewer filters"),
-        (lambda: render.render_activations(np.zeros((2, 3, 3), np.uint8), np.zeros((2, 2)), norm="filter"), r"unknown norm 'filter'"),
-        (lambda: render.render_activations(np.zeros((2, 3, 3), np.uint8), np.zeros((3, 2))), r"ranges must have shape \[2, 2\]"),
+        (
+            lambda: render.render_activations(np.zeros((2, 3, 3), np.uint8), np.zeros((2, 2)), norm="filter"),
+            r"unknown norm 'filter'",
+        ),
+        (
+            lambda: render.render_activations(np.zeros((2, 3, 3), np.uint8), np.zeros((3, 2))),
+            r"ranges must have shape \[2, 2\]",
+        ),
         (lambda: render.render_activations(np.zeros((2, 3, 3), np.float32), np.zeros((2, 2))), r"uint8"),
         (lambda: render.render_activations(np.zeros((1, 2, 3, 3), np.uint8), np.zeros((1, 2))), r"\[C, H, W\].*\[F\]"),
         (lambda: render.render_thumbnails(np.zeros((2, 4, 4, 2), np.uint8)), r"\[N, h, w, 1 or 3\]"),

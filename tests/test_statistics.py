@@ -108,7 +108,9 @@ def test_layer_moments_combine_each_layers_parameters_and_gradients():
     expected_weights = statistics.tensor_moments(torch.cat([weight.reshape(-1), bias])).numpy()
     np.testing.assert_allclose(table[0, sources["weights"]], expected_weights, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(table[0, sources["gradients"]], statistics.tensor_moments(bias * 2).numpy(), rtol=1e-6)
-    np.testing.assert_allclose(table[1, sources["activations"]], statistics.tensor_moments(activations[1]).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        table[1, sources["activations"]], statistics.tensor_moments(activations[1]).numpy(), rtol=1e-6
+    )
     assert not table[1, sources["gradients"]].any()  # no gradient for layer 1
     with pytest.raises(ValueError, match="moment rows"):
         statistics.layer_moments(rows, 2, parameter_owners=[0, 0, 1], gradient_owners=[])

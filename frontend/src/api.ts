@@ -338,7 +338,13 @@ export class Api {
     return this.getJson<FilterValues>(buildQuery("filter_values", { run, layer, step, filter }), true);
   }
 
-  activationsLayout(run: string, layer: string, step: number, image: number, norm: ActivationNorm): Promise<ActivationLayout> {
+  activationsLayout(
+    run: string,
+    layer: string,
+    step: number,
+    image: number,
+    norm: ActivationNorm,
+  ): Promise<ActivationLayout> {
     return this.getJson<ActivationLayout>(buildQuery("activations_layout", { run, layer, step, image, norm }), true);
   }
 

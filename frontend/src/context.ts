@@ -21,7 +21,10 @@ export interface AppContext {
 const thumbnailStores = new WeakMap<ImageCache, Map<string, Thumbnails>>();
 
 /** The thumbnail drawer of the selected run, or null when it has no corpus. */
-export function thumbnailsFor(context: AppContext, run: RunSummary | null = currentRun(context.store.get())): Thumbnails | null {
+export function thumbnailsFor(
+  context: AppContext,
+  run: RunSummary | null = currentRun(context.store.get()),
+): Thumbnails | null {
   if (!run || run.corpus_size < 1 || run.thumbnail_shape.length < 2) return null;
   let byRun = thumbnailStores.get(context.thumbnailImages);
   if (!byRun) {
@@ -31,7 +34,10 @@ export function thumbnailsFor(context: AppContext, run: RunSummary | null = curr
   const key = `${run.run}\u0000${run.corpus_size}\u0000${run.thumbnail_shape.join("x")}`;
   let thumbnails = byRun.get(key);
   if (!thumbnails) {
-    thumbnails = new Thumbnails(context.api, context.thumbnailImages, run.run, run.corpus_size, [run.thumbnail_shape[0], run.thumbnail_shape[1]]);
+    thumbnails = new Thumbnails(context.api, context.thumbnailImages, run.run, run.corpus_size, [
+      run.thumbnail_shape[0],
+      run.thumbnail_shape[1],
+    ]);
     byRun.set(key, thumbnails);
   }
   return thumbnails;
@@ -44,7 +50,11 @@ export function hasStep(run: RunSummary | null, kind: keyof RunSummary["steps_by
 }
 
 /** The step before `step` among `kind`'s steps, or null. */
-export function previousStep(run: RunSummary | null, kind: keyof RunSummary["steps_by_kind"], step: number): number | null {
+export function previousStep(
+  run: RunSummary | null,
+  kind: keyof RunSummary["steps_by_kind"],
+  step: number,
+): number | null {
   const steps = (run?.steps_by_kind[kind] ?? []).filter((candidate) => candidate < step);
   return steps.length ? Math.max(...steps) : null;
 }

@@ -45,7 +45,12 @@ const NAMES: Record<(typeof HASH_KEYS)[number], string> = {
   compare: "",
 };
 const COMPARE_PARTS = ["steps", "layers", "filters", "image"] as const;
-const COMPARE_NAMES: Record<(typeof COMPARE_PARTS)[number], string> = { steps: "csteps", layers: "clayers", filters: "cfilters", image: "cimage" };
+const COMPARE_NAMES: Record<(typeof COMPARE_PARTS)[number], string> = {
+  steps: "csteps",
+  layers: "clayers",
+  filters: "cfilters",
+  image: "cimage",
+};
 
 /** "#run=...&layer=...": selection keys always, toggles only when they differ from the default. */
 export function encodeHash(state: Partial<HashState>): string {
@@ -54,7 +59,8 @@ export function encodeHash(state: Partial<HashState>): string {
   for (const key of HASH_KEYS) {
     const value = state[key];
     if (value === undefined || value === null) continue;
-    const always = key === "run" || key === "layer" || key === "step" || key === "image" || key === "filter" || key === "view";
+    const always =
+      key === "run" || key === "layer" || key === "step" || key === "image" || key === "filter" || key === "view";
     if (!always && JSON.stringify(value) === JSON.stringify(defaults[key])) continue;
     if (key === "compare") {
       const spec = value as State["compare"];
@@ -151,12 +157,9 @@ export function bindHash(store: Store, win: HashWindow, delayMs = 250): () => vo
     // An absolute URL: a relative "#..." would resolve against the iframe's <base href>.
     win.history.replaceState(win.history.state, "", url.href);
   };
-  const unsubscribe = store.subscribe(
-    () => {
-      if (timer === null) timer = win.setTimeout(write, delayMs);
-    },
-    [...HASH_KEYS],
-  );
+  const unsubscribe = store.subscribe(() => {
+    if (timer === null) timer = win.setTimeout(write, delayMs);
+  }, [...HASH_KEYS]);
   win.addEventListener("hashchange", () => {
     if (win.location.hash === written) return;
     written = win.location.hash;

@@ -113,8 +113,16 @@ export function describeFilterPixel(layout: FilterLayout, at: FilterPixel): [str
   if (layout.kind === "linear") {
     return shape.length === 1 ? [] : [["input", String(at.row * layout.cell_values[1] + at.col)]];
   }
-  if (layout.kind === "conv_rgb") return [["channels", "0, 1, 2 (as R, G, B)"], ["position", `row ${at.row}, col ${at.col}`]];
-  if (shape.length === 3) return [["channel", String(at.channel)], ["position", String(at.col)]];
+  if (layout.kind === "conv_rgb")
+    return [
+      ["channels", "0, 1, 2 (as R, G, B)"],
+      ["position", `row ${at.row}, col ${at.col}`],
+    ];
+  if (shape.length === 3)
+    return [
+      ["channel", String(at.channel)],
+      ["position", String(at.col)],
+    ];
   if (shape.length === 5) {
     const depth = shape[2];
     return [
@@ -122,7 +130,10 @@ export function describeFilterPixel(layout: FilterLayout, at: FilterPixel): [str
       ["position", `depth ${at.channel % depth}, row ${at.row}, col ${at.col}`],
     ];
   }
-  return [["channel", String(at.channel)], ["position", `row ${at.row}, col ${at.col}`]];
+  return [
+    ["channel", String(at.channel)],
+    ["position", `row ${at.row}, col ${at.col}`],
+  ];
 }
 
 export function filterIndex(layout: FilterLayout, filter: number): number {

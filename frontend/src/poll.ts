@@ -29,7 +29,11 @@ export async function refreshIndex(store: Store, api: Api): Promise<void> {
 
 export function createPoller(store: Store, api: Api): HTMLElement {
   const toggle = h("button", { testid: "poll-toggle", class: "dv-button", attrs: { type: "button" } });
-  const interval = h("select", { testid: "poll-interval", title: "How often to look for new checkpoints", attrs: { "aria-label": "Update interval" } });
+  const interval = h("select", {
+    testid: "poll-interval",
+    title: "How often to look for new checkpoints",
+    attrs: { "aria-label": "Update interval" },
+  });
   for (const seconds of POLL_INTERVALS) interval.appendChild(option(String(seconds), `every ${seconds} s`));
   const note = h("span", { class: "dv-muted dv-small", testid: "poll-status" });
   let timer: number | null = null;
@@ -59,7 +63,9 @@ export function createPoller(store: Store, api: Api): HTMLElement {
     const state = store.get();
     toggle.setAttribute("aria-pressed", state.polling ? "true" : "false");
     toggle.textContent = state.polling ? "⟳ live" : "⟳ paused";
-    toggle.title = state.polling ? `Looking for new checkpoints every ${state.pollSeconds} s; click to pause` : "Updates paused; click to resume";
+    toggle.title = state.polling
+      ? `Looking for new checkpoints every ${state.pollSeconds} s; click to pause`
+      : "Updates paused; click to resume";
     interval.value = String(state.pollSeconds);
     interval.disabled = !state.polling;
     const when = lastUpdate ? `updated ${lastUpdate.toLocaleTimeString()}` : "";
@@ -75,7 +81,13 @@ export function createPoller(store: Store, api: Api): HTMLElement {
   store.subscribe(render, ["indexError", "loaded"]);
   render();
   // The first fetch happens in main.ts; the interval starts from there.
-  const container = h("div", { class: "dv-poll", title: "New checkpoints of a run still training appear by themselves" }, toggle, interval, note);
+  const container = h(
+    "div",
+    { class: "dv-poll", title: "New checkpoints of a run still training appear by themselves" },
+    toggle,
+    interval,
+    note,
+  );
   store.subscribe(
     (state) => {
       if (state.loaded && lastUpdate === null && !state.indexError) {

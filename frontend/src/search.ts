@@ -25,7 +25,13 @@ function termMatches(corpus: CorpusResponse, index: number, term: string): boole
     if (field === "caption") return caption.includes(value);
     if (field === "index") return String(index) === value;
   }
-  return className.includes(term) || id.includes(term) || caption.includes(term) || String(label) === term || String(index) === term;
+  return (
+    className.includes(term) ||
+    id.includes(term) ||
+    caption.includes(term) ||
+    String(label) === term ||
+    String(index) === term
+  );
 }
 
 /**

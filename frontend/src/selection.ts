@@ -29,7 +29,8 @@ export function selectValues(spec: string, available: readonly number[], name: s
   }
   const wanted = text.split(",").map((part) => toInt(part, name));
   const missing = wanted.filter((value) => !available.includes(value));
-  if (missing.length) throw new SelectionError(`${name} ${missing.join(", ")} not available; available: ${available.join(", ")}`);
+  if (missing.length)
+    throw new SelectionError(`${name} ${missing.join(", ")} not available; available: ${available.join(", ")}`);
   return [...new Set(wanted)];
 }
 
@@ -38,7 +39,8 @@ export function selectNames(spec: string, available: readonly string[], name: st
   if (!text) return [...available];
   const position = (value: string) => {
     const index = available.indexOf(value);
-    if (index < 0) throw new SelectionError(`unknown ${name} ${JSON.stringify(value)}; available: ${available.join(", ")}`);
+    if (index < 0)
+      throw new SelectionError(`unknown ${name} ${JSON.stringify(value)}; available: ${available.join(", ")}`);
     return index;
   };
   if (text.includes(":")) {
@@ -48,7 +50,10 @@ export function selectNames(spec: string, available: readonly string[], name: st
     const high = highText ? position(highText) : available.length - 1;
     return available.slice(low, high + 1);
   }
-  const wanted = text.split(",").map((part) => part.trim()).filter(Boolean);
+  const wanted = text
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
   wanted.forEach(position);
   return [...new Set(wanted)];
 }
@@ -63,7 +68,8 @@ export function selectIndices(spec: string, count: number, name: string, limit: 
     const highText = text.slice(text.indexOf(":") + 1);
     const low = lowText.trim() ? toInt(lowText, name) : 0;
     const high = highText.trim() ? toInt(highText, name) : count - 1;
-    if (low < 0 || high < low) throw new SelectionError(`${name}: ${JSON.stringify(text)} is an empty or negative range`);
+    if (low < 0 || high < low)
+      throw new SelectionError(`${name}: ${JSON.stringify(text)} is an empty or negative range`);
     if (low >= count) throw new SelectionError(`${name}: ${JSON.stringify(text)} selects nothing from ${count}`);
     selected = [];
     for (let i = low; i <= Math.min(high, count - 1); i += 1) selected.push(i);
@@ -72,7 +78,8 @@ export function selectIndices(spec: string, count: number, name: string, limit: 
     const outside = selected.filter((i) => i < 0 || i >= count);
     if (outside.length) throw new SelectionError(`${name} ${outside.slice(0, 10).join(", ")} outside 0..${count - 1}`);
   }
-  if (selected.length > limit) throw new SelectionError(`${name}: ${selected.length} selected; at most ${limit} are allowed`);
+  if (selected.length > limit)
+    throw new SelectionError(`${name}: ${selected.length} selected; at most ${limit} are allowed`);
   return selected;
 }
 

@@ -32,7 +32,10 @@ export class SpriteStage {
   ) {
     this.image = h("img", { testid, class: "dv-sprite", attrs: { alt, draggable: "false" } });
     this.image.hidden = true;
-    this.outlines = [h("div", { class: "dv-outline dv-outline-pinned" }), h("div", { class: "dv-outline dv-outline-hover" })];
+    this.outlines = [
+      h("div", { class: "dv-outline dv-outline-pinned" }),
+      h("div", { class: "dv-outline dv-outline-hover" }),
+    ];
     for (const outline of this.outlines) outline.hidden = true;
     this.element = h("div", { class: "dv-sprite-stage" }, this.image, ...this.outlines);
     this.swap = new ImageSwap<SpriteMeta>(
@@ -99,7 +102,11 @@ export class SpriteStage {
   }
 
   /** Outline a box of the sprite (sprite pixels), or hide the outline with null. */
-  outline(which: "hover" | "pinned", box: { x: number; y: number; width: number; height: number } | null, size?: { width: number; height: number }): void {
+  outline(
+    which: "hover" | "pinned",
+    box: { x: number; y: number; width: number; height: number } | null,
+    size?: { width: number; height: number },
+  ): void {
     const outline = this.outlines[which === "pinned" ? 0 : 1];
     if (!box || !size || this.image.hidden) {
       outline.hidden = true;

@@ -244,7 +244,10 @@ export class Player {
       // time-out passed), so that a cold server's slower first answers do not show as late frames.
       const prepare = this.prepare;
       const ahead = this.upcoming(Math.ceil(this.store.get().speed * this.bufferSeconds));
-      await Promise.race([Promise.allSettled(ahead.map((step) => prepare(step))), this.clock.sleep(this.frameTimeoutMs)]);
+      await Promise.race([
+        Promise.allSettled(ahead.map((step) => prepare(step))),
+        this.clock.sleep(this.frameTimeoutMs),
+      ]);
       if (generation !== this.generation) return;
     }
     const frame = this.clock.frame?.bind(this.clock);
@@ -300,14 +303,22 @@ function move(store: Store, delta: number | "start"): void {
   const run = currentRun(state);
   if (!run || !run.checkpoints.length) return;
   const index = checkpointIndex(state);
-  const target = delta === "start" ? 0 : Math.min(run.checkpoints.length - 1, Math.max(0, (index < 0 ? 0 : index) + delta));
+  const target =
+    delta === "start" ? 0 : Math.min(run.checkpoints.length - 1, Math.max(0, (index < 0 ? 0 : index) + delta));
   store.set({ step: run.checkpoints[target] });
 }
 
 /** Build the timeline bar (`[data-testid=timeline]`) and wire its keyboard shortcuts on `doc`. */
 export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: Document = document): HTMLElement {
   const button = (testid: string, label: string, title: string, onClick: () => void) =>
-    h("button", { testid, class: "dv-button dv-icon", title, text: label, attrs: { type: "button", "aria-label": title }, on: { click: onClick } });
+    h("button", {
+      testid,
+      class: "dv-button dv-icon",
+      title,
+      text: label,
+      attrs: { type: "button", "aria-label": title },
+      on: { click: onClick },
+    });
 
   const rewind = button("timeline-rewind", "«", "Rewind to the first checkpoint", () => move(store, "start"));
   const back = button("timeline-step-back", "‹", "Previous checkpoint (←)", () => move(store, -1));
@@ -326,7 +337,11 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
   });
   const stepText = h("span", { testid: "timeline-step", class: "dv-step-value" });
   const position = h("span", { class: "dv-muted" });
-  const speed = h("select", { testid: "timeline-speed", title: "Playback speed", attrs: { "aria-label": "Playback speed" } });
+  const speed = h("select", {
+    testid: "timeline-speed",
+    title: "Playback speed",
+    attrs: { "aria-label": "Playback speed" },
+  });
   for (const value of SPEEDS) speed.appendChild(option(String(value), `${value} / s`));
   speed.addEventListener("change", () => store.set({ speed: Number(speed.value) }));
 
@@ -378,10 +393,14 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
     prefetcher.run(run.checkpoints, checkpointIndex(state), prefetchDepth(state.playing, state.speed));
   };
   // After the views have reacted to the change (they subscribe later), so the current frame goes first.
-  store.subscribe(() => queueMicrotask(schedulePrefetch), ["runs", "run", "step", "layer", "image", "view", "norm", "activationNorm", "playing"]);
+  store.subscribe(
+    () => queueMicrotask(schedulePrefetch),
+    ["runs", "run", "step", "layer", "image", "view", "norm", "activationNorm", "playing"],
+  );
 
   doc.addEventListener("keydown", (event) => {
-    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || isTypingTarget(event.target)) return;
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || isTypingTarget(event.target))
+      return;
     if (event.key === " " || event.code === "Space") {
       event.preventDefault(); // no page scroll, and no click of a focused button
       if (!event.repeat && !play.disabled) store.set({ playing: !store.get().playing });

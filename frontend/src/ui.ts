@@ -14,7 +14,11 @@ export interface Props {
   on?: Partial<Record<string, (event: Event) => void>>;
 }
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   if (props.testid) element.setAttribute("data-testid", props.testid);
   if (props.class) element.className = props.class;
@@ -29,7 +33,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
   return element;
 }
 
-export function setAttributes(element: Element, attrs: Record<string, string | number | boolean | null | undefined>): void {
+export function setAttributes(
+  element: Element,
+  attrs: Record<string, string | number | boolean | null | undefined>,
+): void {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) element.removeAttribute(name);
     else element.setAttribute(name, value === true ? "" : String(value));
@@ -39,7 +46,9 @@ export function setAttributes(element: Element, attrs: Record<string, string | n
 export function append(parent: Node, ...children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
+    parent.appendChild(
+      typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child,
+    );
   }
 }
 
@@ -49,7 +58,10 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   append(parent, ...children);
 }
 
-export function svgElement<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
+export function svgElement<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number> = {},
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, String(value));
   return element;
@@ -65,7 +77,11 @@ export class Status {
   readonly element: HTMLElement;
 
   constructor(testid = "status") {
-    this.element = h("div", { testid, class: "dv-status", attrs: { role: "status", "aria-live": "polite", "data-state": "loading" } });
+    this.element = h("div", {
+      testid,
+      class: "dv-status",
+      attrs: { role: "status", "aria-live": "polite", "data-state": "loading" },
+    });
     this.set("loading", "Loading…");
   }
 
@@ -87,7 +103,13 @@ export function option(value: string, label: string, selected = false): HTMLOpti
   return element;
 }
 
-export function select(testid: string, options: [string, string][], value: string, onChange: (value: string) => void, title?: string): HTMLSelectElement {
+export function select(
+  testid: string,
+  options: [string, string][],
+  value: string,
+  onChange: (value: string) => void,
+  title?: string,
+): HTMLSelectElement {
   const element = h("select", { testid, title, attrs: { "aria-label": title ?? testid } });
   for (const [optionValue, label] of options) element.appendChild(option(optionValue, label, optionValue === value));
   element.value = value;
@@ -95,7 +117,12 @@ export function select(testid: string, options: [string, string][], value: strin
   return element;
 }
 
-export function checkbox(testid: string, label: string, checked: boolean, onChange: (checked: boolean) => void): { label: HTMLLabelElement; input: HTMLInputElement } {
+export function checkbox(
+  testid: string,
+  label: string,
+  checked: boolean,
+  onChange: (checked: boolean) => void,
+): { label: HTMLLabelElement; input: HTMLInputElement } {
   const input = h("input", { testid, attrs: { type: "checkbox" } });
   input.checked = checked;
   input.addEventListener("change", () => onChange(input.checked));
@@ -130,8 +157,26 @@ export function percent(value: number | null | undefined, digits = 1): string {
 
 /** Categorical colours (Tableau 10, then 10 lighter ones), cycling with varied lightness beyond. */
 const CATEGORICAL = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-  "#a0cbe8", "#ffbe7d", "#ff9d9a", "#8cd17d", "#b6992d", "#f1ce63", "#499894", "#86bcb6", "#d37295", "#d4a6c8",
+  "#4e79a7",
+  "#f28e2b",
+  "#e15759",
+  "#76b7b2",
+  "#59a14f",
+  "#edc948",
+  "#b07aa1",
+  "#ff9da7",
+  "#9c755f",
+  "#bab0ac",
+  "#a0cbe8",
+  "#ffbe7d",
+  "#ff9d9a",
+  "#8cd17d",
+  "#b6992d",
+  "#f1ce63",
+  "#499894",
+  "#86bcb6",
+  "#d37295",
+  "#d4a6c8",
 ];
 
 export function categoricalColor(index: number): string {
@@ -147,7 +192,14 @@ export function colourKey(entries: [string, string][]): HTMLElement {
   return h(
     "div",
     { class: "dv-legend dv-colour-key" },
-    ...entries.map(([background, label]) => h("span", { class: "dv-legend-item" }, h("span", { class: "dv-swatch dv-swatch-wide", style: { background } }), label)),
+    ...entries.map(([background, label]) =>
+      h(
+        "span",
+        { class: "dv-legend-item" },
+        h("span", { class: "dv-swatch dv-swatch-wide", style: { background } }),
+        label,
+      ),
+    ),
   );
 }
 

@@ -7,13 +7,17 @@ function jsonResponse(body: unknown, status = 200): Response {
 
 describe("buildQuery", () => {
   it("keeps the order given and leaves out empty values", () => {
-    expect(buildQuery("filters", { run: "a", layer: "conv1", step: 0, norm: "filter", filters: undefined })).toBe("filters?run=a&layer=conv1&step=0&norm=filter");
+    expect(buildQuery("filters", { run: "a", layer: "conv1", step: 0, norm: "filter", filters: undefined })).toBe(
+      "filters?run=a&layer=conv1&step=0&norm=filter",
+    );
     expect(buildQuery("index")).toBe("index");
     expect(buildQuery("x", { a: null, b: "" })).toBe("x");
   });
   it("escapes names with URL syntax in them", () => {
     expect(buildQuery("graph", { run: "exp 1/a&b=c#d" })).toBe("graph?run=exp+1%2Fa%26b%3Dc%23d");
-    expect(new URLSearchParams(buildQuery("graph", { run: "exp 1/a&b=c#d" }).split("?")[1]).get("run")).toBe("exp 1/a&b=c#d");
+    expect(new URLSearchParams(buildQuery("graph", { run: "exp 1/a&b=c#d" }).split("?")[1]).get("run")).toBe(
+      "exp 1/a&b=c#d",
+    );
   });
 });
 
@@ -85,8 +89,13 @@ describe("Api", () => {
     const down = new Api(async () => {
       throw new TypeError("Failed to fetch");
     });
-    await expect(down.index()).rejects.toMatchObject({ status: 0, message: expect.stringContaining("could not reach TensorBoard") });
-    const html = new Api(async () => new Response("<html>oops</html>", { status: 500, statusText: "Internal Server Error" }));
+    await expect(down.index()).rejects.toMatchObject({
+      status: 0,
+      message: expect.stringContaining("could not reach TensorBoard"),
+    });
+    const html = new Api(
+      async () => new Response("<html>oops</html>", { status: 500, statusText: "Internal Server Error" }),
+    );
     await expect(html.index()).rejects.toMatchObject({ status: 500, message: "500 Internal Server Error" });
   });
 });

@@ -79,7 +79,9 @@ describe("bindHash", () => {
     expect(win.history.replaceState).not.toHaveBeenCalled(); // rate-limited
     win.flush();
     expect(win.history.replaceState).toHaveBeenCalledTimes(1);
-    expect(win.location.href).toBe("http://host/data/plugin_entry.html?name=deepviz#run=r&layer=conv1&step=6&view=clusters");
+    expect(win.location.href).toBe(
+      "http://host/data/plugin_entry.html?name=deepviz#run=r&layer=conv1&step=6&view=clusters",
+    );
     store.set({ playing: true }); // not linked
     win.flush();
     expect(win.history.replaceState).toHaveBeenCalledTimes(1);

@@ -19,8 +19,17 @@ import {
 // Made by test/fixtures/make_layouts.py with tensorboard_deepviz.render.
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = JSON.parse(readFileSync(join(here, "fixtures", "layouts.json"), "utf8")) as {
-  filters: { name: string; layout: FilterLayout; pixels: { x: number; y: number; expected: number[] | null }[]; origins: { at: number[]; origin: number[] }[] }[];
-  activations: { name: string; layout: ActivationLayout; pixels: { x: number; y: number; expected: number[] | null }[] }[];
+  filters: {
+    name: string;
+    layout: FilterLayout;
+    pixels: { x: number; y: number; expected: number[] | null }[];
+    origins: { at: number[]; origin: number[] }[];
+  }[];
+  activations: {
+    name: string;
+    layout: ActivationLayout;
+    pixels: { x: number; y: number; expected: number[] | null }[];
+  }[];
   thumbnails: { count: number; thumb: [number, number]; columns: number | null; layout: ThumbnailsLayout }[];
   near_square: Record<string, [number, number]>;
 };
@@ -33,7 +42,9 @@ describe("filter sprites (render.locate_filter_pixel)", () => {
       expect(testCase.pixels.some((p) => p.expected !== null)).toBe(true);
       for (const { x, y, expected } of testCase.pixels) {
         const found = locateFilterPixel(testCase.layout, x, y);
-        expect(found ? [found.filter, found.channel, found.row, found.col] : null, `pixel (${x}, ${y})`).toEqual(expected);
+        expect(found ? [found.filter, found.channel, found.row, found.col] : null, `pixel (${x}, ${y})`).toEqual(
+          expected,
+        );
       }
     });
     it(`${testCase.name}: origins match render.filter_pixel_origin and locate back`, () => {
@@ -66,8 +77,13 @@ describe("filter sprites (render.locate_filter_pixel)", () => {
       ["position", "depth 1, row 1, col 2"],
     ]);
     expect(describeFilterPixel(layoutOf("batchnorm 6"), { filter: 3, channel: 0, row: 0, col: 0 })).toEqual([]);
-    expect(describeFilterPixel(layoutOf("linear 10x37"), { filter: 3, channel: 0, row: 2, col: 1 })).toEqual([["input", String(2 * 7 + 1)]]);
-    expect(describeFilterPixel(layoutOf("conv_rgb 6x3x5x5"), { filter: 0, channel: 0, row: 4, col: 4 })[0]).toEqual(["channels", "0, 1, 2 (as R, G, B)"]);
+    expect(describeFilterPixel(layoutOf("linear 10x37"), { filter: 3, channel: 0, row: 2, col: 1 })).toEqual([
+      ["input", String(2 * 7 + 1)],
+    ]);
+    expect(describeFilterPixel(layoutOf("conv_rgb 6x3x5x5"), { filter: 0, channel: 0, row: 4, col: 4 })[0]).toEqual([
+      "channels",
+      "0, 1, 2 (as R, G, B)",
+    ]);
   });
 
   it("maps a rendered filter back to the layer's own index when filters were selected", () => {

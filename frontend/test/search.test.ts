@@ -4,7 +4,7 @@ import { className, searchCorpus } from "../src/search";
 
 const corpus: CorpusResponse = {
   count: 6,
-  class_names: ["airplane", "cat", "dog & \"friends\"", "<b>bird</b>"],
+  class_names: ["airplane", "cat", 'dog & "friends"', "<b>bird</b>"],
   labels: [0, 1, 2, 3, 1, 0],
   ids: ["img-000", "img-001", "x17", "img-003", "img-004", "plane-5"],
   captions: ["a plane in the sky", "", "two dogs", "", "a cat", "jet"],

@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from "vitest";
-import { checkpointAtOrAfter, checkpointIndex, currentRun, initialState, nearestCheckpoint, reconcile, Store } from "../src/store";
+import {
+  checkpointAtOrAfter,
+  checkpointIndex,
+  currentRun,
+  initialState,
+  nearestCheckpoint,
+  reconcile,
+  Store,
+} from "../src/store";
 import { runSummary } from "./helpers";
 
 describe("Store", () => {

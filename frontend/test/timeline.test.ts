@@ -120,7 +120,11 @@ describe("ImageSwap", () => {
   it("reports a failed load of the latest image only, and keeps the old one shown", async () => {
     const fail = vi.fn();
     const applied: string[] = [];
-    const swap = new ImageSwap<number>((url) => (url === "bad" ? Promise.reject(new Error("404")) : Promise.resolve()), (url) => applied.push(url), fail);
+    const swap = new ImageSwap<number>(
+      (url) => (url === "bad" ? Promise.reject(new Error("404")) : Promise.resolve()),
+      (url) => applied.push(url),
+      fail,
+    );
     await swap.show("good", 1);
     expect(await swap.show("bad", 2)).toBe(false);
     expect(fail).toHaveBeenCalledTimes(1);
@@ -176,7 +180,10 @@ describe("Player", () => {
     const gate = new FrameGate();
     const sleeps: number[] = [];
     // The frame time-out (2 s) never fires here; the pause between frames passes at once.
-    const clock: Clock = { now: () => 0, sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : (sleeps.push(ms), Promise.resolve())) };
+    const clock: Clock = {
+      now: () => 0,
+      sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : (sleeps.push(ms), Promise.resolve())),
+    };
     const frames: ReturnType<typeof deferred<void>>[] = [];
     store.subscribe(() => {
       gate.begin();
@@ -205,7 +212,10 @@ describe("Player", () => {
   it("buffers half a second before the first change, then changes a step only once it has loaded", async () => {
     const store = new Store({ runs: [runSummary()], run: "main", step: 0, speed: 4 });
     const gate = new FrameGate();
-    const clock: Clock = { now: () => 0, sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : Promise.resolve()) };
+    const clock: Clock = {
+      now: () => 0,
+      sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : Promise.resolve()),
+    };
     const loads = new Map<number, ReturnType<typeof deferred<void>>>();
     const prepare = (step: number) => {
       if (!loads.has(step)) loads.set(step, deferred());

@@ -9,7 +9,15 @@ import { runSummary } from "./helpers";
 
 describe("confusion", () => {
   it("normalizes rows, leaving an empty row at 0", () => {
-    expect(rowShares([[3, 1], [0, 0]])).toEqual([[0.75, 0.25], [0, 0]]);
+    expect(
+      rowShares([
+        [3, 1],
+        [0, 0],
+      ]),
+    ).toEqual([
+      [0.75, 0.25],
+      [0, 0],
+    ]);
   });
   it("writes counts, shares and signed changes", () => {
     expect(cellText(12, false, false)).toBe("12");
@@ -24,13 +32,25 @@ describe("confusion", () => {
 
 describe("clusters scatter", () => {
   it("fits the finite points in the box, y up, and skips NaN/Inf", () => {
-    const points = scatterPoints([[0, 0], [2, 1], ["NaN", 1], [1, "Infinity"]], 100, 10);
+    const points = scatterPoints(
+      [
+        [0, 0],
+        [2, 1],
+        ["NaN", 1],
+        [1, "Infinity"],
+      ],
+      100,
+      10,
+    );
     expect(points.map((p) => p.index)).toEqual([0, 1]);
     expect(points[0]).toEqual({ index: 0, x: 10, y: 70 });
     expect(points[1]).toEqual({ index: 1, x: 90, y: 30 });
   });
   it("finds the nearest point within a radius", () => {
-    const points = [{ index: 4, x: 10, y: 10 }, { index: 7, x: 20, y: 10 }];
+    const points = [
+      { index: 4, x: 10, y: 10 },
+      { index: 7, x: 20, y: 10 },
+    ];
     expect(nearestPoint(points, 14, 10, 8)?.index).toBe(4);
     expect(nearestPoint(points, 17, 11, 8)?.index).toBe(7);
     expect(nearestPoint(points, 50, 50, 8)).toBeNull();
@@ -54,20 +74,42 @@ describe("compare", () => {
     });
   });
   it("explains what is wrong before any request", () => {
-    expect(() => resolveCompare(run, { steps: "3", layers: "", filters: "", image: "" }, null)).toThrow(/steps 3 not available/);
-    expect(() => resolveCompare(run, { steps: "", layers: "bn1", filters: "", image: "" }, null)).toThrow(/unknown layers "bn1"/);
-    expect(() => resolveCompare(run, { steps: "", layers: "", filters: "5", image: "" }, null)).toThrow(/filters 5 outside 0..3/);
-    expect(() => resolveCompare(run, { steps: "", layers: "", filters: "", image: "4" }, new Set([0, 1]))).toThrow(/not a probe image/);
+    expect(() => resolveCompare(run, { steps: "3", layers: "", filters: "", image: "" }, null)).toThrow(
+      /steps 3 not available/,
+    );
+    expect(() => resolveCompare(run, { steps: "", layers: "bn1", filters: "", image: "" }, null)).toThrow(
+      /unknown layers "bn1"/,
+    );
+    expect(() => resolveCompare(run, { steps: "", layers: "", filters: "5", image: "" }, null)).toThrow(
+      /filters 5 outside 0..3/,
+    );
+    expect(() => resolveCompare(run, { steps: "", layers: "", filters: "", image: "4" }, new Set([0, 1]))).toThrow(
+      /not a probe image/,
+    );
     const many = runSummary({ checkpoints: Array.from({ length: 300 }, (_, i) => i) });
-    expect(() => resolveCompare(many, { steps: "", layers: "", filters: "", image: "" }, null)).toThrow(/600 cells; at most 400/);
+    expect(() => resolveCompare(many, { steps: "", layers: "", filters: "", image: "" }, null)).toThrow(
+      /600 cells; at most 400/,
+    );
   });
   it("starts from a few checkpoints and the first layers", () => {
-    expect(defaultCompare(runSummary({ checkpoints: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }))).toEqual({ steps: "0,2,4,6,8,10", layers: "conv1:fc", filters: "", image: "" });
+    expect(defaultCompare(runSummary({ checkpoints: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }))).toEqual({
+      steps: "0,2,4,6,8,10",
+      layers: "conv1:fc",
+      filters: "",
+      image: "",
+    });
   });
 });
 
 describe("dynamics", () => {
-  const anomaly = { step: 3, layer: "fc", sources: [{ source: "weights" as const, nan_count: 1, inf_count: 0 }, { source: "activations" as const, nan_count: 4, inf_count: 2 }] };
+  const anomaly = {
+    step: 3,
+    layer: "fc",
+    sources: [
+      { source: "weights" as const, nan_count: 1, inf_count: 0 },
+      { source: "activations" as const, nan_count: 4, inf_count: 2 },
+    ],
+  };
   it("jumps to the first checkpoint at or after the anomaly, and its layer", () => {
     expect(anomalyTarget(runSummary(), anomaly)).toEqual({ step: 4, layer: "fc" });
     expect(anomalyTarget(runSummary(), { ...anomaly, step: 99, layer: "gone" })).toEqual({ step: 6, layer: null });

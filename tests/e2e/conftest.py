@@ -48,7 +48,12 @@ IGNORED_CONSOLE = ("Multiple instances of Three.js",)
 
 
 def _chromium_path() -> Optional[str]:
-    for candidate in (os.environ.get("DEEPVIZ_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"):
+    for candidate in (
+        os.environ.get("DEEPVIZ_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -61,7 +66,9 @@ def _missing_prerequisites() -> list[str]:
     except ImportError:
         missing.append("the Python package `playwright` is not installed (pip install -e '.[test]')")
     if _chromium_path() is None:
-        missing.append("Chromium is not installed (`make browser`, or apt-get install chromium; or set DEEPVIZ_CHROMIUM)")
+        missing.append(
+            "Chromium is not installed (`make browser`, or apt-get install chromium; or set DEEPVIZ_CHROMIUM)"
+        )
     if not BUNDLE.is_file():
         missing.append(f"the dashboard bundle {BUNDLE.relative_to(REPO_ROOT)} is not built (`make frontend`)")
     return missing
@@ -152,7 +159,17 @@ def _start_tensorboard(logdir: str, expected: dict[str, list[int]], timeout: flo
         log_path = os.path.join(tempfile.mkdtemp(prefix="deepviz-e2e-tb-"), "tensorboard.log")
         log_file = open(log_path, "wb")
         process = subprocess.Popen(
-            [*_tensorboard_command(), "--logdir", logdir, "--host", "127.0.0.1", "--port", str(port), "--reload_interval", "1"],
+            [
+                *_tensorboard_command(),
+                "--logdir",
+                logdir,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--reload_interval",
+                "1",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -174,7 +191,9 @@ def _start_tensorboard(logdir: str, expected: dict[str, list[int]], timeout: flo
         _stop(process)
         if process.returncode is not None and "address already in use" in server.log_tail().lower() and attempt < 2:
             continue
-        raise RuntimeError(f"tensorboard did not serve the expected checkpoints {expected} (last: {last!r}); log:\n{server.log_tail()}")
+        raise RuntimeError(
+            f"tensorboard did not serve the expected checkpoints {expected} (last: {last!r}); log:\n{server.log_tail()}"
+        )
     raise AssertionError("unreachable")
 
 

@@ -198,9 +198,7 @@ def test_hovering_a_confusion_cell_shows_its_images(page, tensorboard_server):
     cells = [(t, p) for t in range(len(counts)) for p in range(len(counts)) if counts[t][p] > 0]
     off_diagonal = [(t, p) for t, p in cells if t != p]
     true_class, predicted = (off_diagonal or cells)[0]
-    cell = page.locator(
-        f'[data-testid="confusion-cell"][data-true="{true_class}"][data-pred="{predicted}"]'
-    )
+    cell = page.locator(f'[data-testid="confusion-cell"][data-true="{true_class}"][data-pred="{predicted}"]')
     expect(cell).to_have_count(1)
     cell.hover()
     examples = tid(tid(page, "confusion-examples"), "confusion-example")

@@ -19,7 +19,11 @@ export interface ScatterPoint {
 }
 
 /** Canvas positions (in a size x size box with `pad` margin) of the finite projected points. */
-export function scatterPoints(projection: readonly (readonly (number | string)[])[], size: number, pad: number): ScatterPoint[] {
+export function scatterPoints(
+  projection: readonly (readonly (number | string)[])[],
+  size: number,
+  pad: number,
+): ScatterPoint[] {
   const finite: { index: number; px: number; py: number }[] = [];
   projection.forEach((pair, index) => {
     const px = toNumber(pair[0] as number);
@@ -43,7 +47,12 @@ export function scatterPoints(projection: readonly (readonly (number | string)[]
 }
 
 /** The point nearest (x, y) within `radius`, or null. */
-export function nearestPoint(points: readonly ScatterPoint[], x: number, y: number, radius: number): ScatterPoint | null {
+export function nearestPoint(
+  points: readonly ScatterPoint[],
+  x: number,
+  y: number,
+  radius: number,
+): ScatterPoint | null {
   let best: ScatterPoint | null = null;
   let bestDistance = radius * radius;
   for (const point of points) {
@@ -66,7 +75,8 @@ export class ClustersView implements View {
   private readonly legend: HTMLElement;
   private readonly cards: HTMLElement;
   private token = 0;
-  private data: { run: string; clusters: ClustersResponse; corpus: CorpusResponse | null; names: string[] } | null = null;
+  private data: { run: string; clusters: ClustersResponse; corpus: CorpusResponse | null; names: string[] } | null =
+    null;
   private points: ScatterPoint[] = [];
   private hovered: ScatterPoint | null = null;
   private highlightCluster: number | null = null;
@@ -84,7 +94,11 @@ export class ClustersView implements View {
       (value) => store.set({ colorBy: value as State["colorBy"] }),
       "Colour of the points",
     );
-    this.canvas = h("canvas", { testid: "clusters-scatter", class: "dv-scatter", attrs: { role: "img", "aria-label": "2-D projection of the eval images' features" } });
+    this.canvas = h("canvas", {
+      testid: "clusters-scatter",
+      class: "dv-scatter",
+      attrs: { role: "img", "aria-label": "2-D projection of the eval images' features" },
+    });
     this.canvas.style.width = `${SIZE}px`;
     this.canvas.style.height = `${SIZE}px`;
     this.tooltip = h("div", { class: "dv-tooltip", testid: "clusters-tooltip" });
@@ -176,7 +190,12 @@ export class ClustersView implements View {
     const { clusters } = this.data;
     this.points = scatterPoints(clusters.projection, SIZE, PAD);
     const k = clusters.sizes.length;
-    const notes = [`${k} clusters of ${clusters.assignment.length} eval images`, clusters.layer ? `features: ${clusters.layer}` : "", clusters.metric ? `${clusters.metric} distance` : "", `step ${clusters.step}`];
+    const notes = [
+      `${k} clusters of ${clusters.assignment.length} eval images`,
+      clusters.layer ? `features: ${clusters.layer}` : "",
+      clusters.metric ? `${clusters.metric} distance` : "",
+      `step ${clusters.step}`,
+    ];
     if (clusters.nonfinite_images) notes.push(`${clusters.nonfinite_images} images with NaN/Inf features left out`);
     this.status.set("ready", notes.filter(Boolean).join(" · "));
     this.renderLegend();
@@ -188,7 +207,7 @@ export class ClustersView implements View {
     const data = this.data;
     if (!data) return "#999";
     if (this.ctx.store.get().colorBy === "cluster") return categoricalColor(data.clusters.assignment[index] ?? -1);
-    return categoricalColor(data.corpus ? data.corpus.labels[index] ?? -1 : -1);
+    return categoricalColor(data.corpus ? (data.corpus.labels[index] ?? -1) : -1);
   }
 
   private draw(): void {
@@ -289,9 +308,15 @@ export class ClustersView implements View {
       const strip = h("div", { class: "dv-strip" });
       for (const index of clusters.nearest[k] ?? []) {
         if (index < 0) continue;
-        const item = thumbnails && index < thumbnails.count
-          ? thumbnails.canvas(index, 36, { testid: "cluster-image", title: `image #${index}; click to select it` })
-          : h("span", { testid: "cluster-image", class: "dv-chip", text: `#${index}`, attrs: { "data-index": index } });
+        const item =
+          thumbnails && index < thumbnails.count
+            ? thumbnails.canvas(index, 36, { testid: "cluster-image", title: `image #${index}; click to select it` })
+            : h("span", {
+                testid: "cluster-image",
+                class: "dv-chip",
+                text: `#${index}`,
+                attrs: { "data-index": index },
+              });
         item.addEventListener("click", () => this.ctx.store.set({ image: index }));
         strip.appendChild(item);
       }

@@ -18,7 +18,11 @@ export interface ResolvedCompare {
 }
 
 /** Check a compare request against the run's listing; throws SelectionError explaining what is wrong. */
-export function resolveCompare(run: RunSummary, spec: CompareSpec, probes: ReadonlySet<number> | null): ResolvedCompare {
+export function resolveCompare(
+  run: RunSummary,
+  spec: CompareSpec,
+  probes: ReadonlySet<number> | null,
+): ResolvedCompare {
   const imageText = spec.image.trim();
   let image: number | null = null;
   if (imageText) {
@@ -26,21 +30,31 @@ export function resolveCompare(run: RunSummary, spec: CompareSpec, probes: Reado
     if (!/^\d+$/.test(text)) throw new SelectionError(`image: ${JSON.stringify(spec.image)} is not an image index`);
     image = Number(text);
     if (probes && !probes.has(image)) {
-      throw new SelectionError(`image #${image} is not a probe image; activations exist for ${[...probes].map((i) => `#${i}`).join(", ")}`);
+      throw new SelectionError(
+        `image #${image} is not a probe image; activations exist for ${[...probes].map((i) => `#${i}`).join(", ")}`,
+      );
     }
   }
   const candidates = run.layers.filter((layer) => (image === null ? layer.has_weights : layer.has_activations));
-  const layers = selectNames(spec.layers, candidates.map((layer) => layer.name), "layers");
+  const layers = selectNames(
+    spec.layers,
+    candidates.map((layer) => layer.name),
+    "layers",
+  );
   if (!layers.length) throw new SelectionError("no layers selected");
   const available = run.steps_by_kind[image === null ? "weights" : "activations"] ?? [];
   const steps = selectValues(spec.steps, available, "steps");
   if (!steps.length) throw new SelectionError("no checkpoints selected");
   if (steps.length * layers.length > MAX_CELLS) {
-    throw new SelectionError(`${steps.length} checkpoints × ${layers.length} layers = ${steps.length * layers.length} cells; at most ${MAX_CELLS}: choose fewer checkpoints or layers`);
+    throw new SelectionError(
+      `${steps.length} checkpoints × ${layers.length} layers = ${steps.length * layers.length} cells; at most ${MAX_CELLS}: choose fewer checkpoints or layers`,
+    );
   }
   let filters = spec.filters.replace(/\s+/g, "");
   if (filters && image === null) {
-    const counts = layers.map((name) => run.layers.find((layer) => layer.name === name)?.parameter_shapes.weight?.[0] ?? MAX_FILTERS);
+    const counts = layers.map(
+      (name) => run.layers.find((layer) => layer.name === name)?.parameter_shapes.weight?.[0] ?? MAX_FILTERS,
+    );
     const fewest = Math.min(...counts);
     const chosen = selectIndices(filters, fewest, "filters", MAX_FILTERS);
     if (!filters.includes(":")) filters = chosen.join(",");
@@ -73,7 +87,10 @@ export class CompareView implements View {
   constructor(private readonly ctx: AppContext) {
     const { store } = ctx;
     const input = (key: keyof CompareSpec, placeholder: string, label: string) => {
-      const element = h("input", { testid: `compare-${key}`, attrs: { type: "text", placeholder, "aria-label": label, spellcheck: "false" } });
+      const element = h("input", {
+        testid: `compare-${key}`,
+        attrs: { type: "text", placeholder, "aria-label": label, spellcheck: "false" },
+      });
       element.addEventListener("keydown", (event) => {
         if (event.key === "Enter") this.submit();
       });
@@ -85,7 +102,13 @@ export class CompareView implements View {
       filters: input("filters", "all, or 0:7 or 1,4,9", "Filters"),
       image: input("image", "none (weights)", "Probe image for activations"),
     };
-    const runButton = h("button", { testid: "compare-run", class: "dv-button", text: "Compare", attrs: { type: "button" }, on: { click: () => this.submit() } });
+    const runButton = h("button", {
+      testid: "compare-run",
+      class: "dv-button",
+      text: "Compare",
+      attrs: { type: "button" },
+      on: { click: () => this.submit() },
+    });
     this.grid = h("table", { testid: "compare-grid", class: "dv-compare-grid" });
     this.root = h(
       "section",
@@ -172,7 +195,10 @@ export class CompareView implements View {
       resolved = resolveCompare(run, spec, spec.image ? await this.probes(run) : null);
     } catch (error) {
       if (token !== this.token) return;
-      this.status.set("error", error instanceof SelectionError ? describe(error) : `Compare failed: ${describe(error)}`);
+      this.status.set(
+        "error",
+        error instanceof SelectionError ? describe(error) : `Compare failed: ${describe(error)}`,
+      );
       replaceChildren(this.grid);
       return;
     }
@@ -196,13 +222,21 @@ export class CompareView implements View {
   }
 
   private renderGrid(run: RunSummary, result: CompareResponse): void {
-    const head = h("tr", {}, h("th", { text: "step" }), ...result.layers.map((layer) => h("th", { text: layer, title: layer })));
+    const head = h(
+      "tr",
+      {},
+      h("th", { text: "step" }),
+      ...result.layers.map((layer) => h("th", { text: layer, title: layer })),
+    );
     const byKey = new Map(result.cells.map((cell) => [`${cell.step}\u0000${cell.layer}`, cell]));
     let pending = 0;
     let failed = 0;
     const done = () => {
       if (pending > 0) return;
-      const what = result.kind === "activations" ? `activations of image #${result.image}` : `weights${result.filters ? `, filters ${result.filters}` : ""}`;
+      const what =
+        result.kind === "activations"
+          ? `activations of image #${result.image}`
+          : `weights${result.filters ? `, filters ${result.filters}` : ""}`;
       const text = `${result.steps.length} checkpoints × ${result.layers.length} layers · ${what} · click a cell to select its step and layer`;
       if (failed) this.status.set("error", `${failed} sprite${failed === 1 ? "" : "s"} did not load. ${text}`);
       else this.status.set("ready", text);

@@ -42,7 +42,12 @@ export class ConfusionView implements View {
   private readonly delta: HTMLInputElement;
   private readonly examples: HTMLElement;
   private token = 0;
-  private data: { run: string; current: ConfusionResponse; previous: ConfusionResponse | null; names: string[] } | null = null;
+  private data: {
+    run: string;
+    current: ConfusionResponse;
+    previous: ConfusionResponse | null;
+    names: string[];
+  } | null = null;
   private hovered: Cell | null = null;
   private pinned: Cell | null = null;
   private examplesKey = "";
@@ -50,13 +55,25 @@ export class ConfusionView implements View {
   constructor(private readonly ctx: AppContext) {
     const { store } = ctx;
     const state = store.get();
-    const rowNormalize = checkbox("confusion-row-normalize", "normalize rows", state.rowNormalize, (checked) => store.set({ rowNormalize: checked }));
-    const delta = checkbox("confusion-delta", "change since previous checkpoint", state.delta, (checked) => store.set({ delta: checked }));
+    const rowNormalize = checkbox("confusion-row-normalize", "normalize rows", state.rowNormalize, (checked) =>
+      store.set({ rowNormalize: checked }),
+    );
+    const delta = checkbox("confusion-delta", "change since previous checkpoint", state.delta, (checked) =>
+      store.set({ delta: checked }),
+    );
     this.rowNormalize = rowNormalize.input;
     this.delta = delta.input;
     this.accuracy = h("span", { testid: "confusion-accuracy", class: "dv-accuracy" });
-    this.matrix = h("div", { testid: "confusion-matrix", class: "dv-matrix", attrs: { role: "grid", "aria-label": "Confusion matrix" } });
-    this.examples = h("div", { testid: "confusion-examples", class: "dv-examples dv-panel", attrs: { "aria-live": "polite" } });
+    this.matrix = h("div", {
+      testid: "confusion-matrix",
+      class: "dv-matrix",
+      attrs: { role: "grid", "aria-label": "Confusion matrix" },
+    });
+    this.examples = h("div", {
+      testid: "confusion-examples",
+      class: "dv-examples dv-panel",
+      attrs: { "aria-live": "polite" },
+    });
     this.matrix.addEventListener("mouseover", (event) => {
       const cell = this.cellOf(event.target);
       if (cell) this.setHover(cell);
@@ -78,7 +95,12 @@ export class ConfusionView implements View {
       h(
         "div",
         { class: "dv-confusion-layout" },
-        h("div", {}, h("div", { class: "dv-small dv-muted", text: "rows: true class · columns: predicted class" }), this.matrix),
+        h(
+          "div",
+          {},
+          h("div", { class: "dv-small dv-muted", text: "rows: true class · columns: predicted class" }),
+          this.matrix,
+        ),
         this.examples,
       ),
     );
@@ -86,10 +108,13 @@ export class ConfusionView implements View {
     store.subscribe(() => this.active && ctx.gate.track(this.load()), ["runs", "run", "step", "loaded"]);
     store.subscribe(() => this.active && ctx.gate.track(this.load()), ["delta"]);
     store.subscribe(() => this.active && this.renderMatrix(), ["rowNormalize"]);
-    store.subscribe((s) => {
-      this.rowNormalize.checked = s.rowNormalize;
-      this.delta.checked = s.delta;
-    }, ["rowNormalize", "delta"]);
+    store.subscribe(
+      (s) => {
+        this.rowNormalize.checked = s.rowNormalize;
+        this.delta.checked = s.delta;
+      },
+      ["rowNormalize", "delta"],
+    );
     store.subscribe(() => {
       this.pinned = null;
       this.hovered = null;
@@ -171,17 +196,30 @@ export class ConfusionView implements View {
     this.matrix.style.gridTemplateColumns = `minmax(40px, max-content) repeat(${classes}, minmax(30px, 1fr))`;
     const children: HTMLElement[] = [h("div", { class: "dv-matrix-head" })];
     for (let p = 0; p < classes; p += 1) {
-      children.push(h("div", { class: "dv-matrix-head dv-matrix-col", text: className(names, p), title: `predicted ${className(names, p)}` }));
+      children.push(
+        h("div", {
+          class: "dv-matrix-head dv-matrix-col",
+          text: className(names, p),
+          title: `predicted ${className(names, p)}`,
+        }),
+      );
     }
     for (let t = 0; t < classes; t += 1) {
-      children.push(h("div", { class: "dv-matrix-head dv-matrix-row", text: className(names, t), title: `true ${className(names, t)}` }));
+      children.push(
+        h("div", {
+          class: "dv-matrix-head dv-matrix-row",
+          text: className(names, t),
+          title: `true ${className(names, t)}`,
+        }),
+      );
       for (let p = 0; p < classes; p += 1) {
         const value = shown[t][p];
         const magnitude = scale ? Math.abs(value) / scale : 0;
         let background: string;
         if (before) {
           const good = t === p ? value > 0 : value < 0;
-          background = value === 0 ? "#fff" : mix([255, 255, 255], good ? [33, 113, 181] : [203, 24, 29], Math.sqrt(magnitude));
+          background =
+            value === 0 ? "#fff" : mix([255, 255, 255], good ? [33, 113, 181] : [203, 24, 29], Math.sqrt(magnitude));
         } else {
           background = mix([255, 255, 255], [8, 69, 148], Math.sqrt(magnitude));
         }
@@ -216,7 +254,8 @@ export class ConfusionView implements View {
   }
 
   private markPinned(): void {
-    for (const element of Array.from(this.matrix.querySelectorAll(".dv-cell-pinned"))) element.classList.remove("dv-cell-pinned");
+    for (const element of Array.from(this.matrix.querySelectorAll(".dv-cell-pinned")))
+      element.classList.remove("dv-cell-pinned");
     if (!this.pinned) return;
     const selector = `[data-testid=confusion-cell][data-true="${this.pinned.t}"][data-pred="${this.pinned.p}"]`;
     this.matrix.querySelector(selector)?.classList.add("dv-cell-pinned");
@@ -236,7 +275,13 @@ export class ConfusionView implements View {
       const key = data ? "hint" : "none";
       if (this.examplesKey === key) return;
       this.examplesKey = key;
-      replaceChildren(this.examples, h("div", { class: "dv-muted", text: data ? "Point at a cell to see its images; click a cell to pin them." : "" }));
+      replaceChildren(
+        this.examples,
+        h("div", {
+          class: "dv-muted",
+          text: data ? "Point at a cell to see its images; click a cell to pin them." : "",
+        }),
+      );
       return;
     }
     const images = data.current.cell_images[cell.t]?.[cell.p] ?? [];
@@ -249,7 +294,10 @@ export class ConfusionView implements View {
     if (thumbnails) {
       for (const index of images) {
         if (index >= thumbnails.count) continue;
-        const canvas = thumbnails.canvas(index, 48, { testid: "confusion-example", title: `image #${index}; click to select it` });
+        const canvas = thumbnails.canvas(index, 48, {
+          testid: "confusion-example",
+          title: `image #${index}; click to select it`,
+        });
         canvas.addEventListener("click", () => this.ctx.store.set({ image: index }));
         grid.appendChild(canvas);
       }

@@ -44,7 +44,12 @@ export function anomalyTarget(run: RunSummary, anomaly: Anomaly): { step: number
 
 export function describeAnomaly(anomaly: Anomaly): string {
   const parts = anomaly.sources.map((source) => {
-    const counts = [source.nan_count ? `${source.nan_count} NaN` : "", source.inf_count ? `${source.inf_count} Inf` : ""].filter(Boolean).join(", ");
+    const counts = [
+      source.nan_count ? `${source.nan_count} NaN` : "",
+      source.inf_count ? `${source.inf_count} Inf` : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
     return `${source.source}: ${counts}`;
   });
   return `first NaN/Inf at step ${anomaly.step} in ${anomaly.layer} (${parts.join("; ")})`;
@@ -66,7 +71,9 @@ export class DynamicsView implements View {
   private token = 0;
   private loadedKey = "";
   private data: DynamicsResponse | null = null;
-  private x: ((step: number) => number) & { invert(value: number): number } = Object.assign((v: number) => v, { invert: (v: number) => v });
+  private x: ((step: number) => number) & { invert(value: number): number } = Object.assign((v: number) => v, {
+    invert: (v: number) => v,
+  });
 
   constructor(private readonly ctx: AppContext) {
     const { store } = ctx;
@@ -87,7 +94,12 @@ export class DynamicsView implements View {
     );
     const log = checkbox("dynamics-log", "log scale", state.logScale, (checked) => store.set({ logScale: checked }));
     this.logScale = log.input;
-    this.anomalyButton = h("button", { testid: "dynamics-first-anomaly", class: "dv-button", text: "First anomaly", attrs: { type: "button" } });
+    this.anomalyButton = h("button", {
+      testid: "dynamics-first-anomaly",
+      class: "dv-button",
+      text: "First anomaly",
+      attrs: { type: "button" },
+    });
     this.anomalyButton.disabled = true;
     this.anomalyButton.addEventListener("click", () => this.jumpToAnomaly());
     this.anomalyNote = h("span", { class: "dv-small dv-muted", testid: "dynamics-anomaly" });
@@ -104,7 +116,15 @@ export class DynamicsView implements View {
     this.root = h(
       "section",
       { testid: "view-dynamics", class: "dv-view", attrs: { role: "tabpanel", "aria-label": "Training dynamics" } },
-      h("div", { class: "dv-toolbar" }, h("label", { class: "dv-inline" }, this.statSelect), h("label", { class: "dv-inline" }, "of ", this.sourceSelect), log.label, this.anomalyButton, this.anomalyNote),
+      h(
+        "div",
+        { class: "dv-toolbar" },
+        h("label", { class: "dv-inline" }, this.statSelect),
+        h("label", { class: "dv-inline" }, "of ", this.sourceSelect),
+        log.label,
+        this.anomalyButton,
+        this.anomalyNote,
+      ),
       this.status.element,
       this.box,
       this.readout,
@@ -113,11 +133,14 @@ export class DynamicsView implements View {
     this.root.hidden = true;
     store.subscribe(() => this.active && void this.load(), ["runs", "run", "stat", "source", "loaded"]);
     store.subscribe(() => this.active && this.draw(), ["step", "layer", "logScale"]);
-    store.subscribe((s) => {
-      this.statSelect.value = s.stat;
-      this.sourceSelect.value = s.source;
-      this.logScale.checked = s.logScale;
-    }, ["stat", "source", "logScale"]);
+    store.subscribe(
+      (s) => {
+        this.statSelect.value = s.stat;
+        this.sourceSelect.value = s.source;
+        this.logScale.checked = s.logScale;
+      },
+      ["stat", "source", "logScale"],
+    );
     window.addEventListener("resize", () => this.active && this.draw());
   }
 
@@ -141,7 +164,8 @@ export class DynamicsView implements View {
     };
     if (!state.loaded) return empty("Loading the list of runs…", "loading");
     if (!run) return empty(state.runs.length ? "Select a run." : "No run has deepviz data yet.");
-    if (!run.kinds.includes("statistics") || !run.statistics_steps.count) return empty(`Run ${run.run} has no layer statistics (log them with viz.log_step(step)).`);
+    if (!run.kinds.includes("statistics") || !run.statistics_steps.count)
+      return empty(`Run ${run.run} has no layer statistics (log them with viz.log_step(step)).`);
     const key = `${run.run}|${state.stat}|${state.source}|${run.statistics_steps.count}|${run.statistics_steps.last}`;
     if (key === this.loadedKey && this.data) return;
     const token = ++this.token;
@@ -159,11 +183,21 @@ export class DynamicsView implements View {
     const layers = Object.keys(data.series);
     const points = layers.reduce((sum, name) => sum + data.series[name].steps.length, 0);
     const total = run.statistics_steps.count;
-    if (!points) this.status.set("empty", `No ${state.source} statistics were logged yet${state.source === "gradients" ? " (gradients exist only after a backward pass)" : ""}.`);
-    else this.status.set("ready", `${STAT_LABELS[data.stat]} of ${data.source} · ${layers.length} layers · ${total} logged steps (up to 500 points per layer, NaN/Inf steps kept) · click the chart to move the timeline`);
+    if (!points)
+      this.status.set(
+        "empty",
+        `No ${state.source} statistics were logged yet${state.source === "gradients" ? " (gradients exist only after a backward pass)" : ""}.`,
+      );
+    else
+      this.status.set(
+        "ready",
+        `${STAT_LABELS[data.stat]} of ${data.source} · ${layers.length} layers · ${total} logged steps (up to 500 points per layer, NaN/Inf steps kept) · click the chart to move the timeline`,
+      );
     const anomaly = data.first_anomaly;
     this.anomalyButton.disabled = !anomaly;
-    this.anomalyButton.textContent = anomaly ? `First anomaly: step ${anomaly.step}, ${anomaly.layer}` : "No NaN/Inf found";
+    this.anomalyButton.textContent = anomaly
+      ? `First anomaly: step ${anomaly.step}, ${anomaly.layer}`
+      : "No NaN/Inf found";
     this.anomalyNote.textContent = anomaly ? describeAnomaly(anomaly) : "";
     this.draw();
   }
@@ -181,7 +215,12 @@ export class DynamicsView implements View {
       patch.filter = null;
     }
     this.ctx.store.set(patch);
-    const shown = target.step === null ? "" : target.step === anomaly.step ? ` · timeline at step ${target.step}` : ` · timeline at checkpoint ${target.step}, the first at or after it`;
+    const shown =
+      target.step === null
+        ? ""
+        : target.step === anomaly.step
+          ? ` · timeline at step ${target.step}`
+          : ` · timeline at checkpoint ${target.step}, the first at or after it`;
     this.anomalyNote.textContent = `${describeAnomaly(anomaly)}${shown}`;
   }
 
@@ -231,19 +270,55 @@ export class DynamicsView implements View {
     if (minStep === maxStep) maxStep = minStep + 1;
     if (!Number.isFinite(minValue)) [minValue, maxValue] = [0, 1];
     if (minValue === maxValue) [minValue, maxValue] = [minValue - 1, maxValue + 1];
-    const x = scaleLinear().domain([minStep, maxStep]).range([MARGIN.left, width - MARGIN.right]);
-    const y = (state.logScale ? scaleSymlog() : scaleLinear()).domain([minValue, maxValue]).nice().range([HEIGHT - MARGIN.bottom, MARGIN.top]);
+    const x = scaleLinear()
+      .domain([minStep, maxStep])
+      .range([MARGIN.left, width - MARGIN.right]);
+    const y = (state.logScale ? scaleSymlog() : scaleLinear())
+      .domain([minValue, maxValue])
+      .nice()
+      .range([HEIGHT - MARGIN.bottom, MARGIN.top]);
     this.x = Object.assign((step: number) => x(step), { invert: (value: number) => x.invert(value) });
 
     const stepTicks = x.ticks(Math.max(2, Math.floor(width / 90))).filter((tick) => Number.isInteger(tick));
-    svg.append("g").attr("transform", `translate(0,${HEIGHT - MARGIN.bottom})`).call(axisBottom(x).tickValues(stepTicks).tickFormat((v) => String(v)));
-    svg.append("g").attr("transform", `translate(${MARGIN.left},0)`).call(axisLeft(y).ticks(6).tickFormat((v) => formatNumber(Number(v), 3)));
-    svg.append("text").attr("x", MARGIN.left).attr("y", 12).attr("fill", "#616161").text(`${STAT_LABELS[data.stat]} of ${data.source}`);
-    svg.append("text").attr("x", width - MARGIN.right).attr("y", HEIGHT - 2).attr("text-anchor", "end").attr("fill", "#616161").text("step");
+    svg
+      .append("g")
+      .attr("transform", `translate(0,${HEIGHT - MARGIN.bottom})`)
+      .call(
+        axisBottom(x)
+          .tickValues(stepTicks)
+          .tickFormat((v) => String(v)),
+      );
+    svg
+      .append("g")
+      .attr("transform", `translate(${MARGIN.left},0)`)
+      .call(
+        axisLeft(y)
+          .ticks(6)
+          .tickFormat((v) => formatNumber(Number(v), 3)),
+      );
+    svg
+      .append("text")
+      .attr("x", MARGIN.left)
+      .attr("y", 12)
+      .attr("fill", "#616161")
+      .text(`${STAT_LABELS[data.stat]} of ${data.source}`);
+    svg
+      .append("text")
+      .attr("x", width - MARGIN.right)
+      .attr("y", HEIGHT - 2)
+      .attr("text-anchor", "end")
+      .attr("fill", "#616161")
+      .text("step");
 
     // The checkpoint selected on the timeline.
     if (state.step !== null) {
-      svg.append("line").attr("class", "dv-rule").attr("x1", x(state.step)).attr("x2", x(state.step)).attr("y1", MARGIN.top).attr("y2", HEIGHT - MARGIN.bottom);
+      svg
+        .append("line")
+        .attr("class", "dv-rule")
+        .attr("x1", x(state.step))
+        .attr("x2", x(state.step))
+        .attr("y1", MARGIN.top)
+        .attr("y2", HEIGHT - MARGIN.bottom);
     }
     const path = line<[number, number]>()
       .defined((d) => Number.isFinite(d[1]))
@@ -340,7 +415,8 @@ export class DynamicsView implements View {
       const series = data.series[name];
       if (!series.steps.length) continue;
       let best = 0;
-      for (let i = 1; i < series.steps.length; i += 1) if (Math.abs(series.steps[i] - step) < Math.abs(series.steps[best] - step)) best = i;
+      for (let i = 1; i < series.steps.length; i += 1)
+        if (Math.abs(series.steps[i] - step) < Math.abs(series.steps[best] - step)) best = i;
       parts.push(`${name} at step ${series.steps[best]}: ${formatNumber(toNumber(series.values[best]), 5)}`);
     }
     this.readout.textContent = parts.join(" · ");

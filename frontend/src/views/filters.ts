@@ -14,7 +14,14 @@ import {
   type PredictionResponse,
 } from "../api";
 import { hasStep, selectedLayer, thumbnailsFor, type AppContext, type View } from "../context";
-import { describeFilterPixel, filterIndex, filterTileOrigin, locateActivationPixel, locateFilterPixel, type FilterPixel } from "../layout";
+import {
+  describeFilterPixel,
+  filterIndex,
+  filterTileOrigin,
+  locateActivationPixel,
+  locateFilterPixel,
+  type FilterPixel,
+} from "../layout";
 import { className, searchCorpus } from "../search";
 import { SpriteStage, type SpriteMeta, type Zoom } from "../sprite";
 import { currentRun, type State } from "../store";
@@ -150,7 +157,11 @@ export class FiltersView implements View {
     this.search = h("input", {
       testid: "corpus-search",
       class: "dv-search",
-      attrs: { type: "search", placeholder: "class, label, id, caption or #index", "aria-label": "Search the eval images" },
+      attrs: {
+        type: "search",
+        placeholder: "class, label, id, caption or #index",
+        "aria-label": "Search the eval images",
+      },
     });
     let searchTimer: number | null = null;
     this.search.addEventListener("input", () => {
@@ -168,7 +179,11 @@ export class FiltersView implements View {
       this.shownCount = PAGE;
       void this.renderCorpus();
     }).input;
-    this.corpusGrid = h("div", { testid: "corpus-grid", class: "dv-corpus-grid", attrs: { role: "listbox", "aria-label": "Eval images" } });
+    this.corpusGrid = h("div", {
+      testid: "corpus-grid",
+      class: "dv-corpus-grid",
+      attrs: { role: "listbox", "aria-label": "Eval images" },
+    });
     this.more = h("button", { class: "dv-button", text: "Show more", attrs: { type: "button" } });
     this.more.hidden = true;
     this.more.addEventListener("click", () => {
@@ -179,7 +194,13 @@ export class FiltersView implements View {
     this.root = h(
       "section",
       { testid: "view-filters", class: "dv-view dv-filters", attrs: { role: "tabpanel", "aria-label": "Filters" } },
-      h("div", { class: "dv-toolbar" }, h("label", { class: "dv-inline" }, "layer ", this.layerSelect), h("label", { class: "dv-inline" }, "colour scale ", this.normSelect), h("label", { class: "dv-inline" }, "zoom ", zoom)),
+      h(
+        "div",
+        { class: "dv-toolbar" },
+        h("label", { class: "dv-inline" }, "layer ", this.layerSelect),
+        h("label", { class: "dv-inline" }, "colour scale ", this.normSelect),
+        h("label", { class: "dv-inline" }, "zoom ", zoom),
+      ),
       this.status.element,
       h(
         "div",
@@ -219,24 +240,36 @@ export class FiltersView implements View {
     );
     this.root.hidden = true;
 
-    store.subscribe(() => this.active && ctx.gate.track(this.renderSprite()), ["runs", "run", "layer", "step", "norm", "loaded"]);
+    store.subscribe(
+      () => this.active && ctx.gate.track(this.renderSprite()),
+      ["runs", "run", "layer", "step", "norm", "loaded"],
+    );
     // While playing, the layouts (for pointing at filters and channels) wait; they come on pause.
-    store.subscribe((s) => {
-      if (!this.active || s.playing) return;
-      void this.renderSprite();
-      void this.renderImage();
-    }, ["playing"]);
+    store.subscribe(
+      (s) => {
+        if (!this.active || s.playing) return;
+        void this.renderSprite();
+        void this.renderImage();
+      },
+      ["playing"],
+    );
     store.subscribe(() => this.active && this.renderPinned(), ["filter"]);
     store.subscribe(() => this.active && this.renderLayerOptions(), ["runs", "run", "layer"]);
-    store.subscribe(() => this.active && ctx.gate.track(this.renderImage()), ["runs", "run", "image", "step", "layer", "activationNorm"]);
+    store.subscribe(
+      () => this.active && ctx.gate.track(this.renderImage()),
+      ["runs", "run", "image", "step", "layer", "activationNorm"],
+    );
     store.subscribe(() => this.active && this.renderCorpus(), ["runs", "run"]);
     store.subscribe(() => this.active && this.misclassified.checked && this.renderCorpus(), ["step"]);
     store.subscribe(() => this.active && this.highlightCorpus(), ["image"]);
     // The selection shows in data-index at once, also while another view is open.
-    store.subscribe((s) => {
-      if (s.image === null) this.selectedImage.removeAttribute("data-index");
-      else this.selectedImage.setAttribute("data-index", String(s.image));
-    }, ["image"]);
+    store.subscribe(
+      (s) => {
+        if (s.image === null) this.selectedImage.removeAttribute("data-index");
+        else this.selectedImage.setAttribute("data-index", String(s.image));
+      },
+      ["image"],
+    );
     store.subscribe((s) => (this.normSelect.value = s.norm), ["norm"]);
     store.subscribe((s) => (this.activationNorm.value = s.activationNorm), ["activationNorm"]);
     window.addEventListener("resize", () => {
@@ -267,8 +300,16 @@ export class FiltersView implements View {
     if (layer.has_weights && hasStep(run, "weights", step)) {
       items.push({ kind: "image", url: this.ctx.api.filtersUrl(run.run, layer.name, step, state.norm) });
     }
-    if (state.image !== null && layer.has_activations && hasStep(run, "activations", step) && this.probes.has(state.image)) {
-      items.push({ kind: "image", url: this.ctx.api.activationsUrl(run.run, layer.name, step, state.image, state.activationNorm) });
+    if (
+      state.image !== null &&
+      layer.has_activations &&
+      hasStep(run, "activations", step) &&
+      this.probes.has(state.image)
+    ) {
+      items.push({
+        kind: "image",
+        url: this.ctx.api.activationsUrl(run.run, layer.name, step, state.image, state.activationNorm),
+      });
     }
     if (state.image !== null && hasStep(run, "predictions", step)) {
       items.push({ kind: "json", url: buildQuery("predictions", { run: run.run, step, image: state.image }) });
@@ -303,9 +344,17 @@ export class FiltersView implements View {
       return Promise.resolve();
     };
     if (!state.loaded) return fail("Loading the list of runs…", "loading");
-    if (!run) return fail(state.runs.length ? "Select a run." : "No run has deepviz data yet. Log some with DeepViz, then wait for the next update.");
+    if (!run)
+      return fail(
+        state.runs.length
+          ? "Select a run."
+          : "No run has deepviz data yet. Log some with DeepViz, then wait for the next update.",
+      );
     if (!layer) return fail(`Run ${run.run} has no logged layers.`);
-    if (!layer.has_weights) return fail(`Layer ${layer.name} has no logged weights (it has ${layer.has_activations ? "activations" : "statistics"} only).`);
+    if (!layer.has_weights)
+      return fail(
+        `Layer ${layer.name} has no logged weights (it has ${layer.has_activations ? "activations" : "statistics"} only).`,
+      );
     if (state.step === null) return fail(`Run ${run.run} has no checkpoints yet.`);
     if (!hasStep(run, "weights", state.step)) return fail(`No weights were logged at step ${state.step}.`);
     const step = state.step;
@@ -316,7 +365,11 @@ export class FiltersView implements View {
     }
     const describeLayout = (layout: FilterLayout | null) => {
       const shape = layer.parameter_shapes.weight ?? [];
-      const scale = { filter: "colour scale per filter", layer: "colour scale per layer", global: "colour scale over all checkpoints" }[state.norm];
+      const scale = {
+        filter: "colour scale per filter",
+        layer: "colour scale per layer",
+        global: "colour scale over all checkpoints",
+      }[state.norm];
       const count = layout ? `${layout.filters} filters` : shape.length ? `${shape[0]} filters` : "filters";
       return `${layer.name} · ${layer.kind || "layer"} · ${count}${shape.length ? ` of ${shape.slice(1).join("×")}` : ""} · step ${step} · ${scale}`;
     };
@@ -405,14 +458,23 @@ export class FiltersView implements View {
     const layout = this.layoutFor(this.filterStage.shown);
     const step = this.filterStage.shown?.step ?? null;
     if (!run || !layout || step === null || !state.layer) {
-      replaceChildren(this.filterInfo, h("span", { class: "dv-muted", text: "Point at a filter to see its values; click to pin it." }));
+      replaceChildren(
+        this.filterInfo,
+        h("span", { class: "dv-muted", text: "Point at a filter to see its values; click to pin it." }),
+      );
       return;
     }
     const hover = this.hover;
     const pinned = state.filter;
     const focus = hover ? filterIndex(layout, hover.filter) : pinned;
     if (focus === null) {
-      replaceChildren(this.filterInfo, h("span", { class: "dv-muted", text: `${layout.filters} filters. Point at one to see its values; click to pin it.` }));
+      replaceChildren(
+        this.filterInfo,
+        h("span", {
+          class: "dv-muted",
+          text: `${layout.filters} filters. Point at one to see its values; click to pin it.`,
+        }),
+      );
       return;
     }
     let values: FilterValues | null = null;
@@ -438,12 +500,25 @@ export class FiltersView implements View {
       rows.push(["min / max", `${formatNumber(values.min)} / ${formatNumber(values.max)}`]);
       rows.push(["mean", formatNumber(values.mean)]);
       rows.push(["L2 norm", formatNumber(values.norm)]);
-      if (values.nan_count || values.inf_count) rows.push(["non-finite", `${values.nan_count} NaN, ${values.inf_count} Inf`]);
+      if (values.nan_count || values.inf_count)
+        rows.push(["non-finite", `${values.nan_count} NaN, ${values.inf_count} Inf`]);
       rows.push(["colour scale", `±${formatNumber(layout.scales[hover ? hover.filter : focus] ?? null)}`]);
     }
     const table = h("dl", { class: "dv-facts" });
     for (const [name, value] of rows) table.append(h("dt", { text: name }), h("dd", { text: value }));
-    replaceChildren(this.filterInfo, table, error ? h("div", { class: "dv-status-error", text: error }) : null, pinned !== null ? h("button", { class: "dv-link", text: "unpin", attrs: { type: "button" }, on: { click: () => this.ctx.store.set({ filter: null }) } }) : null);
+    replaceChildren(
+      this.filterInfo,
+      table,
+      error ? h("div", { class: "dv-status-error", text: error }) : null,
+      pinned !== null
+        ? h("button", {
+            class: "dv-link",
+            text: "unpin",
+            attrs: { type: "button" },
+            on: { click: () => this.ctx.store.set({ filter: null }) },
+          })
+        : null,
+    );
   }
 
   // ---------------------------------------------------------------- selected image
@@ -489,7 +564,10 @@ export class FiltersView implements View {
     const image = state.image;
     if (image === null) {
       this.selectedImage.removeAttribute("data-index");
-      replaceChildren(this.selectedImage, h("span", { class: "dv-muted", text: "No image selected: pick one below or among the probe images." }));
+      replaceChildren(
+        this.selectedImage,
+        h("span", { class: "dv-muted", text: "No image selected: pick one below or among the probe images." }),
+      );
       replaceChildren(this.histogram);
       this.activationStage.clear();
       this.activationStatus.set("empty", "Select a probe image to see its activations at this layer.");
@@ -510,25 +588,37 @@ export class FiltersView implements View {
     const fact = (name: string, value: string) => facts.append(h("dt", { text: name }), h("dd", { text: value }));
     fact("image", `#${image}`);
     if (label !== undefined) fact("label", className(names, label));
-    if (corpus?.ids && corpus.ids[image] !== undefined && corpus.ids[image] !== null) fact("id", String(corpus.ids[image]));
+    if (corpus?.ids && corpus.ids[image] !== undefined && corpus.ids[image] !== null)
+      fact("id", String(corpus.ids[image]));
     if (corpus?.captions && corpus.captions[image]) fact("caption", String(corpus.captions[image]));
     // The same image keeps its canvas (no redraw, no flicker while playing).
     const thumbKey = `${run.run}#${image}`;
     if (!this.selectedThumb || this.selectedThumb.getAttribute("data-key") !== thumbKey) {
-      this.selectedThumb = thumbnails && image < thumbnails.count ? thumbnails.canvas(image, 96, { class: "dv-selected-thumb", attrs: { "data-key": thumbKey } }) : null;
+      this.selectedThumb =
+        thumbnails && image < thumbnails.count
+          ? thumbnails.canvas(image, 96, { class: "dv-selected-thumb", attrs: { "data-key": thumbKey } })
+          : null;
     }
     replaceChildren(
       this.selectedImage,
       this.selectedThumb,
       facts,
-      h("button", { class: "dv-link", text: "clear", attrs: { type: "button" }, on: { click: () => store.set({ image: null }) } }),
+      h("button", {
+        class: "dv-link",
+        text: "clear",
+        attrs: { type: "button" },
+        on: { click: () => store.set({ image: null }) },
+      }),
     );
     this.highlightCorpus();
     // The prediction for this image (one small answer, prefetched while playing) fills in the
     // predicted class among the facts and the histogram.
     void this.renderHistogram(token, run.run, state, image, label ?? null, names, (prediction) => {
       const predicted = prediction.predicted;
-      fact(`predicted at ${prediction.step}`, `${className(names, predicted)} (${percent(toNumber(prediction.confidence))})${label !== undefined && predicted !== label ? " ✗" : label !== undefined ? " ✓" : ""}`);
+      fact(
+        `predicted at ${prediction.step}`,
+        `${className(names, predicted)} (${percent(toNumber(prediction.confidence))})${label !== undefined && predicted !== label ? " ✗" : label !== undefined ? " ✓" : ""}`,
+      );
     });
     await this.renderActivations(state, image);
   }
@@ -544,14 +634,18 @@ export class FiltersView implements View {
   ): Promise<void> {
     const runSummary = currentRun(state);
     if (state.step === null || !hasStep(runSummary, "predictions", state.step)) {
-      replaceChildren(this.histogram, h("span", { class: "dv-muted", text: "No predictions were logged at this step." }));
+      replaceChildren(
+        this.histogram,
+        h("span", { class: "dv-muted", text: "No predictions were logged at this step." }),
+      );
       return;
     }
     let prediction;
     try {
       prediction = await this.ctx.api.prediction(run, state.step, image);
     } catch (error) {
-      if (token === this.tokens.image) replaceChildren(this.histogram, h("span", { class: "dv-status-error", text: describe(error) }));
+      if (token === this.tokens.image)
+        replaceChildren(this.histogram, h("span", { class: "dv-status-error", text: describe(error) }));
       return;
     }
     if (token !== this.tokens.image) return;
@@ -563,7 +657,9 @@ export class FiltersView implements View {
     if (bars.length > 12) shown = [...bars].sort((a, b) => b.p - a.p).slice(0, 10);
     const rows = shown.map(({ cls, p }) => {
       const width = Number.isFinite(p) ? Math.max(0, Math.min(1, p)) * 100 : 0;
-      const classes = ["dv-bar-row", cls === prediction.predicted ? "dv-predicted" : "", cls === label ? "dv-true" : ""].join(" ").trim();
+      const classes = ["dv-bar-row", cls === prediction.predicted ? "dv-predicted" : "", cls === label ? "dv-true" : ""]
+        .join(" ")
+        .trim();
       return h(
         "div",
         { class: classes, attrs: { "data-class": cls }, title: `${className(names, cls)}: ${percent(p, 2)}` },
@@ -574,9 +670,17 @@ export class FiltersView implements View {
     });
     replaceChildren(
       this.histogram,
-      h("div", { class: "dv-small dv-muted", text: `predicted class probabilities at step ${prediction.step}${bars.length > shown.length ? " (top 10)" : ""}` }),
+      h("div", {
+        class: "dv-small dv-muted",
+        text: `predicted class probabilities at step ${prediction.step}${bars.length > shown.length ? " (top 10)" : ""}`,
+      }),
       ...rows,
-      prediction.probabilities ? null : h("div", { class: "dv-small dv-muted", text: "Only the predicted class's confidence is logged for this image; full probabilities are logged for probe images." }),
+      prediction.probabilities
+        ? null
+        : h("div", {
+            class: "dv-small dv-muted",
+            text: "Only the predicted class's confidence is logged for this image; full probabilities are logged for probe images.",
+          }),
     );
   }
 
@@ -592,7 +696,12 @@ export class FiltersView implements View {
       this.probeChips,
       h("span", { class: "dv-small dv-muted", text: "probe images: " }),
       ...[...this.probes].map((index) => {
-        const chip = h("button", { class: "dv-chip", title: `image #${index}`, attrs: { type: "button", "data-index": index }, on: { click: () => this.ctx.store.set({ image: index }) } });
+        const chip = h("button", {
+          class: "dv-chip",
+          title: `image #${index}`,
+          attrs: { type: "button", "data-index": index },
+          on: { click: () => this.ctx.store.set({ image: index }) },
+        });
         if (thumbnails && index < thumbnails.count) chip.append(thumbnails.canvas(index, 28));
         else chip.textContent = `#${index}`;
         return chip;
@@ -612,14 +721,21 @@ export class FiltersView implements View {
     if (!run || !layer) return empty("No layer selected.");
     if (!layer.has_activations) return empty(`Layer ${layer.name} has no logged activations.`);
     if (!this.probes.has(image)) {
-      const list = [...this.probes].slice(0, 20).map((i) => `#${i}`).join(", ");
-      return empty(`Activations are logged for probe images only; image #${image} is not one. Probe images: ${list || "none"}.`);
+      const list = [...this.probes]
+        .slice(0, 20)
+        .map((i) => `#${i}`)
+        .join(", ");
+      return empty(
+        `Activations are logged for probe images only; image #${image} is not one. Probe images: ${list || "none"}.`,
+      );
     }
-    if (state.step === null || !hasStep(run, "activations", state.step)) return empty(`No activations were logged at step ${state.step ?? "–"}.`);
+    if (state.step === null || !hasStep(run, "activations", state.step))
+      return empty(`No activations were logged at step ${state.step ?? "–"}.`);
     const step = state.step;
     const url = this.ctx.api.activationsUrl(run.run, layer.name, step, image, state.activationNorm);
     const key = `${run.run}\u0000${layer.name}\u0000${image}\u0000${state.activationNorm}`;
-    if (this.activationStage.current !== url) this.activationStatus.set("loading", `Loading the activations of image #${image} at ${layer.name}…`);
+    if (this.activationStage.current !== url)
+      this.activationStatus.set("loading", `Loading the activations of image #${image} at ${layer.name}…`);
     // As for the filters: no layout request per frame while playing; it comes on pause.
     const layout = state.playing
       ? Promise.resolve(null)
@@ -655,11 +771,19 @@ export class FiltersView implements View {
     const [cellRow, cellCol] = [Math.floor(at.channel / layout.channel_grid[1]), at.channel % layout.channel_grid[1]];
     this.activationStage.outline(
       "hover",
-      { x: cellCol * (layout.cell[1] + layout.cell_gap), y: cellRow * (layout.cell[0] + layout.cell_gap), width: layout.cell[1], height: layout.cell[0] },
+      {
+        x: cellCol * (layout.cell[1] + layout.cell_gap),
+        y: cellRow * (layout.cell[0] + layout.cell_gap),
+        width: layout.cell[1],
+        height: layout.cell[0],
+      },
       layout,
     );
     const range = layout.ranges?.[layout.kind === "linear" ? 0 : at.channel];
-    const where = layout.kind === "linear" ? `feature ${at.row * layout.cell_values[1] + at.col}` : `channel ${at.channel} · row ${at.row}, col ${at.col}`;
+    const where =
+      layout.kind === "linear"
+        ? `feature ${at.row * layout.cell_values[1] + at.col}`
+        : `channel ${at.channel} · row ${at.row}, col ${at.col}`;
     this.activationInfo.textContent = `${where}${range ? ` · channel range ${formatNumber(toNumber(range[0]))} … ${formatNumber(toNumber(range[1]))}` : ""}`;
   }
 
@@ -686,7 +810,10 @@ export class FiltersView implements View {
           if (token !== this.tokens.corpus) return;
           replaceChildren(this.corpusGrid);
           this.more.hidden = true;
-          this.corpusStatus.set("empty", `No predictions were logged at step ${state.step ?? "–"}, so misclassified images are unknown.`);
+          this.corpusStatus.set(
+            "empty",
+            `No predictions were logged at step ${state.step ?? "–"}, so misclassified images are unknown.`,
+          );
           return;
         }
         predicted = (await this.ctx.api.predictions(run.run, state.step)).predicted;
@@ -699,14 +826,26 @@ export class FiltersView implements View {
     }
     if (token !== this.tokens.corpus) return;
     const query = this.search.value;
-    const matches = searchCorpus(corpus, query, { misclassifiedBy: predicted, only: this.probesOnly.checked ? this.probes : null });
+    const matches = searchCorpus(corpus, query, {
+      misclassifiedBy: predicted,
+      only: this.probesOnly.checked ? this.probes : null,
+    });
     const shown = matches.slice(0, this.shownCount);
     const key = `${run.run}|${shown.join(",")}`;
-    const what = [query.trim() ? `matching “${query.trim()}”` : "", predicted ? `misclassified at step ${state.step}` : "", this.probesOnly.checked ? "probe images" : ""].filter(Boolean).join(", ");
+    const what = [
+      query.trim() ? `matching “${query.trim()}”` : "",
+      predicted ? `misclassified at step ${state.step}` : "",
+      this.probesOnly.checked ? "probe images" : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
     if (!matches.length) {
       this.corpusStatus.set("empty", `No eval image${what ? ` ${what}` : ""}.`);
     } else {
-      this.corpusStatus.set("ready", `${matches.length} of ${corpus.count} eval images${what ? ` (${what})` : ""}${shown.length < matches.length ? `; showing ${shown.length}` : ""}. Click one to select it.`);
+      this.corpusStatus.set(
+        "ready",
+        `${matches.length} of ${corpus.count} eval images${what ? ` (${what})` : ""}${shown.length < matches.length ? `; showing ${shown.length}` : ""}. Click one to select it.`,
+      );
     }
     this.more.hidden = shown.length >= matches.length;
     if (key === this.corpusKey) return this.highlightCorpus();
@@ -716,7 +855,11 @@ export class FiltersView implements View {
       const label = corpus.labels[index];
       const id = corpus.ids?.[index];
       const title = `#${index} · ${className(names, label)}${id !== undefined && id !== null ? ` · ${id}` : ""}${predicted ? ` · predicted ${className(names, predicted[index])}` : ""}`;
-      const item = thumbnails.canvas(index, 44, { testid: "corpus-item", title, attrs: { role: "option", tabindex: 0 } });
+      const item = thumbnails.canvas(index, 44, {
+        testid: "corpus-item",
+        title,
+        attrs: { role: "option", tabindex: 0 },
+      });
       item.addEventListener("click", () => this.ctx.store.set({ image: index }));
       item.addEventListener("keydown", (event) => {
         if (event.key === "Enter") this.ctx.store.set({ image: index });

@@ -55,7 +55,13 @@ export function buildTree(graph: GraphResponse): GroupTree {
     while (keep < chain.length && keep + 1 < stack.length && stack[keep + 1].name === chain[keep]) keep += 1;
     stack.length = keep + 1;
     for (let i = keep; i < chain.length; i += 1) {
-      const group: GroupTree = { kind: "group", name: chain[i], type: types.get(chain[i]) ?? "", depth: i + 1, children: [] };
+      const group: GroupTree = {
+        kind: "group",
+        name: chain[i],
+        type: types.get(chain[i]) ?? "",
+        depth: i + 1,
+        children: [],
+      };
       stack[stack.length - 1].children.push(group);
       stack.push(group);
     }
@@ -76,17 +82,28 @@ function countNodes(tree: GroupTree): number {
 }
 
 function containsModule(tree: GroupTree, module: string): boolean {
-  return tree.children.some((child) => (child.kind === "node" ? child.node.module === module : containsModule(child, module)));
+  return tree.children.some((child) =>
+    child.kind === "node" ? child.node.module === module : containsModule(child, module),
+  );
 }
 
 function loggedIn(tree: GroupTree, logged: ReadonlySet<string>): number {
-  return tree.children.reduce((sum, child) => sum + (child.kind === "node" ? (logged.has(child.node.id) ? 1 : 0) : loggedIn(child, logged)), 0);
+  return tree.children.reduce(
+    (sum, child) => sum + (child.kind === "node" ? (logged.has(child.node.id) ? 1 : 0) : loggedIn(child, logged)),
+    0,
+  );
 }
 
 /** A graph made from the listing alone (a run that logged no graph): its layers in order. */
 function graphFromListing(run: RunSummary): GraphResponse {
   return {
-    nodes: run.layers.map((layer) => ({ id: layer.name, module: layer.name, type: layer.kind, output_shape: layer.output_shape, logged: true })),
+    nodes: run.layers.map((layer) => ({
+      id: layer.name,
+      module: layer.name,
+      type: layer.kind,
+      output_shape: layer.output_shape,
+      logged: true,
+    })),
     edges: run.layers.slice(1).map((layer, i) => ({ source: run.layers[i].name, target: layer.name })),
     modules: [],
   };
@@ -159,7 +176,9 @@ export class GraphView implements View {
 
   private logged(run: RunSummary): Set<string> {
     const names = new Set(run.layers.map((layer) => layer.name));
-    return new Set((this.graph?.nodes ?? []).filter((node) => node.logged || names.has(node.id)).map((node) => node.id));
+    return new Set(
+      (this.graph?.nodes ?? []).filter((node) => node.logged || names.has(node.id)).map((node) => node.id),
+    );
   }
 
   private isCollapsed(group: GroupTree, total: number): boolean {
@@ -192,14 +211,23 @@ export class GraphView implements View {
           testid: isIo ? "graph-io" : repeat ? "graph-node-call" : "graph-node",
           class: `dv-graph-node${clickable ? " dv-logged" : ""}`,
           title: `${node.module || node.id} · ${node.type}${shape ? ` · output ${shape}` : ""}${clickable ? "" : isIo ? "" : " · not logged"}`,
-          attrs: { type: "button", "data-layer": node.module || node.id, "data-node": node.id, "aria-disabled": clickable ? null : "true" },
+          attrs: {
+            type: "button",
+            "data-layer": node.module || node.id,
+            "data-node": node.id,
+            "aria-disabled": clickable ? null : "true",
+          },
         },
         h("span", { class: "dv-graph-name", text: label }),
         h("span", { class: "dv-graph-type", text: `${node.type}${shape ? ` ${shape}` : ""}` }),
       );
       element.addEventListener("click", () => {
         if (clickable) this.ctx.store.set({ layer: node.module, filter: null });
-        else if (!isIo) this.status.set("ready", `${node.module || node.id} (${node.type}) is not logged; logged layers are highlighted.`);
+        else if (!isIo)
+          this.status.set(
+            "ready",
+            `${node.module || node.id} (${node.type}) is not logged; logged layers are highlighted.`,
+          );
       });
       this.anchors.set(node.id, element);
       return element;
@@ -242,7 +270,11 @@ export class GraphView implements View {
     };
     replaceChildren(this.list, ...renderGroup(tree, null));
     const loggedCount = run.layers.length;
-    this.status.set("ready", note || `${graph.model_type ? `${graph.model_type} · ` : ""}${total - 2 > 0 ? total - 2 : total} modules called · ${loggedCount} logged (highlighted): click one to select it`);
+    this.status.set(
+      "ready",
+      note ||
+        `${graph.model_type ? `${graph.model_type} · ` : ""}${total - 2 > 0 ? total - 2 : total} modules called · ${loggedCount} logged (highlighted): click one to select it`,
+    );
     this.markSelected(false);
     requestAnimationFrame(() => this.drawEdges());
   }
