@@ -36,7 +36,7 @@ from benchmarks.common import markdown_table, report
 from benchmarks.models import MODELS, ResNet18
 from benchmarks.serving import CLASS_NAMES, synthetic_cifar
 from tensorboard_deepviz import DeepViz
-from tensorboard_deepviz import statistics as deepviz_statistics
+from tensorboard_deepviz.writer import moments as deepviz_moments
 
 
 def synchronize(device: torch.device) -> None:
@@ -224,7 +224,7 @@ class _OpCounter(TorchDispatchMode):
 def count_log_step_ops(viz: DeepViz, step: int, *, accelerator_formulation: bool) -> int:
     """Operations one log_step dispatches; with ``accelerator_formulation`` CPU tensors take the GPU path."""
     with (
-        mock.patch.object(deepviz_statistics, "_host_array", lambda values: None)
+        mock.patch.object(deepviz_moments, "_host_array", lambda values: None)
         if accelerator_formulation
         else contextlib.nullcontext()
     ):

@@ -30,7 +30,9 @@ from torch.utils.tensorboard import SummaryWriter
 
 from benchmarks.common import markdown_table, percentile, report
 from demo.model import DeepVizNet
-from tensorboard_deepviz import DeepViz, statistics, summary
+from tensorboard_deepviz import DeepViz, summary
+from tensorboard_deepviz.analysis import clustering
+from tensorboard_deepviz.analysis import moments as host_moments
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STEP_SPACING = 100
@@ -103,7 +105,7 @@ def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
         )
         file_writer.add_summary(summary.confusion_summary(label_array, predicted, 10), step)
         assignment = rng.integers(0, 30, eval_size)
-        clusters = statistics.Clusters(
+        clusters = clustering.Clusters(
             assignment=assignment.astype(np.int32),
             nearest=rng.integers(0, eval_size, (30, 20)).astype(np.int32),
             sizes=np.bincount(assignment, minlength=30).astype(np.int32),
@@ -115,7 +117,7 @@ def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
         file_writer.add_summary(summary.clusters_summary(clusters, layer="input of fc2", metric="euclidean"), step)
         for offset in range(STATISTICS_PER_CHECKPOINT):
             for name in layers:
-                rows = statistics.statistics_from_moments(rng.random((3, len(statistics.MOMENT_NAMES))) + 1)
+                rows = host_moments.statistics_from_moments(rng.random((3, len(host_moments.MOMENT_NAMES))) + 1)
                 file_writer.add_summary(summary.layer_statistics_summary(name, rows), step - STEP_SPACING + offset * 10)
     writer.close()
 

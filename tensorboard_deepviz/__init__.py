@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import logger
+        from .writer import deepviz
 
-        return getattr(logger, name)
+        return getattr(deepviz, name)
     raise AttributeError(f"module 'tensorboard_deepviz' has no attribute {name!r}")

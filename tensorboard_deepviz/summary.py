@@ -2,7 +2,7 @@
 
 Each returns a ``tensorboard.compat.proto.summary_pb2.Summary`` that any writer can add
 (``SummaryWriter._get_file_writer().add_summary(summary, step)`` for torch, see
-``tensorboard_deepviz.writers`` for tensorboardX). No I/O and no state: the high-level
+``tensorboard_deepviz.writer.sinks`` for tensorboardX). No I/O and no state: the high-level
 ``DeepViz`` logger is built on these, and training code with its own loop can call them
 directly. The record layouts are described in each function's docstring.
 """
@@ -15,7 +15,10 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.util import tensor_util
 
-from . import metadata, records, statistics
+from .analysis.clustering import Clusters
+from .analysis.confusion import confusion_matrix
+from .contract import metadata, records
+from .contract.codes import quantize_activations
 
 
 def _blob_summary(kind: str, blobs: Sequence[bytes], layer: str = "") -> summary_pb2.Summary:
@@ -140,14 +143,14 @@ def activations_summary(
       activations: ``[P, C, H, W]`` (or ``[P, F]``) outputs for the P probe images.
       probe_images: the eval-set index of each of the P images.
 
-    Record: arrays ``codes`` (uint8, see ``statistics.quantize_activations`` for the NaN/Inf
+    Record: arrays ``codes`` (uint8, see ``contract.codes.quantize_activations`` for the NaN/Inf
     codes), ``ranges`` (float32 ``[P, C, 2]``), ``probe_images`` (int32 ``[P]``).
     """
     values = np.asarray(activations)
     probe = np.asarray(probe_images, dtype=np.int32)
     if len(values) != len(probe):
         raise ValueError(f"{len(values)} activation rows for {len(probe)} probe images")
-    codes, ranges = statistics.quantize_activations(values)
+    codes, ranges = quantize_activations(values)
     blobs = records.encode_record(
         {},
         {"codes": codes, "ranges": ranges, "probe_images": probe},
@@ -199,9 +202,9 @@ def confusion_summary(labels: np.ndarray, predicted: np.ndarray, num_classes: in
 
     Record: field ``num_classes``; arrays ``counts`` (int32 ``[C, C]``, rows true, columns
     predicted), ``cell_offsets`` (int32 ``[C*C+1]``), ``cell_images`` (int32 ``[N]``); see
-    ``statistics.Confusion``.
+    ``analysis.confusion.Confusion``.
     """
-    confusion = statistics.confusion_matrix(labels, predicted, num_classes)
+    confusion = confusion_matrix(labels, predicted, num_classes)
     blobs = records.encode_record(
         {"num_classes": int(num_classes)},
         {
@@ -214,8 +217,8 @@ def confusion_summary(labels: np.ndarray, predicted: np.ndarray, num_classes: in
     return _blob_summary(metadata.KIND_CONFUSION, blobs)
 
 
-def clusters_summary(clusters: statistics.Clusters, *, layer: str, metric: str) -> summary_pb2.Summary:
-    """K-Means clusters of one layer's features at one checkpoint (see ``statistics.cluster_features``).
+def clusters_summary(clusters: Clusters, *, layer: str, metric: str) -> summary_pb2.Summary:
+    """K-Means clusters of one layer's features at one checkpoint (see ``analysis.clustering.cluster_features``).
 
     Record: fields ``layer``, ``metric``, ``nonfinite_images``; arrays ``assignment``, ``nearest``,
     ``sizes``, ``majority_class`` (int32), ``purity`` (float32), ``projection`` (float16 ``[N, 2]``).

@@ -17,15 +17,13 @@ import pytest
 import torch
 from tensorboard.backend.event_processing import event_accumulator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# demo/ is not an installed package (setup.py ships tensorboard_deepviz only): import it from the
-# checkout, also when pytest is started as a bare `pytest` rather than `python -m pytest`.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+# demo/ is not an installed package (setup.py ships tensorboard_deepviz only): pytest.ini puts the
+# repository root on the import path.
+from demo.data import CIFAR10_MEAN, CIFAR10_STD, ImageDataset, load_cifar10, load_digits_dataset
+from demo.model import DeepVizNet
+from demo.train import main
 
-from demo.data import CIFAR10_MEAN, CIFAR10_STD, ImageDataset, load_cifar10, load_digits_dataset  # noqa: E402
-from demo.model import DeepVizNet  # noqa: E402
-from demo.train import main  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 LAYERS = ("conv1", "conv2", "conv3", "fc1", "fc2")
@@ -199,7 +197,7 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def test_main_trains_digits_and_writes_deepviz_logs(digits_run: tuple[Path, str]) -> None:
-    from tensorboard_deepviz import metadata
+    from tensorboard_deepviz.contract import metadata
 
     logdir, printed = digits_run
     run_dir = logdir / "digits"

@@ -16,7 +16,7 @@ import {
   thumbnailsLayout,
 } from "../src/layout";
 
-// Made by test/fixtures/make_layouts.py with tensorboard_deepviz.render.
+// Made by test/fixtures/make_layouts.py with tensorboard_deepviz.server.render.
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = JSON.parse(readFileSync(join(here, "fixtures", "layouts.json"), "utf8")) as {
   filters: {

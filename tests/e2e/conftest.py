@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from e2e_data import MAIN_CHECKPOINTS, MAIN_RUN, NAN_STEP, SECOND_CHECKPOINTS, SECOND_RUN, write_run
+from tests.e2e.e2e_data import MAIN_CHECKPOINTS, MAIN_RUN, NAN_STEP, SECOND_CHECKPOINTS, SECOND_RUN, write_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = REPO_ROOT / "tensorboard_deepviz" / "static" / "index.js"

@@ -16,6 +16,6 @@ CLUSTERS = 4
 
 def write_run(logdir: str, run: str, checkpoints: list[int], *, plant_nan_at: Optional[int] = None) -> None:
     """One e2e run: the shared test training run with this file's class names and cluster count."""
-    from models import write_training_run
+    from tests.support.models import write_training_run
 
     write_training_run(logdir, run, checkpoints, class_names=CLASS_NAMES, plant_nan_at=plant_nan_at, clusters=CLUSTERS)

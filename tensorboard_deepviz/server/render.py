@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from PIL import Image
 
-from .statistics import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, FINITE_LEVELS
+from ..contract.codes import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, FINITE_LEVELS
 
 __all__ = [
     "BACKGROUND",

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from tensorboard.data import provider as tb_provider
 
-from . import metadata, records
+from ..contract import metadata, records
 from .cache import ByteBoundedLRU
 
 logger = logging.getLogger(__name__)

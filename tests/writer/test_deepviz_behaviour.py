@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tensorboard.util import tensor_util
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tensorboard.util import tensor_util
 from torch.utils.tensorboard import SummaryWriter
 
-from logreader import LOADERS, open_logs
-from models import SmallResNet, make_images
-from tensorboard_deepviz import DeepViz, DeepVizError, metadata, records
+from tensorboard_deepviz import DeepViz, DeepVizError
+from tensorboard_deepviz.contract import metadata, records
+from tests.support.logreader import LOADERS, open_logs
+from tests.support.models import SmallResNet, make_images
 
 NAMES = list(metadata.STATISTIC_NAMES)
 
@@ -378,8 +378,8 @@ def test_a_script_that_never_calls_close_loses_nothing(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        sys.path.insert(0, {os.path.dirname(__file__)!r})
-        from models import SmallResNet, make_images
+        sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))!r})
+        from tests.support.models import SmallResNet, make_images
         from tensorboard_deepviz import DeepViz
         viz = DeepViz({str(tmp_path / "run")!r}, SmallResNet(), make_images(16), clusters=2)
         for step in range(5):

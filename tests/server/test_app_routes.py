@@ -12,10 +12,12 @@ from PIL import Image
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
-from logreader import LOADERS, open_logs
-from models import SMALL_RESNET_LAYERS, write_training_run
-from tbapp import tensorboard_app, wait_for_checkpoints
-from tensorboard_deepviz import DeepViz, metadata, render
+from tensorboard_deepviz import DeepViz
+from tensorboard_deepviz.contract import metadata
+from tensorboard_deepviz.server import render
+from tests.support.logreader import LOADERS, open_logs
+from tests.support.models import SMALL_RESNET_LAYERS, write_training_run
+from tests.support.tbapp import tensorboard_app, wait_for_checkpoints
 
 CLASS_NAMES = ["up-left", "up-right", "down-left", "down-right"]
 CHECKPOINTS = [0, 2, 4]
@@ -264,7 +266,7 @@ def test_compare_returns_exactly_the_selected_cells(client):
 
 
 def test_compare_refuses_more_cells_than_its_limit(client, monkeypatch):
-    from tensorboard_deepviz import plugin
+    from tensorboard_deepviz.server import plugin
 
     monkeypatch.setattr(plugin, "MAX_COMPARE_CELLS", 4)
     body = client.json("compare", 400, run="healthy")

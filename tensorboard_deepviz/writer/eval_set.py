@@ -9,8 +9,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .statistics import spread_over_classes
-
 EvalData = Union[tuple[torch.Tensor, torch.Tensor], Iterable[Any]]
 
 
@@ -137,3 +135,19 @@ def make_thumbnails(
             batch = F.interpolate(batch, size=target, mode="area")
         pieces.append((batch.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
     return np.concatenate(pieces)
+
+
+def spread_over_classes(labels: Sequence[int], count: int) -> list[int]:
+    """Pick ``count`` eval-image indices round-robin over classes (first images of each class first)."""
+    by_class: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(int(label), []).append(index)
+    queues = [by_class[c] for c in sorted(by_class)]
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < count and any(depth < len(q) for q in queues):
+        for queue in queues:
+            if depth < len(queue) and len(chosen) < count:
+                chosen.append(queue[depth])
+        depth += 1
+    return sorted(chosen)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 
 import numpy as np
@@ -11,9 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.tensorboard import SummaryWriter
 
-from logreader import LOADERS, open_logs
-from models import SMALL_RESNET_LAYERS, SmallResNet, make_images
-from tensorboard_deepviz import DeepViz, metadata, statistics
+from tensorboard_deepviz import DeepViz
+from tensorboard_deepviz.contract import codes, metadata
+from tests.support.logreader import LOADERS, open_logs
+from tests.support.models import SMALL_RESNET_LAYERS, SmallResNet, make_images
 
 CLASS_NAMES = ["up-left", "up-right", "down-left", "down-right"]
 CHECKPOINTS = (0, 3, 5)
@@ -163,11 +163,11 @@ def test_probe_activations_dequantize_to_the_layer_outputs(logged, loader):
         for layer in SMALL_RESNET_LAYERS:
             record = reader.record("run", metadata.tag_for(metadata.KIND_ACTIVATIONS, layer), 5)
             assert list(record.arrays["probe_images"]) == expected["probe"]
-            values = statistics.dequantize_activations(record.arrays["codes"], record.arrays["ranges"])
+            values = codes.dequantize_activations(record.arrays["codes"], record.arrays["ranges"])
             truth = expected["probe_outputs"][5][layer].numpy()
             assert values.shape == truth.shape
             ranges = record.arrays["ranges"]
-            step_size = (ranges[..., 1] - ranges[..., 0]).max() / (statistics.FINITE_LEVELS - 1)
+            step_size = (ranges[..., 1] - ranges[..., 0]).max() / (codes.FINITE_LEVELS - 1)
             np.testing.assert_allclose(values, truth, atol=step_size * 0.51 + 1e-6)
 
 

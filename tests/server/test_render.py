@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tensorboard_deepviz import render
-from tensorboard_deepviz.statistics import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, quantize_activations
+from tensorboard_deepviz.contract.codes import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, quantize_activations
+from tensorboard_deepviz.server import render
 
 SPECIAL_COLORS = [render.NAN_COLOR, render.POS_INF_COLOR, render.NEG_INF_COLOR]
 

@@ -16,13 +16,16 @@ import warnings
 import weakref
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from torch import nn
 
-from . import capture, metadata, statistics, summary
+from .. import summary
+from ..analysis import clustering
+from ..analysis import moments as host_moments
+from . import capture
+from . import moments as device_moments
 from .eval_set import EvalData, check_labels, choose_probe_images, load_eval_data, make_thumbnails
-from .writers import SummarySink
+from .sinks import SummarySink
 
 CLUSTER_METRICS = ("euclidean", "cosine")
 
@@ -46,7 +49,7 @@ class _Snapshot:
 @dataclasses.dataclass
 class _StepStatistics:
     step: int
-    moments: torch.Tensor  # statistics.moments_of rows on the host: activations, parameters, gradients
+    moments: torch.Tensor  # device_moments.moments_of rows on the host: activations, parameters, gradients
     parameter_owners: list[int]  # the layer of each parameter row
     gradient_owners: list[int]  # the layer of each gradient row
     copies_done: Optional[Any]
@@ -180,7 +183,7 @@ class DeepViz:
         self._errors_lock = threading.Lock()
         self._closed = False
         self._last_outputs = capture.LastOutputs(self._layer_modules)
-        self._previous_clusters: Optional[statistics.Clusters] = None  # the worker's, for continuity
+        self._previous_clusters: Optional[clustering.Clusters] = None  # the worker's, for continuity
         self._worker = threading.Thread(target=self._work, name="deepviz-writer", daemon=True)
         self._worker.start()
         # A script that ends without close() still gets its queued records written.
@@ -254,11 +257,11 @@ class DeepViz:
                         gradient_owners.append(layer)
             # One batch of tensors, activations first: on an accelerator, one synchronization in
             # all; under torch.distributed, the activation rows are one slice to reduce.
-            moments = statistics.moments_of(activations + parameters + gradients)
+            moments = device_moments.moments_of(activations + parameters + gradients)
             if _distributed_world_size() > 1:
                 # Weights and (DDP-averaged) gradients are replicas; each rank's activations differ.
                 layers = len(activations)
-                moments[:layers] = statistics.reduce_moments_across_ranks(moments[:layers])
+                moments[:layers] = device_moments.reduce_moments_across_ranks(moments[:layers])
             if not self._writes:
                 return
             host, copies_done = _to_host(moments)
@@ -467,7 +470,7 @@ class DeepViz:
             labels = self._labels.numpy()
             add(summary.confusion_summary(labels, predicted.numpy(), len(self._class_names)))
             features = torch.cat([f.float().reshape(len(f), -1) for f in snapshot.features]).numpy()
-            clusters = statistics.cluster_features(
+            clusters = clustering.cluster_features(
                 features,
                 labels,
                 num_clusters=self._clusters,
@@ -476,7 +479,7 @@ class DeepViz:
                 nearest_per_cluster=self._nearest_per_cluster,
             )
             # Checkpoints are written in order by this one worker: each follows the one before.
-            clusters = statistics.follow_previous(clusters, self._previous_clusters)
+            clusters = clustering.follow_previous(clusters, self._previous_clusters)
             self._previous_clusters = clusters
             add(summary.clusters_summary(clusters, layer=self._cluster_description, metric=self._cluster_metric))
         except BaseException:
@@ -490,10 +493,10 @@ class DeepViz:
     def _write_statistics(self, job: _StepStatistics) -> None:
         if job.copies_done is not None:
             job.copies_done.synchronize()
-        moments = statistics.layer_moments(
+        moments = host_moments.layer_moments(
             job.moments.numpy(), len(self._layers), job.parameter_owners, job.gradient_owners
         )
-        rows = statistics.statistics_from_moments(moments)
+        rows = host_moments.statistics_from_moments(moments)
         for name, layer_rows in zip(self._layers, rows):
             self._sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence, TypeVar
 
-from .reader import NotFound, RequestError
+from .access import NotFound, RequestError
 
 T = TypeVar("T")
 MAX_PARAMETER_LENGTH = 4096

@@ -12,11 +12,14 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from logreader import open_logs
-from tensorboard_deepviz import metadata
+from tensorboard_deepviz.contract import metadata
+from tests.support.logreader import open_logs
 
 WORLD_SIZE = 2
 NAMES = list(metadata.STATISTIC_NAMES)
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _free_port() -> int:
@@ -28,9 +31,9 @@ def _free_port() -> int:
 def _rank_main(rank: int, port: int, logdir: str) -> None:
     import sys
 
-    sys.path.insert(0, os.path.dirname(__file__))
-    from models import SmallResNet, make_images
+    sys.path.insert(0, REPO_ROOT)  # spawned processes import the test helpers from the repository
     from tensorboard_deepviz import DeepViz
+    from tests.support.models import SmallResNet, make_images
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD_SIZE)
     try:

@@ -8,13 +8,13 @@ from typing import Any, Iterator
 
 import numpy as np
 from tensorboard import context as tb_context
-from tensorboard.backend.event_processing import data_ingester, data_provider as multiplexer_provider
-from tensorboard.backend.event_processing import plugin_event_multiplexer
+from tensorboard.backend.event_processing import data_ingester, plugin_event_multiplexer
+from tensorboard.backend.event_processing import data_provider as multiplexer_provider
 from tensorboard.data import provider as tb_provider
 from tensorboard.data import server_ingester
 from tensorboard.util import grpc_util
 
-from tensorboard_deepviz import metadata, records
+from tensorboard_deepviz.contract import metadata, records
 
 LOADERS = ("python", "rust")
 

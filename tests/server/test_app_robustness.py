@@ -15,9 +15,10 @@ from tensorboard.compat.proto import summary_pb2
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
-from logreader import LOADERS
-from tbapp import PLUGIN_ROOT, tensorboard_app, wait_for, wait_for_checkpoints
-from tensorboard_deepviz import DeepViz, metadata, records, summary
+from tensorboard_deepviz import DeepViz, summary
+from tensorboard_deepviz.contract import metadata, records
+from tests.support.logreader import LOADERS
+from tests.support.tbapp import PLUGIN_ROOT, tensorboard_app, wait_for, wait_for_checkpoints
 
 ROUTES = [
     "index",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tensorboard.compat.proto import summary_pb2
 
-from tensorboard_deepviz import metadata, records
+from tensorboard_deepviz.contract import metadata, records
 
 
 def test_metadata_round_trip_and_data_classes():
