@@ -26,11 +26,13 @@ from tensorboard.compat.proto import summary_pb2
 
 PLUGIN_NAME = "deepviz"
 
-# Version of the metadata message and of the record layouts it announces. A reader
-# skips records whose version it does not know.
+# Version of the metadata message and of the record layouts it announces. A reader reads every
+# version from OLDEST_VERSION up to its own (older layouts pass through ``contract.migrations``)
+# and skips, with a warning naming the upgrade, only versions newer than itself.
 PROTO_VERSION = 1
+OLDEST_VERSION = 1
 
-# Kinds of record (DESIGN.md section 3). Per-layer kinds have one tag per layer.
+# Kinds of record (docs/ARCHITECTURE.md, "The data contract"). Per-layer kinds have one tag per layer.
 KIND_CORPUS = "corpus"
 KIND_GRAPH = "graph"
 KIND_WEIGHTS = "weights"
@@ -96,7 +98,7 @@ PluginData = _build_plugin_data_class()
 
 
 class UnknownVersionError(ValueError):
-    """Raised for metadata written by a version of this package that this reader does not know."""
+    """Raised for metadata this reader cannot read: written by a newer tensorboard-deepviz, or malformed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,17 +141,33 @@ def create_summary_metadata(kind: str, layer: str = "") -> summary_pb2.SummaryMe
 
 
 def parse_plugin_metadata(content: bytes) -> RecordInfo:
-    """Parse ``plugin_data.content``; raise ``UnknownVersionError`` or ``ValueError`` if unusable.
+    """Parse ``plugin_data.content`` written by this or an older version of the package.
 
-    Future migrations of older versions go here.
+    Args:
+      content: the serialized ``PluginData`` message of a tag's first event.
+
+    Returns:
+      The record's kind, layer and the version it was written as. Records of an older version
+      are read through ``contract.migrations.upgrade_record``.
+
+    Raises:
+      UnknownVersionError: for a version newer than ``PROTO_VERSION`` (the message names the
+        upgrade) or one that no release wrote.
+      ValueError: for an unknown kind or bytes that are not a ``PluginData`` message.
     """
     if not isinstance(content, (bytes, bytearray)):
         raise TypeError(f"plugin content must be bytes, got {type(content).__name__}")
-    message = PluginData.FromString(bytes(content))
-    if message.version != PROTO_VERSION:
+    try:
+        message = PluginData.FromString(bytes(content))
+    except Exception as error:  # protobuf raises its own DecodeError type
+        raise ValueError(f"deepviz metadata is not a PluginData message: {error}") from error
+    if message.version > PROTO_VERSION:
         raise UnknownVersionError(
-            f"deepviz metadata version {message.version} is not supported (this reader knows version {PROTO_VERSION})"
+            f"written by a newer tensorboard-deepviz (record version {message.version}; this one reads versions "
+            f"{OLDEST_VERSION} to {PROTO_VERSION}): upgrade with `pip install --upgrade tensorboard-deepviz`"
         )
+    if message.version < OLDEST_VERSION:
+        raise UnknownVersionError(f"deepviz record version {message.version} was never written by a release")
     if message.kind not in KINDS:
         raise ValueError(f"unknown deepviz record kind {message.kind!r}")
     return RecordInfo(kind=message.kind, layer=message.layer, version=message.version)

@@ -22,10 +22,18 @@ def test_metadata_round_trip_and_data_classes():
     assert stats.data_class == summary_pb2.DATA_CLASS_TENSOR
 
 
-def test_unknown_metadata_version_is_refused():
+def test_a_newer_metadata_version_is_refused_with_the_upgrade_named():
     content = metadata.PluginData(version=metadata.PROTO_VERSION + 1, kind="weights", layer="x").SerializeToString()
-    with pytest.raises(metadata.UnknownVersionError, match=f"version {metadata.PROTO_VERSION + 1} is not supported"):
+    with pytest.raises(metadata.UnknownVersionError, match=r"newer tensorboard-deepviz.*pip install --upgrade"):
         metadata.parse_plugin_metadata(content)
+
+
+def test_a_version_no_release_wrote_and_garbage_are_refused():
+    unversioned = metadata.PluginData(kind="weights", layer="x").SerializeToString()  # version 0
+    with pytest.raises(metadata.UnknownVersionError, match="never written"):
+        metadata.parse_plugin_metadata(unversioned)
+    with pytest.raises(ValueError, match="not a PluginData message"):
+        metadata.parse_plugin_metadata(b"\xff\xff\xff")
 
 
 def test_tags_name_kind_and_layer():
