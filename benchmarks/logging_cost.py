@@ -190,13 +190,15 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
             elif contender == "recipe":
                 before = directory_bytes(os.path.join(root, "recipe"))
                 round_results["recipe"] = timed(
-                    lambda: recipe_checkpoint(writers["recipe"], model, images, labels, thumbnails, probe, batch, step)
+                    lambda step=step: recipe_checkpoint(
+                        writers["recipe"], model, images, labels, thumbnails, probe, batch, step
+                    )
                 )
                 round_results["recipe_bytes"] = directory_bytes(os.path.join(root, "recipe")) - before
             else:
                 before = directory_bytes(os.path.join(root, "deepviz"))
                 started = time.perf_counter()
-                round_results["deepviz_blocking"] = timed(lambda: viz.log_checkpoint(step))
+                round_results["deepviz_blocking"] = timed(lambda step=step: viz.log_checkpoint(step))
                 viz.flush()
                 round_results["deepviz_total"] = time.perf_counter() - started
                 round_results["deepviz_bytes"] = directory_bytes(os.path.join(root, "deepviz")) - before
@@ -226,10 +228,10 @@ def count_log_step_ops(viz: DeepViz, step: int, *, accelerator_formulation: bool
     with (
         mock.patch.object(deepviz_moments, "_host_array", lambda values: None)
         if accelerator_formulation
-        else contextlib.nullcontext()
+        else contextlib.nullcontext(),
+        _OpCounter() as counter,
     ):
-        with _OpCounter() as counter:
-            viz.log_step(step)
+        viz.log_step(step)
     return counter.count
 
 

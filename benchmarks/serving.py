@@ -85,7 +85,8 @@ def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
                 parameter.add_(torch.randn_like(parameter) * 0.002)
         outputs = {}
         hooks = [
-            modules[n].register_forward_hook(lambda m, i, o, n=n: outputs.__setitem__(n, o.detach())) for n in layers
+            modules[n].register_forward_hook(lambda m, i, o, n=n, outputs=outputs: outputs.__setitem__(n, o.detach()))
+            for n in layers
         ]
         with torch.no_grad():
             model(images[probe])
@@ -218,8 +219,8 @@ def measure(
         chosen = rng.sample(steps, samples)
         requests = [params_for(step) for step in chosen]
         with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            cold = list(pool.map(lambda p: timed(server, route, p), requests))
-            warm = list(pool.map(lambda p: timed(server, route, p), requests * repeats))
+            cold = list(pool.map(lambda p, route=route: timed(server, route, p), requests))
+            warm = list(pool.map(lambda p, route=route: timed(server, route, p), requests * repeats))
         results[route] = (cold, warm)
     return results
 

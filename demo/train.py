@@ -194,7 +194,7 @@ def train(args: argparse.Namespace, dataset: Optional[ImageDataset] = None) -> f
         dataset = load_dataset(args)
     torch.manual_seed(args.seed)
     device = choose_device(args.device)
-    channels, height, width = dataset.image_shape
+    channels, height, _width = dataset.image_shape
     model = DeepVizNet(in_channels=channels, num_classes=dataset.num_classes, image_size=height).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_function = nn.CrossEntropyLoss()

@@ -41,7 +41,7 @@ def cluster_features(
 
     if metric not in ("euclidean", "cosine"):
         raise ValueError(f"cluster metric must be 'euclidean' or 'cosine', got {metric!r}")
-    points = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    points: np.ndarray = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
     labels = np.asarray(labels, dtype=np.int64)
     finite_rows = np.isfinite(points).all(axis=1)
     nonfinite = int((~finite_rows).sum())
@@ -86,8 +86,11 @@ def follow_previous(clusters: Clusters, previous: Optional[Clusters]) -> Cluster
     one-to-one matching), and each projection axis is flipped where that makes it agree with
     the previous one. Without a comparable previous result, ``clusters`` is returned unchanged.
     """
-    comparable = previous is not None and previous.assignment.shape == clusters.assignment.shape
-    if not comparable or len(previous.sizes) != len(clusters.sizes):
+    if (
+        previous is None
+        or previous.assignment.shape != clusters.assignment.shape
+        or len(previous.sizes) != len(clusters.sizes)
+    ):
         return clusters
     from scipy.optimize import linear_sum_assignment
 

@@ -51,12 +51,13 @@ def layer_moments(
             f"{len(moments)} moment rows do not match {layers} layers, "
             f"{len(parameter_owners)} parameters and {len(gradient_owners)} gradients"
         )
-    parameter_owners, gradient_owners = np.asarray(parameter_owners, dtype=int), np.asarray(gradient_owners, dtype=int)
+    parameter_layer = np.asarray(parameter_owners, dtype=int)
+    gradient_layer = np.asarray(gradient_owners, dtype=int)
     table = np.zeros((layers, len(metadata.STATISTIC_SOURCES), len(MOMENT_NAMES)))
     weights, grads, activations = (metadata.STATISTIC_SOURCES.index(s) for s in ("weights", "gradients", "activations"))
     for layer in range(layers):
-        table[layer, weights] = combine_moments(parameters[parameter_owners == layer])
-        table[layer, grads] = combine_moments(gradients[gradient_owners == layer])
+        table[layer, weights] = combine_moments(parameters[parameter_layer == layer])
+        table[layer, grads] = combine_moments(gradients[gradient_layer == layer])
         table[layer, activations] = moments[layer]
     return table
 
