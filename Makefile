@@ -17,7 +17,7 @@ FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) \
 FRONTEND_DEPS := frontend/node_modules/.deepviz-installed
 NO_NPM := Node.js 20+ with npm is needed to build the dashboard (frontend/); install it (e.g. apt-get install nodejs npm) and run 'make frontend'
 
-.PHONY: install test demo train serve bench clean
+.PHONY: install test lint demo train serve bench clean
 
 install: $(VENV)/.installed $(FRONTEND_BUNDLE)
 
@@ -28,11 +28,23 @@ $(VENV)/.installed: setup.py
 	else \
 	    $(PIP) install --quiet "$(TORCH_CPU)"; \
 	fi
-	$(PIP) install --quiet -e ".[demo,test]"
+	$(PIP) install --quiet -e ".[demo,test,lint]"
 	touch $@
 
-test: install browser frontend-test
+test: install lint browser frontend-test
 	$(PY) -m pytest tests
+
+# Formatters and linters of both languages, and the type checkers; part of `make test`.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m tensorboard_deepviz.server.frontend_contract --check
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory $(FRONTEND_DEPS) && cd frontend && $(NPM) exec -- biome check . ; \
+	else \
+	    echo "lint: npm not found; the dashboard's formatter and linter are skipped"; \
+	fi
 
 # Chromium for the browser tests (tests/e2e), from the system's packages (Playwright's own browser
 # download is not used). Installed only when missing and only as root; otherwise those tests skip.

@@ -106,6 +106,8 @@ setup(
         # Only the benchmark's hand-made baseline draws its confusion figure with matplotlib.
         "bench": ["matplotlib>=3.5"],
         "test": ["pytest>=7", "hypothesis>=6", "tensorboardX>=2.6", "playwright>=1.40"],
+        # Pinned so that `make lint` gives the same verdict on every machine.
+        "lint": ["ruff==0.17.6", "mypy==2.4.1"],
     },
     classifiers=[
         "Framework :: TensorBoard",

@@ -19,7 +19,7 @@ Writes (or reuses, with ``--logdir``) a log of the 3-layer CIFAR-10 net, starts 
   the same jumps again (warm), and clicks of the step-forward button: from the input event's
   timestamp to the first animation frame after the new sprite is loaded and displayed.
 
-Target (DESIGN.md section 5): playing 100 checkpoints, p95 frame interval <= 33 ms and no blank frame.
+Target (docs/ARCHITECTURE.md, Performance targets): playing 100 checkpoints, p95 frame interval <= 33 ms and no blank frame.
 
     python -m benchmarks.browser [--checkpoints 100] [--eval-size 1000] [--loader rust|python]
                                  [--logdir DIR] [--jumps 30] [--label TEXT] [--no-append]

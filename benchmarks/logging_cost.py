@@ -7,7 +7,7 @@ Per checkpoint, in one process, contenders alternating, medians of several repet
     add_embedding with labels and thumbnails;
   * deepviz: DeepViz.log_checkpoint with every record kind.
 Reports time blocking the training thread, time until the data is on disk, bytes written, and
-the ratios of DESIGN.md section 5. Then log_step's cost over a ResNet-18 training step.
+the ratios of docs/ARCHITECTURE.md, Performance targets. Then log_step's cost over a ResNet-18 training step.
 
     python -m benchmarks.logging_cost [--device cuda] [--model deepviz3|resnet18] [--repeats 5]
 """

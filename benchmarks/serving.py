@@ -2,7 +2,7 @@
 
 Measures TensorBoard's start until ``index`` lists every checkpoint, then per route the
 latency of cold requests (a step no request has touched yet) and warm ones (repeated), with
-1 and 8 concurrent clients. Targets (DESIGN.md section 5): p95 <= 50 ms warm, <= 250 ms cold.
+1 and 8 concurrent clients. Targets (docs/ARCHITECTURE.md, Performance targets): p95 <= 50 ms warm, <= 250 ms cold.
 
     python -m benchmarks.serving [--checkpoints 300] [--eval-size 5000] [--no-append]
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-# Class names with markup: the dashboard must show them as text (DESIGN.md §4: every text from a log is escaped).
+# Class names with markup: the dashboard must show them as text (docs/ARCHITECTURE.md, Reliability and safety: every text from a log is escaped).
 CLASS_NAMES = ["<b>cat</b>", "<img src=x onerror=alert(1)>", 'dog & "friends"', "plain"]
 MAIN_RUN = "main"
 MAIN_CHECKPOINTS = [0, 2, 4, 6, 8, 10]
