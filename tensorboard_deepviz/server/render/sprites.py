@@ -1,12 +1,12 @@
-"""Turn stored weights, activation codes and thumbnails into PNG sprites and their layouts.
+"""Filter and activation sprites: stored weights and activation codes drawn as PNGs, with their pixel layouts.
 
 Pure functions on numpy arrays (numpy and Pillow only, no TensorBoard): each ``render_*``
 returns ``(png_bytes, layout)``, where ``layout`` is a JSON-serializable dict that lets the web
 page map any sprite pixel back to what it shows (``locate_*_pixel``) and tests find the pixel
 of a value (``*_pixel_origin``).
 
-Sprite geometry (filters and activations)
------------------------------------------
+Sprite geometry
+---------------
 A *cell* draws one 2-D array (a kernel ``kh x kw``, an activation map ``H x W`` or a linear
 unit's weights folded into a near-square block), each value as a ``scale x scale`` square.
 Cells sit in a near-square grid, ``cell_gap`` (1 px) apart, in reading order; for filters that
@@ -17,53 +17,24 @@ apart. Gaps and unused grid slots are ``BACKGROUND``. So along each axis::
     height = filter_rows * tile_h + (filter_rows - 1) * tile_gap
 
 and a pixel's filter, channel and value position follow from integer divisions (see
-``locate_filter_pixel``). All sprites are RGB PNGs (grayscale thumbnails stay grayscale).
-
-Colours
--------
-``DIVERGING`` (Moreland's smooth cool-warm) shows signed weights with 0 at its centre;
-``SEQUENTIAL`` (viridis) shows activations, dark = low. NaN, +Inf and -Inf get colours that
-occur in neither table (``NAN_COLOR``, ``POS_INF_COLOR``, ``NEG_INF_COLOR``).
+``locate_filter_pixel``). All sprites are RGB PNGs. Weights take their colours from
+``colormaps.DIVERGING``, activations from ``colormaps.SEQUENTIAL``.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any, Callable, Optional
 
 import numpy as np
-from PIL import Image
 
-from ..contract.codes import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, FINITE_LEVELS
-
-__all__ = [
-    "BACKGROUND",
-    "DIVERGING",
-    "NAN_COLOR",
-    "NEG_INF_COLOR",
-    "POS_INF_COLOR",
-    "SEQUENTIAL",
-    "activation_pixel_origin",
-    "encode_png",
-    "filter_pixel_origin",
-    "locate_activation_pixel",
-    "locate_filter_pixel",
-    "render_activations",
-    "render_filters",
-    "render_image",
-    "render_thumbnails",
-    "thumbnails_layout",
-]
-
-NAN_COLOR = (0, 255, 0)
-POS_INF_COLOR = (255, 0, 255)
-NEG_INF_COLOR = (0, 255, 255)
-BACKGROUND = (64, 64, 64)
+from ...contract.codes import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, FINITE_LEVELS
+from .colormaps import BACKGROUND, DIVERGING, NAN_COLOR, NEG_INF_COLOR, POS_INF_COLOR, SEQUENTIAL
+from .grid import extent, near_square, pad
+from .png import encode_packed, pack_rgbx
 
 CELL_GAP = 1
 TILE_GAP = 2
-PNG_COMPRESS_LEVEL = 1  # sprites are made on request: speed matters more than a few bytes
 
 # Automatic scale: the smallest integer that makes a cell at least this many pixels on its
 # longer side, raised until the sprite's longer side reaches MIN_SPRITE_SIDE (small layers stay
@@ -80,91 +51,9 @@ HARD_MAX_SPRITE_PIXELS = 40_000_000
 
 Grid = tuple[int, int]  # (rows, cols) of a grid, or (h, w) of a cell
 
+# The colour scales a request may ask for; the first is each sprite's default.
 FILTER_NORMS = ("filter", "layer", "global")
 ACTIVATION_NORMS = ("channel", "layer")
-
-
-# Colour maps ----------------------------------------------------------------------------------
-
-_SRGB_TO_XYZ = np.array(
-    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
-)
-_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
-
-
-def _srgb_to_msh(rgb: np.ndarray) -> np.ndarray:
-    """sRGB in [0, 1] -> CIELAB -> Moreland's polar Msh (magnitude, saturation, hue)."""
-    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    t = (linear @ _SRGB_TO_XYZ.T) / _D65_WHITE
-    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
-    lab = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
-    m = np.linalg.norm(lab, axis=-1)
-    return np.stack([m, np.arccos(lab[..., 0] / m), np.arctan2(lab[..., 2], lab[..., 1])], axis=-1)
-
-
-def _msh_to_srgb(msh: np.ndarray) -> np.ndarray:
-    m, s, h = msh[..., 0], msh[..., 1], msh[..., 2]
-    lab_l, lab_a, lab_b = m * np.cos(s), m * np.sin(s) * np.cos(h), m * np.sin(s) * np.sin(h)
-    fy = (lab_l + 16) / 116
-    f = np.stack([fy + lab_a / 500, fy, fy - lab_b / 200], axis=-1)
-    t = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D65_WHITE
-    linear = np.clip(t @ np.linalg.inv(_SRGB_TO_XYZ).T, 0.0, 1.0)
-    return np.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)
-
-
-def _adjust_hue(msh: np.ndarray, unsaturated_m: float) -> float:
-    """Moreland's hue spin for the saturated end when interpolating towards an unsaturated colour."""
-    m, s, h = msh
-    if m >= unsaturated_m - 0.1:
-        return float(h)
-    spin = s * math.sqrt(unsaturated_m**2 - m**2) / (m * math.sin(s))
-    return float(h + spin if h > -math.pi / 3 else h - spin)
-
-
-def _cool_warm(levels: int = 256) -> np.ndarray:
-    """Moreland's smooth cool-warm diverging map ("Diverging Color Maps for Scientific
-    Visualization", 2009): blue (59, 76, 192) -> near-white -> red (180, 4, 38), interpolated in
-    Msh through an unsaturated white so that lightness varies smoothly and symmetrically."""
-    cool = _srgb_to_msh(np.array([59, 76, 192]) / 255.0)
-    warm = _srgb_to_msh(np.array([180, 4, 38]) / 255.0)
-    mid_m = max(cool[0], warm[0], 88.0)
-    white_cool = np.array([mid_m, 0.0, _adjust_hue(cool, mid_m)])
-    white_warm = np.array([mid_m, 0.0, _adjust_hue(warm, mid_m)])
-    t = np.linspace(0.0, 1.0, levels)[:, None]
-    lower = t < 0.5
-    u = np.where(lower, 2 * t, 2 * t - 1)
-    start = np.where(lower, cool, white_warm)
-    end = np.where(lower, white_cool, warm)
-    rgb = _msh_to_srgb((1 - u) * start + u * end)
-    return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
-
-
-# viridis (Smith, van der Walt and Firing; CC0), the 256 entries of matplotlib's table as RGB hex.
-_VIRIDIS_HEX = (
-    "44015444025645045745055946075a46085c460a5d460b5e470d60470e61471063471164471365481467481668481769"
-    "48186a481a6c481b6d481c6e481d6f481f70482071482173482374482475482576482677482878482979472a7a472c7a"
-    "472d7b472e7c472f7d46307e46327e46337f463480453581453781453882443983443a83443b84433d84433e85423f85"
-    "4240864241864142874144874045884046883f47883f48893e49893e4a893e4c8a3d4d8a3d4e8a3c4f8a3c508b3b518b"
-    "3b528b3a538b3a548c39558c39568c38588c38598c375a8c375b8d365c8d365d8d355e8d355f8d34608d34618d33628d"
-    "33638d32648e32658e31668e31678e31688e30698e306a8e2f6b8e2f6c8e2e6d8e2e6e8e2e6f8e2d708e2d718e2c718e"
-    "2c728e2c738e2b748e2b758e2a768e2a778e2a788e29798e297a8e297b8e287c8e287d8e277e8e277f8e27808e26818e"
-    "26828e26828e25838e25848e25858e24868e24878e23888e23898e238a8d228b8d228c8d228d8d218e8d218f8d21908d"
-    "21918c20928c20928c20938c1f948c1f958b1f968b1f978b1f988b1f998a1f9a8a1e9b8a1e9c891e9d891f9e891f9f88"
-    "1fa0881fa1881fa1871fa28720a38620a48621a58521a68522a78522a88423a98324aa8325ab8225ac8226ad8127ad81"
-    "28ae8029af7f2ab07f2cb17e2db27d2eb37c2fb47c31b57b32b67a34b67935b77937b87838b9773aba763bbb753dbc74"
-    "3fbc7340bd7242be7144bf7046c06f48c16e4ac16d4cc26c4ec36b50c46a52c56954c56856c66758c7655ac8645cc863"
-    "5ec96260ca6063cb5f65cb5e67cc5c69cd5b6ccd5a6ece5870cf5773d05675d05477d1537ad1517cd2507fd34e81d34d"
-    "84d44b86d54989d5488bd6468ed64590d74393d74195d84098d83e9bd93c9dd93ba0da39a2da37a5db36a8db34aadc32"
-    "addc30b0dd2fb2dd2db5de2bb8de29bade28bddf26c0df25c2df23c5e021c8e020cae11fcde11dd0e11cd2e21bd5e21a"
-    "d8e219dae319dde318dfe318e2e418e5e419e7e419eae51aece51befe51cf1e51df4e61ef6e620f8e621fbe723fde725"
-)
-
-DIVERGING: np.ndarray = _cool_warm()
-"""uint8 ``[256, 3]``: index 0 = most negative (blue), ~127.5 = zero (near-white), 255 = most positive (red)."""
-SEQUENTIAL: np.ndarray = np.frombuffer(bytes.fromhex(_VIRIDIS_HEX), dtype=np.uint8).reshape(256, 3).copy()
-"""uint8 ``[256, 3]`` viridis: 0 = lowest (dark violet), 255 = highest (yellow)."""
-DIVERGING.setflags(write=False)
-SEQUENTIAL.setflags(write=False)
 
 # Palettes indexed by uint16 codes: the colour table, then the special colours and the
 # background, so that one gather colours values, non-finite values and padding alike.
@@ -179,68 +68,19 @@ _ACTIVATION_PALETTE = np.concatenate(
 )
 _A_BACKGROUND = 256
 
-
-def _pack(rgb: np.ndarray) -> np.ndarray:
-    """uint8 ``[..., 3]`` -> uint32 ``[...]`` whose bytes are R, G, B, 255 (Pillow's raw "RGBX")."""
-    rgbx = np.full(rgb.shape[:-1] + (4,), 255, dtype=np.uint8)
-    rgbx[..., :3] = rgb
-    return rgbx.view(np.uint32)[..., 0]
-
-
-_WEIGHT_PALETTE32 = _pack(_WEIGHT_PALETTE)
-_ACTIVATION_PALETTE32 = _pack(_ACTIVATION_PALETTE)
-_BACKGROUND32 = _pack(np.array(BACKGROUND, dtype=np.uint8))
+_WEIGHT_PALETTE32 = pack_rgbx(_WEIGHT_PALETTE)
+_ACTIVATION_PALETTE32 = pack_rgbx(_ACTIVATION_PALETTE)
+_BACKGROUND32 = pack_rgbx(np.array(BACKGROUND, dtype=np.uint8))
 assert (CODE_NEG_INF, CODE_POS_INF, CODE_NAN) == (FINITE_LEVELS, FINITE_LEVELS + 1, FINITE_LEVELS + 2)
 
 
-# PNG ------------------------------------------------------------------------------------------
-
-
-def encode_png(rgb_or_rgba: np.ndarray) -> bytes:
-    """Encode a uint8 image ``[H, W]``/``[H, W, 1]`` (grayscale), ``[H, W, 3]`` (RGB) or
-    ``[H, W, 4]`` (RGBA) as PNG with zlib level ``PNG_COMPRESS_LEVEL`` (fast)."""
-    pixels = np.asarray(rgb_or_rgba)
-    if pixels.dtype != np.uint8:
-        raise ValueError(f"an image to encode must be uint8, got {pixels.dtype}")
-    if pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
-    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))):
-        raise ValueError(f"an image to encode must be [H, W] or [H, W, 1, 3 or 4], got shape {pixels.shape}")
-    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
-        raise ValueError(f"an image to encode must not be empty, got shape {pixels.shape}")
-    return _save_png(Image.fromarray(np.ascontiguousarray(pixels)))
-
-
-def _encode_packed(pixels: np.ndarray) -> bytes:
-    """RGB PNG of a packed uint32 ``[H, W]`` sprite (see ``_pack``), without unpacking it."""
-    height, width = pixels.shape
-    return _save_png(Image.frombytes("RGB", (width, height), np.ascontiguousarray(pixels), "raw", "RGBX", 0, 1))
-
-
-def _save_png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
-
-
-# Geometry -------------------------------------------------------------------------------------
-
-
-def _near_square(count: int) -> tuple[int, int]:
-    """(rows, cols) of the near-square grid for ``count >= 1`` items: cols = ceil(sqrt(count)),
-    rows = ceil(count / cols)."""
-    cols = math.isqrt(count - 1) + 1
-    return -(-count // cols), cols
-
-
-def _extent(count: int, size: int, gap: int) -> int:
-    return count * size + (count - 1) * gap
+# Sprite geometry -------------------------------------------------------------------------------------
 
 
 def _sprite_size(cell_values: Grid, channel_grid: Grid, filter_grid: Grid, scale: int) -> Grid:
-    tile_h = _extent(channel_grid[0], cell_values[0] * scale, CELL_GAP)
-    tile_w = _extent(channel_grid[1], cell_values[1] * scale, CELL_GAP)
-    return _extent(filter_grid[0], tile_h, TILE_GAP), _extent(filter_grid[1], tile_w, TILE_GAP)
+    tile_h = extent(channel_grid[0], cell_values[0] * scale, CELL_GAP)
+    tile_w = extent(channel_grid[1], cell_values[1] * scale, CELL_GAP)
+    return extent(filter_grid[0], tile_h, TILE_GAP), extent(filter_grid[1], tile_w, TILE_GAP)
 
 
 def _choose_scale(
@@ -272,8 +112,8 @@ def _axis_sources(tiles: int, cells: int, values: int, scale: int, tile_gap: int
     values + value``, or ``tiles * cells * values`` (the background slot) in a gap. The same
     divisions as ``_locate``, done for a whole axis at once."""
     cell_px = values * scale
-    tile_px = _extent(cells, cell_px, CELL_GAP)
-    position = np.arange(_extent(tiles, tile_px, tile_gap))
+    tile_px = extent(cells, cell_px, CELL_GAP)
+    position = np.arange(extent(tiles, tile_px, tile_gap))
     tile, in_tile = np.divmod(position, tile_px + tile_gap)
     cell, in_cell = np.divmod(in_tile, cell_px + CELL_GAP)
     sources = (tile * cells + cell) * values + in_cell // scale
@@ -296,16 +136,6 @@ def _compose(colours: np.ndarray, channel_grid: Grid, filter_grid: Grid, scale: 
     columns = _axis_sources(fc, cc, w, scale, TILE_GAP)
     rows = _axis_sources(fr, cr, h, scale, TILE_GAP)
     return grid.take(columns, axis=1).take(rows, axis=0)
-
-
-def _pad(array: np.ndarray, axis_sizes: tuple[int, ...], fill: Any) -> np.ndarray:
-    """``array`` grown (at the end of its leading axes) to ``axis_sizes``; new entries ``fill``
-    (a scalar, or e.g. an RGB colour broadcast over the last axis)."""
-    if array.shape[: len(axis_sizes)] == axis_sizes:
-        return array
-    padded = np.full(axis_sizes + array.shape[len(axis_sizes) :], fill, dtype=array.dtype)
-    padded[tuple(slice(0, n) for n in array.shape[: len(axis_sizes)])] = array
-    return padded
 
 
 def _locate(layout: dict, x: int, y: int, tiles: bool) -> Optional[tuple[int, int, int, int]]:
@@ -473,7 +303,7 @@ def render_filters(
 
     if values.ndim == 2:
         kind, channels, in_channels = "linear", 1, values.shape[1]
-        cell_values = _near_square(values.shape[1])
+        cell_values = near_square(values.shape[1])
         per_filter = values.shape[1]
     elif rgb:
         kind, channels, in_channels = "conv_rgb", 1, 3
@@ -484,7 +314,7 @@ def render_filters(
         cell_values = values.shape[2:]
         per_filter = int(np.prod(values.shape[1:]))
     cell_values = (int(cell_values[0]), int(cell_values[1]))
-    channel_grid, filter_grid = _near_square(channels), _near_square(count)
+    channel_grid, filter_grid = near_square(channels), near_square(count)
     scale = _choose_scale(
         scale,
         MIN_FILTER_CELL_PX,
@@ -499,14 +329,14 @@ def render_filters(
         intensity = _diverging_indices(clean, scales).astype(np.uint8)
         colours = np.ascontiguousarray(intensity.transpose(0, 2, 3, 1))  # [F, kh, kw, rgb]
         if finite is not None:
-            special = np.full((count,) + values.shape[2:], -1, dtype=np.int8)
+            special = np.full((count, *values.shape[2:]), -1, dtype=np.int8)
             # Least severe first, so that NaN wins over +Inf and +Inf over -Inf at one position.
             special[np.isneginf(values).any(axis=1)] = 2
             special[np.isposinf(values).any(axis=1)] = 1
             special[np.isnan(values).any(axis=1)] = 0
             hit = special >= 0
             colours[hit] = _SPECIALS[special[hit]]
-        colours = _pad(_pack(colours)[:, None], slots, _BACKGROUND32)
+        colours = pad(pack_rgbx(colours)[:, None], slots, _BACKGROUND32)
     else:
         codes = _diverging_indices(clean, scales)
         if finite is not None:
@@ -515,7 +345,7 @@ def render_filters(
             folded = np.full((count, cell_values[0] * cell_values[1]), _W_BACKGROUND, dtype=np.uint16)
             folded[:, :per_filter] = codes
             codes = folded.reshape(count, 1, *cell_values)
-        colours = _WEIGHT_PALETTE32[_pad(codes, slots, _W_BACKGROUND)]
+        colours = _WEIGHT_PALETTE32[pad(codes, slots, _W_BACKGROUND)]
 
     pixels = _compose(colours, channel_grid, filter_grid, scale)
     cell = [cell_values[0] * scale, cell_values[1] * scale]
@@ -533,14 +363,14 @@ def render_filters(
         "tile_gap": TILE_GAP,
         "channel_grid": list(channel_grid),
         "filter_grid": list(filter_grid),
-        "tile": [_extent(channel_grid[0], cell[0], CELL_GAP), _extent(channel_grid[1], cell[1], CELL_GAP)],
+        "tile": [extent(channel_grid[0], cell[0], CELL_GAP), extent(channel_grid[1], cell[1], CELL_GAP)],
         "width": int(pixels.shape[1]),
         "height": int(pixels.shape[0]),
         "norm": norm,
         "scales": [float(s) for s in scales],
         "background": list(BACKGROUND),
     }
-    return _encode_packed(pixels), layout
+    return encode_packed(pixels), layout
 
 
 def locate_filter_pixel(layout: dict, x: int, y: int) -> Optional[tuple[int, int, int, int]]:
@@ -618,7 +448,7 @@ def render_activations(
 
     if raw.ndim == 1:
         kind, channels = "linear", 1
-        cell_values = _near_square(raw.shape[0])
+        cell_values = near_square(raw.shape[0])
         per_channel = raw.shape[0]
         folded = np.full(cell_values[0] * cell_values[1], _A_BACKGROUND, dtype=np.uint16)
         folded[:per_channel] = raw
@@ -629,7 +459,7 @@ def render_activations(
         per_channel = raw.shape[1] * raw.shape[2]
         palette_codes = raw.astype(np.uint16)[None]
     cell_values = (int(cell_values[0]), int(cell_values[1]))
-    channel_grid = _near_square(channels)
+    channel_grid = near_square(channels)
     scale = _choose_scale(
         scale,
         MIN_ACTIVATION_CELL_PX,
@@ -637,7 +467,7 @@ def render_activations(
         lambda s: _sprite_size(cell_values, channel_grid, (1, 1), s),
         "this layer's activations are too large to draw" if scale is None else "ask for a smaller scale",
     )
-    palette_codes = _pad(palette_codes, (1, channel_grid[0] * channel_grid[1]), _A_BACKGROUND)
+    palette_codes = pad(palette_codes, (1, channel_grid[0] * channel_grid[1]), _A_BACKGROUND)
     pixels = _compose(_ACTIVATION_PALETTE32[palette_codes], channel_grid, (1, 1), scale)
     layout = {
         "kind": kind,
@@ -654,7 +484,7 @@ def render_activations(
         "layer_range": layer_range,
         "background": list(BACKGROUND),
     }
-    return _encode_packed(pixels), layout
+    return encode_packed(pixels), layout
 
 
 def _rescale_to_layer(raw: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, list[float]]:
@@ -689,65 +519,3 @@ def activation_pixel_origin(layout: dict, channel: int, row: int, col: int) -> t
     _check_index("row", row, layout["cell_values"][0])
     _check_index("col", col, layout["cell_values"][1])
     return _origin(layout, 0, channel, row, col, tiles=False)
-
-
-# Thumbnails -----------------------------------------------------------------------------------
-
-
-def thumbnails_layout(count: int, thumb_shape: tuple[int, int], *, columns: Optional[int] = None) -> dict[str, Any]:
-    """Layout of a sprite of ``count`` thumbnails of ``thumb_shape`` (h, w) in reading order
-    with no gaps: ``{"count", "thumb": [h, w], "columns", "rows", "width", "height"}``.
-
-    Thumbnail i is at ``x = (i % columns) * w``, ``y = (i // columns) * h``. ``columns``
-    defaults to a near-square grid and is clamped to ``count``.
-    """
-    if count < 1:
-        raise ValueError("a thumbnail sprite needs at least one image")
-    h, w = (int(v) for v in thumb_shape)
-    if h < 1 or w < 1:
-        raise ValueError(f"thumbnails must have a positive size, got {h} x {w}")
-    if columns is None:
-        columns = _near_square(count)[1]
-    elif columns < 1:
-        raise ValueError(f"columns must be positive, got {columns}")
-    columns = int(min(columns, count))
-    rows = -(-count // columns)
-    return {
-        "count": int(count),
-        "thumb": [h, w],
-        "columns": columns,
-        "rows": rows,
-        "width": columns * w,
-        "height": rows * h,
-    }
-
-
-def _check_thumbnails(thumbnails: np.ndarray, rank: int, what: str) -> None:
-    if thumbnails.dtype != np.uint8:
-        raise ValueError(f"{what} must be uint8, got {thumbnails.dtype}")
-    shape = "[N, h, w, 1 or 3]" if rank == 4 else "[h, w, 1 or 3]"
-    if thumbnails.ndim != rank or thumbnails.shape[-1] not in (1, 3):
-        raise ValueError(f"{what} must be {shape}, got shape {thumbnails.shape}")
-
-
-def render_thumbnails(thumbnails: np.ndarray, *, columns: Optional[int] = None) -> tuple[bytes, dict[str, Any]]:
-    """Sprite of uint8 thumbnails ``[N, h, w, 1 or 3]`` in a grid (see ``thumbnails_layout``).
-
-    Grayscale thumbnails give a grayscale PNG, colour ones an RGB PNG; unused slots of the
-    last row are ``BACKGROUND`` grey.
-    """
-    images = np.asarray(thumbnails)
-    _check_thumbnails(images, 4, "thumbnails")
-    layout = thumbnails_layout(len(images), images.shape[1:3], columns=columns)
-    rows, cols = layout["rows"], layout["columns"]
-    count, h, w, depth = images.shape
-    grid = _pad(images, (rows * cols,), BACKGROUND[0] if depth == 1 else BACKGROUND)
-    sprite = grid.reshape(rows, cols, h, w, depth).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, depth)
-    return encode_png(sprite), layout
-
-
-def render_image(thumbnail: np.ndarray) -> bytes:
-    """PNG of one uint8 thumbnail ``[h, w, 1 or 3]``: grayscale stays grayscale (PNG mode L)."""
-    image = np.asarray(thumbnail)
-    _check_thumbnails(image, 3, "a thumbnail")
-    return encode_png(image)
