@@ -1,21 +1,21 @@
 // The dashboard's entry point. TensorBoard imports this module in the plugin's iframe and calls
 // render() once; everything is built into document.body.
 
-import { Api } from "./api";
-import type { AppContext, View } from "./context";
-import { bindHash } from "./hash";
-import { ImageCache } from "./images";
-import { createPoller, refreshIndex } from "./poll";
-import { reconcile, Store, VIEWS, type ViewName } from "./store";
-import { STYLES } from "./styles";
-import { createTimeline, FrameGate, Player, Prefetcher, realClock } from "./timeline";
-import { h, option, replaceChildren } from "./ui";
-import { ClustersView } from "./views/clusters";
-import { CompareView } from "./views/compare";
-import { ConfusionView } from "./views/confusion";
-import { DynamicsView } from "./views/dynamics";
-import { FiltersView } from "./views/filters";
-import { GraphView } from "./views/graph";
+import { Api } from "./api/client";
+import type { AppContext, View } from "./core/context";
+import { bindHash } from "./core/hash";
+import { ImageCache } from "./ui/images";
+import { createPoller, refreshIndex } from "./core/poll";
+import { reconcile, Store, VIEWS, type ViewName } from "./core/store";
+import { STYLES } from "./ui/styles";
+import { createTimeline, FrameGate, Player, Prefetcher, realClock } from "./core/timeline";
+import { h, option, replaceChildren } from "./ui/dom";
+import { ClustersView } from "./views/clusters/view";
+import { CompareView } from "./views/compare/view";
+import { ConfusionView } from "./views/confusion/view";
+import { DynamicsView } from "./views/dynamics/view";
+import { FiltersView } from "./views/filters/view";
+import { GraphView } from "./views/graph/view";
 
 const TAB_LABELS: Record<ViewName, string> = {
   filters: "Filters",

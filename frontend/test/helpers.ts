@@ -1,4 +1,4 @@
-import type { RunSummary } from "../src/api";
+import type { RunSummary } from "../src/api/client";
 
 export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
   const checkpoints = overrides.checkpoints ?? [0, 2, 4, 6];

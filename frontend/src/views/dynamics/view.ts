@@ -16,10 +16,10 @@ import {
   type RunSummary,
   type StatisticName,
   type StatisticSource,
-} from "../api";
-import type { AppContext, View } from "../context";
-import { checkpointAtOrAfter, currentRun, nearestCheckpoint, type State } from "../store";
-import { categoricalColor, checkbox, formatNumber, h, replaceChildren, select, Status } from "../ui";
+} from "../../api/client";
+import type { AppContext, View } from "../../core/context";
+import { checkpointAtOrAfter, currentRun, nearestCheckpoint, type State } from "../../core/store";
+import { categoricalColor, checkbox, formatNumber, h, replaceChildren, select, Status } from "../../ui/dom";
 
 const HEIGHT = 360;
 const MARGIN = { top: 22, right: 16, bottom: 30, left: 64 };

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { bindHash, decodeHash, encodeHash, HASH_KEYS, type HashWindow } from "../src/hash";
-import { initialState, Store } from "../src/store";
+import { bindHash, decodeHash, encodeHash, HASH_KEYS, type HashWindow } from "../../src/core/hash";
+import { initialState, Store } from "../../src/core/store";
 
 function pick(state: ReturnType<typeof initialState>) {
   return Object.fromEntries(HASH_KEYS.map((key) => [key, state[key]]));

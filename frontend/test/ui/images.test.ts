@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ImageCache } from "../src/images";
+import { ImageCache } from "../../src/ui/images";
 
 class FakeImage {
   static created: FakeImage[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CorpusResponse } from "../src/api";
-import { className, searchCorpus } from "../src/search";
+import type { CorpusResponse } from "../../src/api/client";
+import { className, searchCorpus } from "../../src/lib/search";
 
 const corpus: CorpusResponse = {
   count: 6,

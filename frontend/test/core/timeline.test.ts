@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { Store } from "../src/store";
-import { FrameGate, ImageSwap, Player, prefetchDepth, Prefetcher, stepsToPrefetch, type Clock } from "../src/timeline";
-import { runSummary } from "./helpers";
+import { Store } from "../../src/core/store";
+import { FrameGate, ImageSwap, Player, prefetchDepth, Prefetcher, stepsToPrefetch, type Clock } from "../../src/core/timeline";
+import { runSummary } from "../helpers";
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;

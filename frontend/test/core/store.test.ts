@@ -7,8 +7,8 @@ import {
   nearestCheckpoint,
   reconcile,
   Store,
-} from "../src/store";
-import { runSummary } from "./helpers";
+} from "../../src/core/store";
+import { runSummary } from "../helpers";
 
 describe("Store", () => {
   it("starts from the defaults and applies a patch", () => {

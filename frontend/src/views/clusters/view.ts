@@ -2,12 +2,12 @@
 // its nearest images, majority class and purity; and a scatter of the 2-D projection coloured
 // by class or cluster (hover shows the image, click selects it).
 
-import { buildQuery, describe, toNumber, type ClustersResponse, type CorpusResponse } from "../api";
-import { hasStep, thumbnailsFor, type AppContext, type View } from "../context";
-import { className } from "../search";
-import { currentRun, type State } from "../store";
-import type { PrefetchItem } from "../timeline";
-import { categoricalColor, h, percent, replaceChildren, select, Status } from "../ui";
+import { buildQuery, describe, toNumber, type ClustersResponse, type CorpusResponse } from "../../api/client";
+import { hasStep, thumbnailsFor, type AppContext, type View } from "../../core/context";
+import { className } from "../../lib/search";
+import { currentRun, type State } from "../../core/store";
+import type { PrefetchItem } from "../../core/timeline";
+import { categoricalColor, h, percent, replaceChildren, select, Status } from "../../ui/dom";
 
 const SIZE = 440;
 const PAD = 12;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../src/selection";
+import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../../src/lib/selection";
 
 // The same cases as tensorboard_deepviz/queries.py answers them.
 describe("selectValues (steps)", () => {

@@ -3,10 +3,10 @@
 // logged layers highlighted and clickable to select the layer; edges drawn on the left rail
 // (skip connections bulge further out).
 
-import { describe, type GraphNode, type GraphResponse, type RunSummary } from "../api";
-import type { AppContext, View } from "../context";
-import { currentRun } from "../store";
-import { h, replaceChildren, Status, svgElement } from "../ui";
+import { describe, type GraphNode, type GraphResponse, type RunSummary } from "../../api/client";
+import type { AppContext, View } from "../../core/context";
+import { currentRun } from "../../core/store";
+import { h, replaceChildren, Status, svgElement } from "../../ui/dom";
 
 /** More nodes than this and groups below the top level start collapsed. */
 const COLLAPSE_ABOVE = 40;

@@ -2,9 +2,9 @@
 // with an outline box over it and pointer events mapped to sprite pixels. Used for the filter
 // and activation sprites.
 
-import { spritePixel } from "./layout";
-import { ImageSwap } from "./timeline";
-import { h } from "./ui";
+import { spritePixel } from "../lib/layout";
+import { ImageSwap } from "../core/timeline";
+import { h } from "./dom";
 
 export type Zoom = "fit" | "1" | "2" | "3";
 

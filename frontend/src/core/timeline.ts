@@ -11,7 +11,7 @@
 //    screen for a whole number of display frames (2 at 30/s on a 60 Hz display), never 1 or 3.
 
 import { checkpointIndex, currentRun, SPEEDS, type Store } from "./store";
-import { h, isTypingTarget, replaceChildren, option } from "./ui";
+import { h, isTypingTarget, replaceChildren, option } from "../ui/dom";
 
 // ------------------------------------------------------------------ prefetch planning
 

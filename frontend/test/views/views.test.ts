@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { GraphResponse } from "../src/api";
-import { nearestPoint, scatterPoints } from "../src/views/clusters";
-import { defaultCompare, resolveCompare } from "../src/views/compare";
-import { cellText, rowShares } from "../src/views/confusion";
-import { anomalyTarget, describeAnomaly } from "../src/views/dynamics";
-import { ancestors, buildTree, type GroupTree } from "../src/views/graph";
-import { runSummary } from "./helpers";
+import type { GraphResponse } from "../../src/api/client";
+import { nearestPoint, scatterPoints } from "../../src/views/clusters/view";
+import { defaultCompare, resolveCompare } from "../../src/views/compare/view";
+import { cellText, rowShares } from "../../src/views/confusion/view";
+import { anomalyTarget, describeAnomaly } from "../../src/views/dynamics/view";
+import { ancestors, buildTree, type GroupTree } from "../../src/views/graph/view";
+import { runSummary } from "../helpers";
 
 describe("confusion", () => {
   it("normalizes rows, leaving an empty row at 0", () => {

@@ -2,7 +2,7 @@
 // filter), which view is open, and the toggles the views share. Views read it, change it with
 // set(), and subscribe to the keys they depend on; nothing else holds selection state.
 
-import type { ActivationNorm, FilterNorm, RunSummary, StatisticName, StatisticSource } from "./api";
+import type { ActivationNorm, FilterNorm, RunSummary, StatisticName, StatisticSource } from "../api/client";
 
 export const VIEWS = ["filters", "confusion", "clusters", "compare", "dynamics"] as const;
 export type ViewName = (typeof VIEWS)[number];

@@ -12,8 +12,8 @@ import {
   type FilterValues,
   type NestedNumbers,
   type PredictionResponse,
-} from "../api";
-import { hasStep, selectedLayer, thumbnailsFor, type AppContext, type View } from "../context";
+} from "../../api/client";
+import { hasStep, selectedLayer, thumbnailsFor, type AppContext, type View } from "../../core/context";
 import {
   describeFilterPixel,
   filterIndex,
@@ -21,12 +21,12 @@ import {
   locateActivationPixel,
   locateFilterPixel,
   type FilterPixel,
-} from "../layout";
-import { className, searchCorpus } from "../search";
-import { SpriteStage, type SpriteMeta, type Zoom } from "../sprite";
-import { currentRun, type State } from "../store";
-import type { PrefetchItem } from "../timeline";
-import { checkbox, colourKey, formatNumber, h, percent, replaceChildren, select, setOptions, Status } from "../ui";
+} from "../../lib/layout";
+import { className, searchCorpus } from "../../lib/search";
+import { SpriteStage, type SpriteMeta, type Zoom } from "../../ui/sprite";
+import { currentRun, type State } from "../../core/store";
+import type { PrefetchItem } from "../../core/timeline";
+import { checkbox, colourKey, formatNumber, h, percent, replaceChildren, select, setOptions, Status } from "../../ui/dom";
 
 // render.DIVERGING (Moreland's cool-warm) and render.SEQUENTIAL (viridis), with the colours of non-finite values.
 const WEIGHT_KEY: [string, string][] = [

@@ -1,10 +1,10 @@
 // What every view is given: the shared store, the API client, the image caches, the playback
 // gate and the prefetcher. Built once by main.ts.
 
-import type { Api, RunSummary } from "./api";
-import type { ImageCache } from "./images";
+import type { Api, RunSummary } from "../api/client";
+import type { ImageCache } from "../ui/images";
 import { currentRun, type State, type Store } from "./store";
-import { Thumbnails } from "./thumbnails";
+import { Thumbnails } from "../ui/thumbnails";
 import type { FrameGate, Prefetcher } from "./timeline";
 
 export interface AppContext {

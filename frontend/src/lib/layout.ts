@@ -6,7 +6,7 @@
 // Along each axis: divide by the tile pitch (tile + tile_gap), the remainder by the cell pitch
 // (cell + cell_gap), that remainder by the scale.
 
-import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "./api";
+import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../api/client";
 
 export interface FilterPixel {
   /** Index among the rendered filters (0..layout.filters-1); see `filterIndex` for the layer's own index. */

@@ -2,9 +2,9 @@
 // toggle to pause (TensorBoard's reload button does not reach iframe plugins), so a run still
 // training shows its new checkpoints.
 
-import { describe, type Api, type IndexResponse } from "./api";
+import { describe, type Api, type IndexResponse } from "../api/client";
 import { currentRun, POLL_INTERVALS, reconcile, type Store } from "./store";
-import { h, option } from "./ui";
+import { h, option } from "../ui/dom";
 
 /** Fetch `index` once and fold it into the store (keeping the selection valid). */
 export async function refreshIndex(store: Store, api: Api): Promise<void> {

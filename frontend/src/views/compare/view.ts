@@ -1,11 +1,11 @@
 // Direct Compare (deepViz): a grid with checkpoints in rows and layers in columns showing the
 // chosen filters (or a probe image's activations) of each, as returned by `compare`.
 
-import { describe, type CompareResponse, type RunSummary } from "../api";
-import type { AppContext, View } from "../context";
-import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../selection";
-import { currentRun, type CompareSpec } from "../store";
-import { h, replaceChildren, Status } from "../ui";
+import { describe, type CompareResponse, type RunSummary } from "../../api/client";
+import type { AppContext, View } from "../../core/context";
+import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../../lib/selection";
+import { currentRun, type CompareSpec } from "../../core/store";
+import { h, replaceChildren, Status } from "../../ui/dom";
 
 const MAX_CELLS = 400; // plugin.MAX_COMPARE_CELLS
 const MAX_FILTERS = 4096; // plugin.MAX_SELECTED_FILTERS

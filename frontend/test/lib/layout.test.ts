@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../src/api";
+import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../../src/api/client";
 import {
   describeFilterPixel,
   filterIndex,
@@ -14,11 +14,11 @@ import {
   spritePixel,
   thumbnailOrigin,
   thumbnailsLayout,
-} from "../src/layout";
+} from "../../src/lib/layout";
 
 // Made by test/fixtures/make_layouts.py with tensorboard_deepviz.server.render.
 const here = dirname(fileURLToPath(import.meta.url));
-const fixture = JSON.parse(readFileSync(join(here, "fixtures", "layouts.json"), "utf8")) as {
+const fixture = JSON.parse(readFileSync(join(here, "..", "fixtures", "layouts.json"), "utf8")) as {
   filters: {
     name: string;
     layout: FilterLayout;

@@ -2,12 +2,12 @@
 // accuracy, the change since the previous checkpoint, and small multiples of the images in a
 // cell on hover (click pins them; click an image to select it).
 
-import { buildQuery, describe, type ConfusionResponse } from "../api";
-import { hasStep, previousStep, thumbnailsFor, type AppContext, type View } from "../context";
-import { className } from "../search";
-import { currentRun } from "../store";
-import type { PrefetchItem } from "../timeline";
-import { checkbox, h, percent, replaceChildren, Status } from "../ui";
+import { buildQuery, describe, type ConfusionResponse } from "../../api/client";
+import { hasStep, previousStep, thumbnailsFor, type AppContext, type View } from "../../core/context";
+import { className } from "../../lib/search";
+import { currentRun } from "../../core/store";
+import type { PrefetchItem } from "../../core/timeline";
+import { checkbox, h, percent, replaceChildren, Status } from "../../ui/dom";
 
 type Cell = { t: number; p: number };
 

@@ -3,10 +3,10 @@
 // view (corpus grid, confusion examples, cluster strips, scatter hover), so hovering around
 // the confusion matrix costs no request after the first.
 
-import type { Api } from "./api";
+import type { Api } from "../api/client";
 import type { ImageCache } from "./images";
-import { thumbnailOrigin, thumbnailsLayout } from "./layout";
-import { h, type Props } from "./ui";
+import { thumbnailOrigin, thumbnailsLayout } from "../lib/layout";
+import { h, type Props } from "./dom";
 
 export const CHUNK = 256;
 export const CHUNK_COLUMNS = 16;

@@ -3,7 +3,7 @@
 // reload of the frame. Hash writes use history.replaceState, so scrubbing the timeline never
 // fills the browser's history, and are rate-limited (browsers throttle frequent replaceState).
 
-import { FILTER_NORMS, ACTIVATION_NORMS, STATISTIC_NAMES, STATISTIC_SOURCES } from "./api";
+import { FILTER_NORMS, ACTIVATION_NORMS, STATISTIC_NAMES, STATISTIC_SOURCES } from "../api/client";
 import { initialState, VIEWS, type Key, type State, type Store } from "./store";
 
 /** The keys that travel in the hash; the rest (runs, playing, polling) are per session. */
