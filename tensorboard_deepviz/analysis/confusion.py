@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from typing import Optional
 
 import numpy as np
 
@@ -37,4 +39,34 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
         counts=per_cell.reshape(num_classes, num_classes),
         cell_offsets=offsets.astype(np.int64),
         cell_images=order.astype(np.int32),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassFigures:
+    """Accuracy and per-class precision and recall of a confusion matrix; None where undefined."""
+
+    accuracy: Optional[float]
+    precision: list[Optional[float]]  # per predicted class: None when nothing was predicted as it
+    recall: list[Optional[float]]  # per true class: None when the eval set has none of it
+
+
+def class_figures(counts: np.ndarray) -> ClassFigures:
+    """Accuracy, precision and recall from confusion counts (rows: true class, columns: predicted).
+
+    A class with an empty column (never predicted) has no precision and one with an empty row
+    (absent from the eval set) no recall: None, not 0, so the page can tell "unknown" from "bad".
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"confusion counts must be a square matrix, got shape {counts.shape}")
+    total = int(counts.sum())
+    diagonal = np.diag(counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = diagonal / counts.sum(axis=0)
+        recall = diagonal / counts.sum(axis=1)
+    return ClassFigures(
+        accuracy=float(diagonal.sum() / total) if total else None,
+        precision=[None if math.isnan(v) else float(v) for v in precision],
+        recall=[None if math.isnan(v) else float(v) for v in recall],
     )
