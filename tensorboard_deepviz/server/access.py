@@ -1,8 +1,12 @@
 """Reads deepviz records through TensorBoard's data provider, with caching.
 
 Everything comes from ``context.data_provider`` (the Python loader or the Rust data server);
-no file path ever comes from a request. Records are decoded once and cached: the data of a
-(run, tag, step) does not change.
+no file path ever comes from a request. Records are decoded once, brought to the current layout
+(``contract.migrations``) and cached: the data of a (run, tag, step) does not change.
+
+``LogAccess`` is one per plugin and holds the caches. A request binds it once to its context and
+experiment (``LogAccess.for_experiment``) and to a run (``ExperimentAccess.for_run``); routes read
+through that ``RunAccess`` without passing the context, experiment and run to every call.
 """
 
 from __future__ import annotations
@@ -17,30 +21,15 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from tensorboard.data import provider as tb_provider
 
-from ..contract import metadata, records
+from ..contract import metadata, migrations, records
 from .cache import ByteBoundedLRU
+from .errors import NotFound, Unreadable
 
 logger = logging.getLogger(__name__)
 
 # How long a listing of runs and tags is reused: short, so a live log shows new checkpoints.
 LISTING_TTL_SECONDS = 1.0
 UNLIMITED_DOWNSAMPLE = 2**31 - 1
-
-
-class RequestError(Exception):
-    """A request the plugin cannot answer; ``status`` is the HTTP status (4xx)."""
-
-    status = 400
-
-
-class NotFound(RequestError):
-    status = 404
-
-
-class Unreadable(RequestError):
-    """The log holds the record, but its bytes are not a valid record (e.g. cut off)."""
-
-    status = 422
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +41,8 @@ class TagInfo:
     layer: str
     max_step: int
     max_wall_time: float
+    # The metadata version the tag was written with; its records are migrated from it.
+    version: int = metadata.PROTO_VERSION
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +52,31 @@ class StepRef:
     step: int
     wall_time: float
     blob_keys: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordRef:
+    """One record of a run: a tag at a step. What a route answers about, and what names its answer."""
+
+    experiment: str
+    run: str
+    info: TagInfo
+    ref: StepRef
+
+    @property
+    def step(self) -> int:
+        return self.ref.step
+
+    @property
+    def tag(self) -> str:
+        return self.info.tag
+
+    def identity(self, route: str, *params: Any) -> tuple:
+        """The key of ``route``'s answer about this record with ``params``: its ETag and cache key.
+
+        The wall time is part of it, so a run rewritten under the same name gets new answers.
+        """
+        return (route, self.experiment, self.run, self.info.tag, self.ref.step, self.ref.wall_time, params)
 
 
 def _record_bytes(record: records.Record) -> int:
@@ -115,25 +131,11 @@ class LogAccess:
                 self._warned.add((run, tag))
                 logger.warning("deepviz: skipping %s/%s: %s", run, tag, error)
             return None
-        return TagInfo(tag, info.kind, info.layer, int(series.max_step), float(series.max_wall_time))
+        return TagInfo(tag, info.kind, info.layer, int(series.max_step), float(series.max_wall_time), info.version)
 
-    def run_tags(self, ctx: Any, experiment_id: str, run: str) -> dict[str, TagInfo]:
-        """The run's tags; ``NotFound`` naming the known runs if it has no deepviz data."""
-        listing = self.listing(ctx, experiment_id)
-        if run not in listing:
-            known = ", ".join(sorted(listing)) or "none"
-            raise NotFound(f"unknown run {run!r}; runs with deepviz data: {known}")
-        return listing[run]
-
-    def tag_info(self, ctx: Any, experiment_id: str, run: str, kind: str, layer: str = "") -> TagInfo:
-        tags = self.run_tags(ctx, experiment_id, run)
-        tag = metadata.tag_for(kind, layer)
-        if tag not in tags:
-            if layer:
-                layers = sorted({info.layer for info in tags.values() if info.kind == kind})
-                raise NotFound(f"run {run!r} has no {kind} for layer {layer!r}; layers: {', '.join(layers) or 'none'}")
-            raise NotFound(f"run {run!r} has no {kind} records")
-        return tags[tag]
+    def for_experiment(self, ctx: Any, experiment_id: str) -> ExperimentAccess:
+        """This access bound to one request's context and experiment."""
+        return ExperimentAccess(self, ctx, experiment_id)
 
     # ------------------------------------------------------------ blob records
 
@@ -187,10 +189,14 @@ class LogAccess:
                 decoded = records.Record(fields=dict(header["fields"], _arrays=header["arrays"]), arrays={})
             else:
                 decoded = records.decode_record(blobs)
-        except records.RecordError as error:
+            # Header-only records go through the same migrations: their fields may have moved too.
+            upgraded = migrations.upgrade_record(info.kind, info.version, decoded)
+        except ValueError as error:  # records.RecordError, or a migration that refused the record
             raise Unreadable(f"{info.tag} at step {ref.step} in run {run!r} is unreadable: {error}") from None
-        self._records.put(key, decoded)
-        return decoded
+        if not isinstance(upgraded, records.Record):
+            raise Unreadable(f"{info.tag} at step {ref.step} in run {run!r} did not migrate to a record")
+        self._records.put(key, upgraded)
+        return upgraded
 
     def read_blobs(self, ctx: Any, keys: Sequence[str]) -> list[bytes]:
         """Read blobs concurrently, in order."""
@@ -225,9 +231,119 @@ class LogAccess:
         series = {}
         for info in infos:
             data = result.get(run, {}).get(info.tag, [])
-            rows = [(d.step, np.asarray(d.numpy, dtype=np.float64)) for d in data]
-            series[info.layer] = sorted(((s, r) for s, r in rows if r.shape == expected), key=lambda item: item[0])
+            rows = [(d.step, _statistics_row(info, d.numpy)) for d in data]
+            series[info.layer] = sorted(
+                ((s, r) for s, r in rows if r is not None and r.shape == expected), key=lambda item: item[0]
+            )
         return series
+
+
+def _statistics_row(info: TagInfo, value: Any) -> Optional[np.ndarray]:
+    """One logged statistics tensor in the current layout, or None when it cannot be read (skipped)."""
+    try:
+        upgraded = migrations.upgrade_record(info.kind, info.version, np.asarray(value, dtype=np.float64))
+    except ValueError:
+        return None
+    return np.asarray(upgraded, dtype=np.float64) if isinstance(upgraded, np.ndarray) else None
+
+
+class ExperimentAccess:
+    """``LogAccess`` bound to one request's context and experiment."""
+
+    def __init__(self, log: LogAccess, ctx: Any, experiment_id: str) -> None:
+        self.log = log
+        self.ctx = ctx
+        self.experiment = experiment_id
+
+    def listing(self) -> dict[str, dict[str, TagInfo]]:
+        """``{run: {tag: TagInfo}}`` for every run with deepviz data."""
+        return self.log.listing(self.ctx, self.experiment)
+
+    def for_run(self, run: str) -> RunAccess:
+        """Reads of one run (which need not exist: its first read says so with ``NotFound``)."""
+        return RunAccess(self, run)
+
+
+class RunAccess:
+    """Typed reads of one run's records, bound to a request's context and experiment.
+
+    The run's tags are listed once, on first use, and kept for the request: what a route answers
+    and the identity it answers under come from the same listing even while the log grows.
+    """
+
+    def __init__(self, experiment: ExperimentAccess, run: str) -> None:
+        self._log = experiment.log
+        self._ctx = experiment.ctx
+        self.experiment = experiment.experiment
+        self.run = run
+        self._tags: Optional[dict[str, TagInfo]] = None
+
+    def tags(self) -> dict[str, TagInfo]:
+        """The run's tags; ``NotFound`` naming the known runs if it has no deepviz data."""
+        if self._tags is None:
+            listing = self._log.listing(self._ctx, self.experiment)
+            if self.run not in listing:
+                known = ", ".join(sorted(listing)) or "none"
+                raise NotFound(f"unknown run {self.run!r}; runs with deepviz data: {known}")
+            self._tags = listing[self.run]
+        return self._tags
+
+    def tag(self, kind: str, layer: str = "") -> TagInfo:
+        """The tag of ``kind`` (and ``layer``); ``NotFound`` naming the layers that have it otherwise."""
+        tags = self.tags()
+        tag = metadata.tag_for(kind, layer)
+        if tag not in tags:
+            if layer:
+                layers = sorted(self.layers_with(kind))
+                raise NotFound(
+                    f"run {self.run!r} has no {kind} for layer {layer!r}; layers: {', '.join(layers) or 'none'}"
+                )
+            raise NotFound(f"run {self.run!r} has no {kind} records")
+        return tags[tag]
+
+    def layers_with(self, kind: str) -> dict[str, TagInfo]:
+        """``{layer: TagInfo}`` of a per-layer kind."""
+        return {info.layer: info for info in self.tags().values() if info.kind == kind}
+
+    def steps(self, info: TagInfo) -> list[StepRef]:
+        """Every step of a blob-sequence tag, ascending."""
+        return self._log.steps(self._ctx, self.experiment, self.run, info)
+
+    def locate(self, kind: str, layer: str = "", step: Optional[int] = None) -> RecordRef:
+        """The record of ``kind`` (and ``layer``) at ``step``, or the newest when ``step`` is None.
+
+        Raises:
+          NotFound: naming the run's layers or steps when there is no such record.
+        """
+        info = self.tag(kind, layer)
+        ref = self._log.step_ref(self._ctx, self.experiment, self.run, info, step)
+        return RecordRef(self.experiment, self.run, info, ref)
+
+    def record_at(self, info: TagInfo, ref: StepRef) -> RecordRef:
+        """The record of ``info`` at one of its steps (from ``steps``)."""
+        return RecordRef(self.experiment, self.run, info, ref)
+
+    def read(self, at: RecordRef, *, header_only: bool = False) -> records.Record:
+        """The decoded record (only its header fields and array shapes with ``header_only``)."""
+        return self._log.record(self._ctx, self.experiment, self.run, at.info, at.ref, header_only=header_only)
+
+    def latest(self, kind: str, *, header_only: bool = False) -> Optional[records.Record]:
+        """The newest record of a kind logged once per run (graph, corpus), or None when there is none."""
+        info = self.tags().get(metadata.tag_for(kind))
+        if info is None:
+            return None
+        refs = self.steps(info)
+        if not refs:
+            return None
+        return self._log.record(self._ctx, self.experiment, self.run, info, refs[-1], header_only=header_only)
+
+    def headers(self, info: TagInfo, refs: Sequence[StepRef]) -> list[records.Record]:
+        """Header-only records of many steps of a tag, read concurrently."""
+        return self._log.headers(self._ctx, self.experiment, self.run, info, refs)
+
+    def statistics(self, infos: Sequence[TagInfo]) -> dict[str, list[tuple[int, np.ndarray]]]:
+        """``{layer: [(step, rows [3, 9]), ...]}`` for the given statistics tags, steps ascending."""
+        return self._log.statistics(self._ctx, self.experiment, self.run, infos)
 
 
 def _describe_steps(steps: Sequence[int]) -> str:

@@ -23,7 +23,7 @@ class ByteBoundedLRU:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
         self._max_bytes = max_bytes
         self._sizeof = sizeof
-        self._entries: "collections.OrderedDict[Hashable, tuple[Any, int]]" = collections.OrderedDict()
+        self._entries: collections.OrderedDict[Hashable, tuple[Any, int]] = collections.OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0

@@ -1,41 +1,80 @@
-"""Parsing of request parameters, including deepViz's Direct Compare axis selections."""
+"""Parsing of request parameters, including Direct Compare's axis selections.
+
+Every function raises ``RequestError`` (400) with a message naming the parameter and what is
+wrong with it, or ``NotFound`` (404) for a selection naming a step, layer or index the log does
+not hold; routes call them before reading anything.
+"""
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence, TypeVar
+from typing import Mapping, Optional, Sequence, overload
 
-from .access import NotFound, RequestError
+from .errors import NotFound, RequestError
 
-T = TypeVar("T")
 MAX_PARAMETER_LENGTH = 4096
 
 
-def text(args: Mapping[str, str], name: str, *, required: bool = True, default: Optional[str] = None) -> Optional[str]:
-    """A string parameter; ``RequestError`` if required and absent or empty."""
+def optional_text(args: Mapping[str, str], name: str) -> Optional[str]:
+    """A string parameter, or None when absent or empty."""
     value = args.get(name)
     if value is None or value == "":
-        if required:
-            raise RequestError(f"missing required parameter {name!r}")
-        return default
+        return None
     if len(value) > MAX_PARAMETER_LENGTH:
         raise RequestError(f"parameter {name!r} is too long ({len(value)} characters)")
     return value
 
 
-def integer(
+def text(args: Mapping[str, str], name: str) -> str:
+    """A required string parameter; ``RequestError`` if absent or empty."""
+    value = optional_text(args, name)
+    if value is None:
+        raise RequestError(f"missing required parameter {name!r}")
+    return value
+
+
+@overload
+def optional_integer(
     args: Mapping[str, str],
     name: str,
     *,
-    required: bool = False,
+    minimum: Optional[int] = None,
+    maximum: Optional[int] = None,
+    default: int,
+) -> int: ...
+
+
+@overload
+def optional_integer(
+    args: Mapping[str, str],
+    name: str,
+    *,
+    minimum: Optional[int] = None,
+    maximum: Optional[int] = None,
+    default: None = None,
+) -> Optional[int]: ...
+
+
+def optional_integer(
+    args: Mapping[str, str],
+    name: str,
+    *,
     minimum: Optional[int] = None,
     maximum: Optional[int] = None,
     default: Optional[int] = None,
 ) -> Optional[int]:
-    """An integer parameter within bounds; ``RequestError`` naming it otherwise."""
-    raw = text(args, name, required=required)
+    """An integer parameter within bounds, or ``default`` when absent; ``RequestError`` naming it otherwise."""
+    raw = optional_text(args, name)
     if raw is None:
         return default
-    value = _to_int(raw, name)
+    return _bounded(_to_int(raw, name), name, minimum, maximum)
+
+
+def integer(args: Mapping[str, str], name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """A required integer parameter within bounds; ``RequestError`` naming it otherwise."""
+    return _bounded(_to_int(text(args, name), name), name, minimum, maximum)
+
+
+def _bounded(value: int, name: str, minimum: Optional[int], maximum: Optional[int]) -> int:
     if minimum is not None and value < minimum:
         raise RequestError(f"parameter {name!r} must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:
@@ -43,8 +82,11 @@ def integer(
     return value
 
 
-def choice(args: Mapping[str, str], name: str, options: Sequence[str], default: str) -> str:
-    value = text(args, name, required=False, default=default)
+def choice(args: Mapping[str, str], name: str, options: Sequence[str], default: Optional[str] = None) -> str:
+    """One of ``options``; ``default`` (the first option when None) when absent. ``RequestError`` listing them otherwise."""
+    value = optional_text(args, name)
+    if value is None:
+        return options[0] if default is None else default
     if value not in options:
         raise RequestError(f"parameter {name!r} must be one of {', '.join(options)}; got {value!r}")
     return value
@@ -74,7 +116,8 @@ def select_values(spec: Optional[str], available: Sequence[int], name: str) -> l
         high = _to_int(high_text, name) if high_text.strip() else None
         return [v for v in available if (low is None or v >= low) and (high is None or v <= high)]
     wanted = [_to_int(part, name) for part in spec.split(",")]
-    missing = [v for v in wanted if v not in set(available)]
+    present = set(available)
+    missing = [v for v in wanted if v not in present]
     if missing:
         raise NotFound(f"{name} {missing} not available")
     return list(dict.fromkeys(wanted))
@@ -109,6 +152,7 @@ def select_indices(spec: Optional[str], count: int, name: str, *, limit: int) ->
 
     More than ``limit`` selected is a ``RequestError``; an index out of range is ``NotFound``.
     """
+    selected: Sequence[int]
     if spec is None or spec == "":
         selected = range(count)
     elif ":" in spec:

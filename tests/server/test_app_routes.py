@@ -266,9 +266,9 @@ def test_compare_returns_exactly_the_selected_cells(client):
 
 
 def test_compare_refuses_more_cells_than_its_limit(client, monkeypatch):
-    from tensorboard_deepviz.server import plugin
+    from tensorboard_deepviz.server.routes import compare
 
-    monkeypatch.setattr(plugin, "MAX_COMPARE_CELLS", 4)
+    monkeypatch.setattr(compare, "MAX_COMPARE_CELLS", 4)
     body = client.json("compare", 400, run="healthy")
     assert "3 checkpoints x 5 layers = 15 cells; at most 4 are allowed" in body["error"]
 

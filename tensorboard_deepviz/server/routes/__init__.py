@@ -1,0 +1,16 @@
+"""The plugin's routes, one module per feature of the dashboard (docs/ARCHITECTURE.md, "The server and its routes").
+
+Each module has ``answer_*`` functions (parsed parameters and a ``RunAccess`` in, a JSON-ready dict
+or PNG bytes out: testable without HTTP), ``*_route`` functions that parse a request and name its
+answer (``routing.Reply``), and a ``ROUTES`` table. ``server.plugin`` serves every route in
+``ROUTES`` below; a new route is a new module and its line in ``MODULES``.
+"""
+
+from __future__ import annotations
+
+from ..routing import Route
+from . import activations, clusters, compare, confusion, corpus, dynamics, filters, graph, index, predictions
+
+MODULES = (index, graph, corpus, filters, activations, predictions, confusion, clusters, compare, dynamics)
+
+ROUTES: tuple[Route, ...] = tuple(route for module in MODULES for route in module.ROUTES)
