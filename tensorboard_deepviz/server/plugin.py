@@ -98,7 +98,7 @@ class DeepVizPlugin(base_plugin.TBPlugin):
             except ValueError as error:  # an argument the renderers or decoders refused
                 return _error_response(request, 400, str(error))
             except Exception:
-                logger.exception("deepviz: %s failed", request.path)
+                logger.exception("deepviz: route %s failed for %s", route.name, request.full_path)
                 return _error_response(request, 500, "internal error; see the TensorBoard log")
             headers = [("ETag", etag)] if etag is not None else []
             response = http_util.Respond(request, payload.body, payload.content_type, headers=headers)

@@ -9,7 +9,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ...analysis import series
-from ...analysis.anomalies import first_anomaly
+from ...analysis.anomalies import Anomaly, first_anomaly
 from ...contract import metadata
 from .. import params
 from ..access import RunAccess, TagInfo
@@ -89,8 +89,15 @@ def answer_dynamics(
         "stat": stat,
         "source": source,
         "series": {layer: layer_series(every_layer.get(layer, []), stat, source, points) for layer in chosen},
-        "first_anomaly": dataclasses.asdict(anomaly) if anomaly else None,
+        "first_anomaly": anomaly_json(anomaly),
     }
+
+
+def anomaly_json(anomaly: Optional[Anomaly]) -> Optional[dict[str, Any]]:
+    """``{"step", "layer", "sources": [{"source", "nan_count", "inf_count"}]}``, or None."""
+    if anomaly is None:
+        return None
+    return {"step": anomaly.step, "layer": anomaly.layer, "sources": [dataclasses.asdict(s) for s in anomaly.sources]}
 
 
 def dynamics_route(request: RouteRequest) -> Reply:
