@@ -26,7 +26,7 @@ def diverging_index(value: float, scale: float) -> float:
 
 def assert_diverging(pixel: np.ndarray, value: float, scale: float) -> None:
     """``pixel`` is DIVERGING at the index of ``value / scale``, give or take one index."""
-    centre = int(round(diverging_index(value, scale)))
+    centre = round(diverging_index(value, scale))
     candidates = render.DIVERGING[max(0, centre - 1) : min(255, centre + 1) + 1].astype(int)
     assert (candidates == pixel.astype(int)).all(axis=1).any(), (value, scale, pixel, centre)
 

@@ -1,0 +1,151 @@
+"""A small deepviz run written with the summary functions into a ``FakeLog``, and the arrays it holds.
+
+Two layers, logged in the model's order ``stem`` (a Conv2d fed by the input) then ``head`` (a
+Linear), so that the logged order differs from the alphabetical one; six eval images of three
+classes, probe images 0 and 3. Every array is a function of the step, so tests compare answers
+with what was written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from tensorboard_deepviz import summary
+from tensorboard_deepviz.analysis.clustering import Clusters
+from tensorboard_deepviz.contract import metadata
+from tensorboard_deepviz.server.routing import RouteRequest
+from tests.support.fakelog import FakeLog
+
+RUN = "run"
+CLASS_NAMES = ["cat", "dog", "bird"]
+LABELS = np.array([0, 1, 2, 0, 1, 2])
+PROBES = [0, 3]
+LAYERS = ["stem", "head"]  # the model's order
+GRAPH = {
+    "nodes": [
+        {
+            "module": "stem",
+            "type": "Conv2d",
+            "output_shape": [1, 4, 4, 4],
+            "parameter_shapes": {"weight": [4, 3, 3, 3]},
+        },
+        {"module": "head", "type": "Linear", "output_shape": [1, 3], "parameter_shapes": {"weight": [3, 8]}},
+    ],
+    "edges": [{"source": "input", "target": "stem"}, {"source": "stem", "target": "head"}],
+    "logged_layers": LAYERS,
+    "cluster_layer": "head",
+    "checkpoint_markers": True,
+}
+
+
+def thumbnails() -> np.ndarray:
+    return (np.arange(6 * 4 * 4 * 3) % 256).astype(np.uint8).reshape(6, 4, 4, 3)
+
+
+def stem_weights(step: int) -> np.ndarray:
+    return np.random.default_rng(step).standard_normal((4, 3, 3, 3)).astype(np.float16)
+
+
+def head_weights(step: int) -> np.ndarray:
+    return np.random.default_rng(100 + step).standard_normal((3, 8)).astype(np.float16)
+
+
+def stem_activations(step: int) -> np.ndarray:
+    return np.random.default_rng(200 + step).standard_normal((len(PROBES), 4, 4, 4)).astype(np.float32)
+
+
+def predicted(step: int) -> np.ndarray:
+    """Right for every image at step 0; from step 1 on, no image is predicted as class 2 ("bird")."""
+    return LABELS.copy() if step == 0 else np.array([0, 1, 1, 0, 1, 0])
+
+
+def probabilities(step: int) -> np.ndarray:
+    rows = np.full((len(PROBES), 3), 0.25)
+    rows[np.arange(len(PROBES)), predicted(step)[PROBES]] = 0.5
+    return rows
+
+
+def statistics(step: int, nan_layer: Optional[str] = None, layer: str = "stem") -> np.ndarray:
+    """Rows [sources, statistics]: every source counted, norms growing with the step; NaN in ``nan_layer``."""
+    rows = np.zeros((len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES)))
+    rows[:, metadata.STATISTIC_NAMES.index("count")] = 10
+    rows[:, metadata.STATISTIC_NAMES.index("norm")] = step + (0.5 if layer == "head" else 0.0)
+    if step == 0:  # no gradient before the first backward pass
+        rows[metadata.STATISTIC_SOURCES.index("gradients")] = 0
+    if nan_layer == layer:
+        rows[metadata.STATISTIC_SOURCES.index("weights"), metadata.STATISTIC_NAMES.index("nan_count")] = 2
+    return rows
+
+
+def checkpoint(log: FakeLog, run: str, step: int, *, marker: bool = True) -> list[str]:
+    """Write one checkpoint's records (and its marker); returns the tags written."""
+    clusters = Clusters(
+        assignment=np.array([0, 1, 1, 0, 1, 1]),
+        nearest=np.array([[0, 3], [1, 2]]),
+        sizes=np.array([2, 4]),
+        majority_class=np.array([0, 1]),
+        purity=np.array([1.0, 0.5]),
+        projection=np.arange(12, dtype=np.float32).reshape(6, 2),
+        nonfinite_images=0,
+    )
+    confidence = np.full(len(LABELS), 0.5)
+    summaries = [
+        summary.weights_summary("stem", stem_weights(step), layer_type="Conv2d"),
+        summary.weights_summary("head", head_weights(step), layer_type="Linear", total_filters=5),
+        summary.activations_summary("stem", stem_activations(step), PROBES),
+        summary.predictions_summary(PROBES, probabilities(step), predicted(step), confidence),
+        summary.confusion_summary(LABELS, predicted(step), len(CLASS_NAMES)),
+        summary.clusters_summary(clusters, layer="head", metric="euclidean"),
+    ]
+    tags = [proto.value[0].tag for proto in summaries]
+    for proto in summaries:
+        log.add(run, proto, step)
+    if marker:
+        log.add(run, summary.checkpoint_summary(tags), step)
+    return tags
+
+
+def write_run(
+    log: FakeLog,
+    run: str = RUN,
+    checkpoints: Sequence[int] = (0, 2),
+    *,
+    markers: bool = True,
+    nan_layer: Optional[str] = None,
+    nan_from: int = 2,
+) -> None:
+    """A run as DeepViz writes it: graph and corpus, statistics at every step, then the checkpoints.
+
+    Without ``markers`` the graph does not announce them and none are written (an older log).
+    ``nan_layer`` holds NaN weights from step ``nan_from`` on.
+    """
+    graph = dict(GRAPH, checkpoint_markers=markers)
+    log.add(run, summary.graph_summary(graph), 0)
+    log.add(run, summary.corpus_summary(thumbnails(), LABELS, CLASS_NAMES, ids=[f"img{i}" for i in range(6)]), 0)
+    for step in range(max(checkpoints) + 1):
+        for layer in LAYERS:
+            nan = nan_layer if step >= nan_from else None
+            log.add(run, summary.layer_statistics_summary(layer, statistics(step, nan, layer)), step)
+        if step in checkpoints:
+            checkpoint(log, run, step, marker=markers)
+
+
+def small_log(checkpoints: Sequence[int] = (0, 2), *, markers: bool = True, nan_layer: Optional[str] = None) -> FakeLog:
+    """A ``FakeLog`` holding one run written by ``write_run``."""
+    log = FakeLog()
+    write_run(log, checkpoints=checkpoints, markers=markers, nan_layer=nan_layer)
+    return log
+
+
+def route_request(log: FakeLog, **args: str) -> RouteRequest:
+    """A request for a route of ``log`` with the given parameters, its memo a plain dict."""
+    memo: dict = {}
+
+    def remember(key: tuple, compute: Callable[[], Any]) -> Any:
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    return RouteRequest(args, log.experiment(), remember)
