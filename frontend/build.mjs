@@ -1,9 +1,10 @@
 // Bundles src/main.ts and everything it imports (d3 included) into the one ES module
 // TensorBoard loads in the plugin's iframe: tensorboard_deepviz/static/index.js.
 // The iframe's CSP allows same-origin scripts only, so nothing may be fetched from a CDN.
-import { build } from "esbuild";
+
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outfile = resolve(here, "..", "tensorboard_deepviz", "static", "index.js");

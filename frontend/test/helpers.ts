@@ -1,4 +1,12 @@
-import type { RunSummary } from "../src/api/client";
+// Shared by the tests: a run's listing as `index` describes it, and a value that must be there.
+
+import type { RunSummary } from "../src/api/types";
+
+/** `value`, or a thrown error naming `what` when it is missing (instead of a non-null assertion). */
+export function defined<T>(value: T | null | undefined, what = "value"): T {
+  if (value === null || value === undefined) throw new Error(`${what} is missing`);
+  return value;
+}
 
 export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
   const checkpoints = overrides.checkpoints ?? [0, 2, 4, 6];

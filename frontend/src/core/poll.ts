@@ -2,9 +2,12 @@
 // toggle to pause (TensorBoard's reload button does not reach iframe plugins), so a run still
 // training shows its new checkpoints.
 
-import { describe, type Api, type IndexResponse } from "../api/client";
-import { currentRun, POLL_INTERVALS, reconcile, type Store } from "./store";
+import { type Api, errorText } from "../api/client";
+import type { IndexResponse } from "../api/types";
 import { h, option } from "../ui/dom";
+import { currentRun, reconcile } from "./derived";
+import { POLL_INTERVALS } from "./state";
+import type { Store } from "./store";
 
 /** Fetch `index` once and fold it into the store (keeping the selection valid). */
 export async function refreshIndex(store: Store, api: Api): Promise<void> {
@@ -12,7 +15,7 @@ export async function refreshIndex(store: Store, api: Api): Promise<void> {
   try {
     index = await api.index();
   } catch (error) {
-    store.set({ indexError: describe(error), loaded: true });
+    store.set({ indexError: errorText(error), loaded: true });
     return;
   }
   const before = store.get();

@@ -10,8 +10,10 @@
 //    step changes at the start of the frame that is to show it, so each checkpoint stays on
 //    screen for a whole number of display frames (2 at 30/s on a 60 Hz display), never 1 or 3.
 
-import { checkpointIndex, currentRun, SPEEDS, type Store } from "./store";
-import { h, isTypingTarget, replaceChildren, option } from "../ui/dom";
+import { h, isTypingTarget, option, replaceChildren } from "../ui/dom";
+import { checkpointIndex, currentRun } from "./derived";
+import { SPEEDS } from "./state";
+import type { Store } from "./store";
 
 // ------------------------------------------------------------------ prefetch planning
 
@@ -301,10 +303,9 @@ export interface TimelineDeps {
 function move(store: Store, delta: number | "start"): void {
   const state = store.get();
   const run = currentRun(state);
-  if (!run || !run.checkpoints.length) return;
+  if (!run?.checkpoints.length) return;
   const index = checkpointIndex(state);
-  const target =
-    delta === "start" ? 0 : Math.min(run.checkpoints.length - 1, Math.max(0, (index < 0 ? 0 : index) + delta));
+  const target = delta === "start" ? 0 : Math.min(run.checkpoints.length - 1, Math.max(0, Math.max(index, 0) + delta));
   store.set({ step: run.checkpoints[target] });
 }
 
@@ -331,7 +332,7 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
   });
   slider.addEventListener("input", () => {
     const run = currentRun(store.get());
-    if (!run || !run.checkpoints.length) return;
+    if (!run?.checkpoints.length) return;
     const index = Math.min(run.checkpoints.length - 1, Math.max(0, Number(slider.value)));
     store.set({ step: run.checkpoints[index], playing: false });
   });

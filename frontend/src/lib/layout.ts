@@ -1,12 +1,12 @@
 // Sprite geometry: which filter, channel and weight a pixel of a sprite shows, and where a
-// thumbnail sits in a thumbnail sprite. Mirrors tensorboard_deepviz/render.py (`_locate`,
-// `_origin`, `thumbnails_layout`) exactly; test/layout.test.ts checks it against numbers
+// thumbnail sits in a thumbnail sprite. Mirrors tensorboard_deepviz.server.render (`_locate`,
+// `_origin`, `thumbnails_layout`) exactly; test/lib/layout.test.ts checks it against numbers
 // computed by the Python code.
 //
 // Along each axis: divide by the tile pitch (tile + tile_gap), the remainder by the cell pitch
 // (cell + cell_gap), that remainder by the scale.
 
-import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../api/client";
+import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../api/types";
 
 export interface FilterPixel {
   /** Index among the rendered filters (0..layout.filters-1); see `filterIndex` for the layer's own index. */

@@ -1,7 +1,7 @@
 // Searching the corpus (the eval images): by class name, label, id, caption or index, and by
 // "misclassified at this step".
 
-import type { CorpusResponse } from "../api/client";
+import type { CorpusResponse } from "../api/types";
 
 export interface SearchOptions {
   /** Predicted class of every eval image at the selected step: keep only misclassified ones. */

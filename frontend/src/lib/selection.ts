@@ -1,5 +1,5 @@
 // Direct Compare's axis selections, checked in the page before asking the server (mirrors
-// tensorboard_deepviz/queries.py: select_values, select_names, select_indices), so that a typo
+// tensorboard_deepviz.server.params: select_values, select_names, select_indices), so that a typo
 // is explained at once instead of becoming failed requests.
 //   steps:   "500", "100:900" (inclusive, open ends allowed), "0,500"; empty = all
 //   layers:  "conv1", "conv1:fc1" (inclusive range in layer order), "a,b"; empty = all

@@ -2,9 +2,18 @@
 // with an outline box over it and pointer events mapped to sprite pixels. Used for the filter
 // and activation sprites.
 
-import { spritePixel } from "../lib/layout";
+import { errorText } from "../api/client";
 import { ImageSwap } from "../core/timeline";
+import { spritePixel } from "../lib/layout";
 import { h } from "./dom";
+import { ensureStyles } from "./styles";
+
+const CSS = `
+.dv-sprite-stage { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
+.dv-sprite { image-rendering: pixelated; image-rendering: crisp-edges; max-width: none; cursor: crosshair; background: #404040; }
+.dv-outline { position: absolute; pointer-events: none; border: 2px solid var(--dv-accent); box-shadow: 0 0 0 1px #fff; }
+.dv-outline-pinned { border-color: var(--dv-select); }
+`;
 
 export type Zoom = "fit" | "1" | "2" | "3";
 
@@ -30,6 +39,7 @@ export class SpriteStage {
     private readonly onShown: (meta: SpriteMeta) => void,
     onFail: (error: unknown, url: string, meta: SpriteMeta) => void,
   ) {
+    ensureStyles("sprite", CSS);
     this.image = h("img", { testid, class: "dv-sprite", attrs: { alt, draggable: "false" } });
     this.image.hidden = true;
     this.outlines = [
@@ -120,4 +130,14 @@ export class SpriteStage {
     outline.style.width = `${box.width * scaleX}px`;
     outline.style.height = `${box.height * scaleY}px`;
   }
+}
+
+/** Why an image route failed: its JSON error message, asked for again (an <img> gets no body). */
+export async function imageErrorText(getJson: (url: string) => Promise<unknown>, error: unknown, url: string) {
+  try {
+    await getJson(url);
+  } catch (caught) {
+    return `Could not load the image: ${errorText(caught)}`;
+  }
+  return `Could not load the image: ${errorText(error)}`;
 }

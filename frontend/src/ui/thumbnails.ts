@@ -3,17 +3,18 @@
 // view (corpus grid, confusion examples, cluster strips, scatter hover), so hovering around
 // the confusion matrix costs no request after the first.
 
-import type { Api } from "../api/client";
-import type { ImageCache } from "./images";
+import type { RunSummary } from "../api/types";
+import { thumbnailsUrl } from "../api/urls";
+import type { AppContext } from "../core/context";
 import { thumbnailOrigin, thumbnailsLayout } from "../lib/layout";
 import { h, type Props } from "./dom";
+import type { ImageCache } from "./images";
 
 export const CHUNK = 256;
 export const CHUNK_COLUMNS = 16;
 
 export class Thumbnails {
   constructor(
-    private readonly api: Api,
     private readonly images: ImageCache,
     readonly run: string,
     readonly count: number,
@@ -30,7 +31,7 @@ export class Thumbnails {
 
   chunkUrl(index: number): string {
     const { start, size } = this.chunkOf(index);
-    return this.api.thumbnailsUrl(this.run, `${start}:${start + size - 1}`, CHUNK_COLUMNS);
+    return thumbnailsUrl(this.run, `${start}:${start + size - 1}`, CHUNK_COLUMNS);
   }
 
   /** Draw thumbnail `index` onto `canvas` (sized to one thumbnail); resolves when drawn. */
@@ -73,4 +74,26 @@ export class Thumbnails {
     if (!this.drawNow(canvas, index)) this.draw(canvas, index).catch(() => canvas.classList.add("dv-thumb-missing"));
     return canvas;
   }
+}
+
+const drawers = new WeakMap<ImageCache, Map<string, Thumbnails>>();
+
+/** The thumbnail drawer of `run` (one per run and corpus), or null when it has no corpus. */
+export function thumbnailsFor(context: Pick<AppContext, "thumbnailImages">, run: RunSummary | null): Thumbnails | null {
+  if (!run || run.corpus_size < 1 || run.thumbnail_shape.length < 2) return null;
+  let byRun = drawers.get(context.thumbnailImages);
+  if (!byRun) {
+    byRun = new Map();
+    drawers.set(context.thumbnailImages, byRun);
+  }
+  const key = `${run.run}\u0000${run.corpus_size}\u0000${run.thumbnail_shape.join("x")}`;
+  let thumbnails = byRun.get(key);
+  if (!thumbnails) {
+    thumbnails = new Thumbnails(context.thumbnailImages, run.run, run.corpus_size, [
+      run.thumbnail_shape[0],
+      run.thumbnail_shape[1],
+    ]);
+    byRun.set(key, thumbnails);
+  }
+  return thumbnails;
 }

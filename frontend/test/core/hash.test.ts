@@ -1,12 +1,46 @@
 import { describe, expect, it, vi } from "vitest";
 import { bindHash, decodeHash, encodeHash, HASH_KEYS, type HashWindow } from "../../src/core/hash";
-import { initialState, Store } from "../../src/core/store";
+import { initialState } from "../../src/core/state";
+import { Store } from "../../src/core/store";
 
 function pick(state: ReturnType<typeof initialState>) {
   return Object.fromEntries(HASH_KEYS.map((key) => [key, state[key]]));
 }
 
 describe("hash round trip", () => {
+  it("reads a link made before the state table (every key by its old name)", () => {
+    const old =
+      "#run=runs%2Fexp+1&layer=stage.0.conv1&step=400&image=12&filter=3&view=dynamics&norm=global&anorm=layer" +
+      "&rownorm=1&delta=true&color=cluster&stat=nan_count&source=gradients&log=1&csteps=0%3A500&cimage=3";
+    expect(decodeHash(old)).toEqual({
+      run: "runs/exp 1",
+      layer: "stage.0.conv1",
+      step: 400,
+      image: 12,
+      filter: 3,
+      view: "dynamics",
+      norm: "global",
+      activationNorm: "layer",
+      rowNormalize: true,
+      delta: true,
+      colorBy: "cluster",
+      stat: "nan_count",
+      source: "gradients",
+      logScale: true,
+      compare: { steps: "0:500", layers: "", filters: "", image: "3" },
+    });
+    // ... and writes it back the same way (parameters in the same order).
+    const state = { ...initialState(), ...decodeHash(old) };
+    expect(encodeHash(state)).toBe(
+      "#run=runs%2Fexp+1&layer=stage.0.conv1&step=400&image=12&filter=3&view=dynamics&norm=global&anorm=layer" +
+        "&rownorm=1&delta=1&color=cluster&stat=nan_count&source=gradients&log=1&csteps=0%3A500&cimage=3",
+    );
+  });
+
+  it("keeps a view name it does not know (the tabs show the first tab for it)", () => {
+    expect(decodeHash("#view=units")).toEqual({ view: "units" });
+  });
+
   it("restores every linked key", () => {
     const state = {
       ...initialState(),
@@ -40,7 +74,7 @@ describe("hash round trip", () => {
   });
 
   it("ignores malformed values instead of throwing", () => {
-    expect(decodeHash("#step=-3&image=x&view=nope&norm=max&rownorm=maybe&stat=median")).toEqual({});
+    expect(decodeHash("#step=-3&image=x&view=No%20pe&norm=max&rownorm=maybe&stat=median&run=")).toEqual({});
     expect(decodeHash("")).toEqual({});
     expect(decodeHash("#%E0%A4%A")).toEqual({});
   });
@@ -62,8 +96,12 @@ function fakeWindow(hash: string) {
     addEventListener: (_type, listener) => listeners.push(listener),
     setTimeout: (handler) => timers.push(handler),
     clearTimeout: () => undefined,
-    flush: () => timers.splice(0).forEach((timer) => timer()),
-    fire: () => listeners.forEach((listener) => listener()),
+    flush: () => {
+      for (const timer of timers.splice(0)) timer();
+    },
+    fire: () => {
+      for (const listener of listeners) listener();
+    },
   };
   return win;
 }

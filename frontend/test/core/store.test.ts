@@ -1,14 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import {
-  checkpointAtOrAfter,
-  checkpointIndex,
-  currentRun,
-  initialState,
-  nearestCheckpoint,
-  reconcile,
-  Store,
-} from "../../src/core/store";
-import { runSummary } from "../helpers";
+import { initialState } from "../../src/core/state";
+import { Store } from "../../src/core/store";
 
 describe("Store", () => {
   it("starts from the defaults and applies a patch", () => {
@@ -61,51 +53,5 @@ describe("Store", () => {
     store.subscribe((state, changed) => seen.push(`b:${[...changed].join()}:${state.layer}`));
     store.set({ run: "r" });
     expect(seen).toEqual(["a:run", "b:run:r-layer", "a:layer", "b:layer:r-layer"]);
-  });
-});
-
-describe("derived values", () => {
-  it("finds the run and the checkpoint index", () => {
-    const run = runSummary();
-    const state = { ...initialState(), runs: [run], run: "main", step: 4 };
-    expect(currentRun(state)).toBe(run);
-    expect(checkpointIndex(state)).toBe(2);
-    expect(checkpointIndex({ ...state, step: 3 })).toBe(-1);
-  });
-
-  it("snaps to checkpoints", () => {
-    expect(nearestCheckpoint([0, 2, 4, 6], 3)).toBe(2);
-    expect(nearestCheckpoint([0, 2, 4, 6], 100)).toBe(6);
-    expect(nearestCheckpoint([], 1)).toBeNull();
-    expect(checkpointAtOrAfter([0, 2, 4], 3)).toBe(4);
-    expect(checkpointAtOrAfter([0, 2, 4], 4)).toBe(4);
-    expect(checkpointAtOrAfter([0, 2, 4], 9)).toBe(4);
-  });
-});
-
-describe("reconcile", () => {
-  it("picks the first run, its first layer with weights and its latest checkpoint", () => {
-    const state = { ...initialState(), runs: [runSummary(), runSummary({ run: "other" })] };
-    expect(reconcile(state)).toEqual({ run: "main", layer: "conv1", filter: null, step: 6 });
-  });
-
-  it("keeps a valid selection and snaps an unknown step", () => {
-    const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "fc", step: 3, image: 5 };
-    expect(reconcile(state)).toEqual({ step: 2 });
-  });
-
-  it("drops an image outside the corpus", () => {
-    const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "fc", step: 2, image: 48 };
-    expect(reconcile(state)).toEqual({ image: null });
-  });
-
-  it("follows a live run from its newest checkpoint to a newer one, but not from an older one", () => {
-    const before = runSummary();
-    const after = runSummary({ checkpoints: [0, 2, 4, 6, 8] });
-    const atLatest = { ...initialState(), runs: [after], run: "main", layer: "conv1", step: 6 };
-    expect(reconcile(atLatest, before)).toEqual({ step: 8 });
-    const earlier = { ...atLatest, step: 2 };
-    expect(reconcile(earlier, before)).toEqual({});
-    expect(reconcile({ ...atLatest, playing: true }, before)).toEqual({});
   });
 });

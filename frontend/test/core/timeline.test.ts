@@ -1,7 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
 import { Store } from "../../src/core/store";
-import { FrameGate, ImageSwap, Player, prefetchDepth, Prefetcher, stepsToPrefetch, type Clock } from "../../src/core/timeline";
-import { runSummary } from "../helpers";
+import {
+  type Clock,
+  FrameGate,
+  ImageSwap,
+  Player,
+  Prefetcher,
+  prefetchDepth,
+  stepsToPrefetch,
+} from "../../src/core/timeline";
+import { defined, runSummary } from "../helpers";
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -91,7 +99,7 @@ describe("ImageSwap", () => {
     const shown = swap.show("a.png", 1);
     await tick();
     expect(applied).toEqual([]); // still loading: the old image stays
-    loads.get("a.png")!.resolve();
+    defined(loads.get("a.png")).resolve();
     expect(await shown).toBe(true);
     expect(applied).toEqual(["a.png@1"]);
     expect(swap.current).toBe("a.png");
@@ -110,9 +118,9 @@ describe("ImageSwap", () => {
     );
     const first = swap.show("step2.png", 2);
     const second = swap.show("step4.png", 4);
-    loads.get("step4.png")!.resolve();
+    defined(loads.get("step4.png")).resolve();
     expect(await second).toBe(true);
-    loads.get("step2.png")!.resolve(); // late: must not replace step 4
+    defined(loads.get("step2.png")).resolve(); // late: must not replace step 4
     expect(await first).toBe(false);
     expect(applied).toEqual(["step4.png"]);
   });
@@ -182,7 +190,11 @@ describe("Player", () => {
     // The frame time-out (2 s) never fires here; the pause between frames passes at once.
     const clock: Clock = {
       now: () => 0,
-      sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : (sleeps.push(ms), Promise.resolve())),
+      sleep: (ms) => {
+        if (ms >= 2000) return new Promise(() => undefined);
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
     };
     const frames: ReturnType<typeof deferred<void>>[] = [];
     store.subscribe(() => {
@@ -219,23 +231,23 @@ describe("Player", () => {
     const loads = new Map<number, ReturnType<typeof deferred<void>>>();
     const prepare = (step: number) => {
       if (!loads.has(step)) loads.set(step, deferred());
-      return loads.get(step)!.promise;
+      return defined(loads.get(step)).promise;
     };
     new Player(store, gate, clock, 2000, prepare);
     store.set({ playing: true });
     await tick();
     expect([...loads.keys()]).toEqual([2, 4]); // 0.5 s at 4 checkpoints/s
-    loads.get(2)!.resolve();
+    defined(loads.get(2)).resolve();
     await tick();
     expect(store.get().step).toBe(0); // the buffer is not full yet
-    loads.get(4)!.resolve();
+    defined(loads.get(4)).resolve();
     await tick();
     await tick();
     expect(store.get().step).toBe(4);
     expect(loads.has(6)).toBe(true);
     await tick();
     expect(store.get().step).toBe(4); // step 6 has not loaded: the frame waits
-    loads.get(6)!.resolve();
+    defined(loads.get(6)).resolve();
     await tick();
     await tick();
     expect(store.get().step).toBe(6);
@@ -250,7 +262,10 @@ describe("Player", () => {
     const clock: Clock = {
       now: () => time,
       sleep: (ms) => (ms >= 2000 ? new Promise(() => undefined) : Promise.resolve()),
-      frame: () => Promise.resolve((time += 1000 / 60)),
+      frame: () => {
+        time += 1000 / 60;
+        return Promise.resolve(time);
+      },
     };
     const changedAt: number[] = [];
     store.subscribe(() => changedAt.push(time), ["step"]);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../../src/api/client";
+import type { ActivationLayout, FilterLayout, ThumbnailsLayout } from "../../src/api/types";
 import {
   describeFilterPixel,
   filterIndex,
@@ -15,6 +15,7 @@ import {
   thumbnailOrigin,
   thumbnailsLayout,
 } from "../../src/lib/layout";
+import { defined } from "../helpers";
 
 // Made by test/fixtures/make_layouts.py with tensorboard_deepviz.server.render.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,7 +59,11 @@ describe("filter sprites (render.locate_filter_pixel)", () => {
   }
 
   it("describes a pointed-at weight in the layer's own terms", () => {
-    const layoutOf = (name: string) => fixture.filters.find((c) => c.name === name)!.layout;
+    const layoutOf = (name: string) =>
+      defined(
+        fixture.filters.find((c) => c.name === name),
+        name,
+      ).layout;
     expect(describeFilterPixel(layoutOf("conv 8x5x3x3"), { filter: 1, channel: 4, row: 2, col: 0 })).toEqual([
       ["channel", "4"],
       ["position", "row 2, col 0"],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CorpusResponse } from "../../src/api/client";
+import type { CorpusResponse } from "../../src/api/types";
 import { className, searchCorpus } from "../../src/lib/search";
 
 const corpus: CorpusResponse = {

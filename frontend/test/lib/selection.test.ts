@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../../src/lib/selection";
 
-// The same cases as tensorboard_deepviz/queries.py answers them.
+// The same cases as tensorboard_deepviz.server.params answers them.
 describe("selectValues (steps)", () => {
   const steps = [0, 100, 200, 500, 900];
   it("selects all, a range with open ends, or a list", () => {

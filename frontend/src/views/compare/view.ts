@@ -1,101 +1,50 @@
 // Direct Compare (deepViz): a grid with checkpoints in rows and layers in columns showing the
 // chosen filters (or a probe image's activations) of each, as returned by `compare`.
 
-import { describe, type CompareResponse, type RunSummary } from "../../api/client";
-import type { AppContext, View } from "../../core/context";
-import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../../lib/selection";
-import { currentRun, type CompareSpec } from "../../core/store";
+import { errorText } from "../../api/client";
+import type { CompareResponse, RunSummary } from "../../api/types";
+import type { AppContext } from "../../core/context";
+import { currentRun } from "../../core/derived";
+import { Latest, runGate } from "../../core/guards";
+import type { CompareSpec } from "../../core/state";
+import { SelectionError } from "../../lib/selection";
 import { h, replaceChildren, Status } from "../../ui/dom";
+import { ensureStyles } from "../../ui/styles";
+import { TabView } from "../common";
+import { defaultCompare, type ResolvedCompare, resolveCompare } from "./resolve";
 
-const MAX_CELLS = 400; // plugin.MAX_COMPARE_CELLS
-const MAX_FILTERS = 4096; // plugin.MAX_SELECTED_FILTERS
+const CSS = `
+.dv-compare-form { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: flex-end; }
+.dv-compare-form label { display: flex; flex-direction: column; gap: 2px; font-size: 11px; color: var(--dv-muted); }
+.dv-compare-form input { width: 150px; }
+.dv-compare-grid { border-collapse: collapse; margin-top: 8px; }
+.dv-compare-grid th { font-weight: 500; font-size: 11px; color: var(--dv-muted); padding: 4px; text-align: left; }
+.dv-compare-grid td { padding: 3px; vertical-align: top; border: 1px solid #eee; }
+.dv-compare-grid tr.dv-current th, .dv-compare-grid tr.dv-current td { background: #fff3e0; }
+.dv-compare-cell { image-rendering: pixelated; max-width: 220px; max-height: 220px; display: block; cursor: pointer; background: #404040; }
+`;
 
-export interface ResolvedCompare {
-  steps: number[];
-  layers: string[];
-  filters: string;
-  image: number | null;
-}
-
-/** Check a compare request against the run's listing; throws SelectionError explaining what is wrong. */
-export function resolveCompare(
-  run: RunSummary,
-  spec: CompareSpec,
-  probes: ReadonlySet<number> | null,
-): ResolvedCompare {
-  const imageText = spec.image.trim();
-  let image: number | null = null;
-  if (imageText) {
-    const text = imageText.replace(/^#/, "");
-    if (!/^\d+$/.test(text)) throw new SelectionError(`image: ${JSON.stringify(spec.image)} is not an image index`);
-    image = Number(text);
-    if (probes && !probes.has(image)) {
-      throw new SelectionError(
-        `image #${image} is not a probe image; activations exist for ${[...probes].map((i) => `#${i}`).join(", ")}`,
-      );
-    }
-  }
-  const candidates = run.layers.filter((layer) => (image === null ? layer.has_weights : layer.has_activations));
-  const layers = selectNames(
-    spec.layers,
-    candidates.map((layer) => layer.name),
-    "layers",
-  );
-  if (!layers.length) throw new SelectionError("no layers selected");
-  const available = run.steps_by_kind[image === null ? "weights" : "activations"] ?? [];
-  const steps = selectValues(spec.steps, available, "steps");
-  if (!steps.length) throw new SelectionError("no checkpoints selected");
-  if (steps.length * layers.length > MAX_CELLS) {
-    throw new SelectionError(
-      `${steps.length} checkpoints × ${layers.length} layers = ${steps.length * layers.length} cells; at most ${MAX_CELLS}: choose fewer checkpoints or layers`,
-    );
-  }
-  let filters = spec.filters.replace(/\s+/g, "");
-  if (filters && image === null) {
-    const counts = layers.map(
-      (name) => run.layers.find((layer) => layer.name === name)?.parameter_shapes.weight?.[0] ?? MAX_FILTERS,
-    );
-    const fewest = Math.min(...counts);
-    const chosen = selectIndices(filters, fewest, "filters", MAX_FILTERS);
-    if (!filters.includes(":")) filters = chosen.join(",");
-  }
-  return { steps, layers, filters: image === null ? filters : "", image };
-}
-
-/** What the form shows before the user has chosen: a few checkpoints, the first layers, all filters. */
-export function defaultCompare(run: RunSummary): CompareSpec {
-  const steps = spread(run.steps_by_kind.weights ?? run.checkpoints, 6);
-  const layers = run.layers.filter((layer) => layer.has_weights).map((layer) => layer.name);
-  const shown = layers.slice(0, 6);
-  return {
-    steps: steps.join(","),
-    layers: shown.length > 1 ? `${shown[0]}:${shown[shown.length - 1]}` : shown.join(","),
-    filters: "",
-    image: "",
-  };
-}
-
-export class CompareView implements View {
-  readonly root: HTMLElement;
-  private active = false;
+export class CompareView extends TabView {
   private readonly status = new Status();
   private readonly inputs: Record<keyof CompareSpec, HTMLInputElement>;
   private readonly grid: HTMLElement;
-  private token = 0;
+  private readonly loads = new Latest();
   private shownFor = "";
 
-  constructor(private readonly ctx: AppContext) {
+  constructor(ctx: AppContext, root: HTMLElement) {
+    super(ctx, root);
+    ensureStyles("compare", CSS);
     const { store } = ctx;
-    const input = (key: keyof CompareSpec, placeholder: string, label: string) => {
-      const element = h("input", {
+    const input = (key: keyof CompareSpec, placeholder: string, label: string) =>
+      h("input", {
         testid: `compare-${key}`,
         attrs: { type: "text", placeholder, "aria-label": label, spellcheck: "false" },
+        on: {
+          keydown: (event) => {
+            if ((event as KeyboardEvent).key === "Enter") this.submit();
+          },
+        },
       });
-      element.addEventListener("keydown", (event) => {
-        if (event.key === "Enter") this.submit();
-      });
-      return element;
-    };
     this.inputs = {
       steps: input("steps", "all, or 0,500 or 100:900", "Checkpoints"),
       layers: input("layers", "all, or conv1,fc1 or conv1:fc1", "Layers"),
@@ -110,9 +59,7 @@ export class CompareView implements View {
       on: { click: () => this.submit() },
     });
     this.grid = h("table", { testid: "compare-grid", class: "dv-compare-grid" });
-    this.root = h(
-      "section",
-      { testid: "view-compare", class: "dv-view", attrs: { role: "tabpanel", "aria-label": "Direct compare" } },
+    root.append(
       h(
         "div",
         { class: "dv-compare-form" },
@@ -125,42 +72,21 @@ export class CompareView implements View {
       this.status.element,
       h("div", { style: { overflow: "auto" } }, this.grid),
     );
-    this.root.hidden = true;
     store.subscribe(() => this.markCurrent(), ["step"]);
-    store.subscribe(() => this.active && this.ensureShown(), ["runs", "run", "loaded"]);
+    this.watch(["runs", "run", "loaded"]);
     store.subscribe((s) => this.fill(s.compare), ["compare"]);
   }
 
-  setActive(active: boolean): void {
-    this.active = active;
-    this.root.hidden = !active;
-    if (active) this.ensureShown();
-  }
-
-  private fill(spec: CompareSpec): void {
-    for (const key of Object.keys(this.inputs) as (keyof CompareSpec)[]) {
-      if (this.inputs[key].value !== spec[key]) this.inputs[key].value = spec[key];
+  /** On opening the tab (and on a new listing): fill the form with defaults (first time) and show that grid. */
+  protected refresh(): void {
+    const state = this.store.get();
+    const gate = runGate(state);
+    if (!gate.ok) {
+      if (gate.state === "empty") replaceChildren(this.grid);
+      this.status.set(gate.state, gate.text);
+      return;
     }
-  }
-
-  private readForm(): CompareSpec {
-    return {
-      steps: this.inputs.steps.value.trim(),
-      layers: this.inputs.layers.value.trim(),
-      filters: this.inputs.filters.value.trim(),
-      image: this.inputs.image.value.trim(),
-    };
-  }
-
-  /** On opening the tab: fill the form with defaults (first time) and show that grid. */
-  private ensureShown(): void {
-    const state = this.ctx.store.get();
-    const run = currentRun(state);
-    if (!state.loaded) return this.status.set("loading", "Loading the list of runs…");
-    if (!run) {
-      replaceChildren(this.grid);
-      return this.status.set("empty", state.runs.length ? "Select a run." : "No run has deepviz data yet.");
-    }
+    const run = gate.run;
     const spec = state.compare;
     const blank = !spec.steps && !spec.layers && !spec.filters && !spec.image;
     const chosen = blank ? defaultCompare(run) : spec;
@@ -169,35 +95,39 @@ export class CompareView implements View {
     if (key !== this.shownFor) void this.run(chosen);
   }
 
-  private submit(): void {
-    const spec = this.readForm();
-    this.ctx.store.set({ compare: spec });
-    void this.run(spec);
-  }
-
-  private async probes(run: RunSummary): Promise<Set<number> | null> {
-    const steps = run.steps_by_kind.predictions ?? [];
-    if (!steps.length) return null;
-    try {
-      return new Set((await this.ctx.api.predictions(run.run, steps[steps.length - 1])).probe_images);
-    } catch {
-      return null;
+  private fill(spec: CompareSpec): void {
+    for (const key of Object.keys(this.inputs) as (keyof CompareSpec)[]) {
+      if (this.inputs[key].value !== spec[key]) this.inputs[key].value = spec[key];
     }
   }
 
+  private submit(): void {
+    const spec: CompareSpec = {
+      steps: this.inputs.steps.value.trim(),
+      layers: this.inputs.layers.value.trim(),
+      filters: this.inputs.filters.value.trim(),
+      image: this.inputs.image.value.trim(),
+    };
+    this.store.set({ compare: spec });
+    void this.run(spec);
+  }
+
   private async run(spec: CompareSpec): Promise<void> {
-    const token = ++this.token;
-    const run = currentRun(this.ctx.store.get());
+    const current = this.loads.start();
+    const run = currentRun(this.store.get());
     if (!run) return;
     this.shownFor = `${run.run}|${JSON.stringify(spec)}|${run.checkpoints.length}`;
     let resolved: ResolvedCompare;
     try {
-      resolved = resolveCompare(run, spec, spec.image ? await this.probes(run) : null);
+      // Unknown probe images (no predictions logged, or the request failed): the server checks.
+      const known = spec.image && run.steps_by_kind.predictions?.length;
+      const probes = known ? await this.ctx.probes.load(run).catch(() => null) : null;
+      resolved = resolveCompare(run, spec, probes);
     } catch (error) {
-      if (token !== this.token) return;
+      if (!current()) return;
       this.status.set(
         "error",
-        error instanceof SelectionError ? describe(error) : `Compare failed: ${describe(error)}`,
+        error instanceof SelectionError ? errorText(error) : `Compare failed: ${errorText(error)}`,
       );
       replaceChildren(this.grid);
       return;
@@ -212,12 +142,12 @@ export class CompareView implements View {
         image: resolved.image,
       });
     } catch (error) {
-      if (token !== this.token) return;
-      this.status.set("error", `Compare failed: ${describe(error)}`);
+      if (!current()) return;
+      this.status.set("error", `Compare failed: ${errorText(error)}`);
       replaceChildren(this.grid);
       return;
     }
-    if (token !== this.token) return;
+    if (!current()) return;
     this.renderGrid(run, result);
   }
 
@@ -244,7 +174,7 @@ export class CompareView implements View {
     const rows = result.steps.map((step) => {
       const cells = result.layers.map((layer) => {
         const cell = byKey.get(`${step}\u0000${layer}`);
-        if (!cell || !cell.available || !cell.url) {
+        if (!cell?.available || !cell.url) {
           return h("td", {}, h("span", { class: "dv-muted dv-small", testid: "compare-missing", text: "not logged" }));
         }
         pending += 1;
@@ -261,7 +191,7 @@ export class CompareView implements View {
         };
         image.addEventListener("load", () => settle(true), { once: true });
         image.addEventListener("error", () => settle(false), { once: true });
-        image.addEventListener("click", () => this.ctx.store.set({ step, layer, filter: null }));
+        image.addEventListener("click", () => this.store.set({ step, layer, filter: null }));
         image.src = cell.url;
         return h("td", {}, image);
       });
@@ -274,7 +204,7 @@ export class CompareView implements View {
   }
 
   private markCurrent(): void {
-    const step = this.ctx.store.get().step;
+    const step = this.store.get().step;
     for (const row of Array.from(this.grid.querySelectorAll("tbody tr"))) {
       row.classList.toggle("dv-current", row.getAttribute("data-step") === String(step));
     }

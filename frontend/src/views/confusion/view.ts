@@ -2,14 +2,29 @@
 // accuracy, the change since the previous checkpoint, and small multiples of the images in a
 // cell on hover (click pins them; click an image to select it).
 
-import { buildQuery, describe, type ConfusionResponse } from "../../api/client";
-import { hasStep, previousStep, thumbnailsFor, type AppContext, type View } from "../../core/context";
+import { errorText } from "../../api/client";
+import type { ConfusionResponse } from "../../api/types";
+import { confusionUrl } from "../../api/urls";
+import { type Cell, HeatMap, shade } from "../../charts/heatmap";
+import type { AppContext } from "../../core/context";
+import { currentRun, hasStep, previousStep } from "../../core/derived";
+import { checkpointGate, Latest } from "../../core/guards";
+import { percent } from "../../lib/format";
 import { className } from "../../lib/search";
-import { currentRun } from "../../core/store";
-import type { PrefetchItem } from "../../core/timeline";
-import { checkbox, h, percent, replaceChildren, Status } from "../../ui/dom";
+import { checkbox, h, replaceChildren, Status } from "../../ui/dom";
+import { ensureStyles } from "../../ui/styles";
+import { thumbnailsFor } from "../../ui/thumbnails";
+import { TabView } from "../common";
 
-type Cell = { t: number; p: number };
+const CSS = `
+.dv-confusion-layout { display: flex; gap: 16px; align-items: flex-start; flex-wrap: wrap; }
+.dv-examples { flex: 1; min-width: 260px; }
+.dv-examples-grid { display: flex; flex-wrap: wrap; gap: 3px; }
+`;
+
+const COUNTS: [number, number, number] = [8, 69, 148];
+const BETTER: [number, number, number] = [33, 113, 181];
+const WORSE: [number, number, number] = [203, 24, 29];
 
 /** Row shares of a count matrix (a row without images stays 0). */
 export function rowShares(counts: readonly (readonly number[])[]): number[][] {
@@ -27,32 +42,29 @@ export function cellText(value: number, share: boolean, delta: boolean): string 
   return `${value > 0 ? "+" : "-"}${body}`;
 }
 
-function mix(from: [number, number, number], to: [number, number, number], t: number): string {
-  const c = from.map((f, i) => Math.round(f + (to[i] - f) * Math.max(0, Math.min(1, t))));
-  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+interface Loaded {
+  run: string;
+  current: ConfusionResponse;
+  previous: ConfusionResponse | null;
+  names: string[];
 }
 
-export class ConfusionView implements View {
-  readonly root: HTMLElement;
-  private active = false;
+export class ConfusionView extends TabView {
   private readonly status = new Status();
-  private readonly matrix: HTMLElement;
+  private readonly matrix: HeatMap;
   private readonly accuracy: HTMLElement;
   private readonly rowNormalize: HTMLInputElement;
   private readonly delta: HTMLInputElement;
   private readonly examples: HTMLElement;
-  private token = 0;
-  private data: {
-    run: string;
-    current: ConfusionResponse;
-    previous: ConfusionResponse | null;
-    names: string[];
-  } | null = null;
+  private readonly loads = new Latest();
+  private data: Loaded | null = null;
   private hovered: Cell | null = null;
   private pinned: Cell | null = null;
   private examplesKey = "";
 
-  constructor(private readonly ctx: AppContext) {
+  constructor(ctx: AppContext, root: HTMLElement) {
+    super(ctx, root);
+    ensureStyles("confusion", CSS);
     const { store } = ctx;
     const state = store.get();
     const rowNormalize = checkbox("confusion-row-normalize", "normalize rows", state.rowNormalize, (checked) =>
@@ -64,50 +76,38 @@ export class ConfusionView implements View {
     this.rowNormalize = rowNormalize.input;
     this.delta = delta.input;
     this.accuracy = h("span", { testid: "confusion-accuracy", class: "dv-accuracy" });
-    this.matrix = h("div", {
-      testid: "confusion-matrix",
-      class: "dv-matrix",
-      attrs: { role: "grid", "aria-label": "Confusion matrix" },
-    });
     this.examples = h("div", {
       testid: "confusion-examples",
       class: "dv-examples dv-panel",
       attrs: { "aria-live": "polite" },
     });
-    this.matrix.addEventListener("mouseover", (event) => {
-      const cell = this.cellOf(event.target);
-      if (cell) this.setHover(cell);
+    const matrixBox = h(
+      "div",
+      {},
+      h("div", { class: "dv-small dv-muted", text: "rows: true class · columns: predicted class" }),
+    );
+    this.matrix = new HeatMap(matrixBox, {
+      testid: "confusion-matrix",
+      cellTestid: "confusion-cell",
+      ariaLabel: "Confusion matrix",
+      rowAttribute: "data-true",
+      columnAttribute: "data-pred",
+      onHover: (cell) => {
+        this.hovered = cell;
+        if (!this.pinned) this.renderExamples();
+      },
+      onClick: (cell) => {
+        const same = this.pinned && this.pinned.row === cell.row && this.pinned.column === cell.column;
+        this.pin(same ? null : cell);
+      },
     });
-    this.matrix.addEventListener("mouseleave", () => this.setHover(null));
-    this.matrix.addEventListener("click", (event) => {
-      const cell = this.cellOf(event.target);
-      if (!cell) return;
-      const same = this.pinned && this.pinned.t === cell.t && this.pinned.p === cell.p;
-      this.pinned = same ? null : cell;
-      this.markPinned();
-      this.renderExamples();
-    });
-    this.root = h(
-      "section",
-      { testid: "view-confusion", class: "dv-view", attrs: { role: "tabpanel", "aria-label": "Confusion matrix" } },
+    root.append(
       h("div", { class: "dv-toolbar" }, this.accuracy, rowNormalize.label, delta.label),
       this.status.element,
-      h(
-        "div",
-        { class: "dv-confusion-layout" },
-        h(
-          "div",
-          {},
-          h("div", { class: "dv-small dv-muted", text: "rows: true class · columns: predicted class" }),
-          this.matrix,
-        ),
-        this.examples,
-      ),
+      h("div", { class: "dv-confusion-layout" }, matrixBox, this.examples),
     );
-    this.root.hidden = true;
-    store.subscribe(() => this.active && ctx.gate.track(this.load()), ["runs", "run", "step", "loaded"]);
-    store.subscribe(() => this.active && ctx.gate.track(this.load()), ["delta"]);
-    store.subscribe(() => this.active && this.renderMatrix(), ["rowNormalize"]);
+    this.watchFrame(["runs", "run", "step", "loaded", "delta"], () => this.load());
+    this.watch(["rowNormalize"], () => this.renderMatrix());
     store.subscribe(
       (s) => {
         this.rowNormalize.checked = s.rowNormalize;
@@ -119,59 +119,50 @@ export class ConfusionView implements View {
       this.pinned = null;
       this.hovered = null;
     }, ["run"]);
-    ctx.prefetcher.register((step) => this.prefetch(step));
+    ctx.prefetcher.register((step) => {
+      const run = currentRun(store.get());
+      if (!this.active || !run || !hasStep(run, "confusion", step)) return [];
+      return [{ kind: "json", url: confusionUrl(run.run, step) }];
+    });
   }
 
-  setActive(active: boolean): void {
-    this.active = active;
-    this.root.hidden = !active;
-    if (active) void this.load();
+  protected refresh(): void {
+    void this.load();
   }
 
-  private prefetch(step: number): PrefetchItem[] {
-    const run = currentRun(this.ctx.store.get());
-    if (!this.active || !run || !hasStep(run, "confusion", step)) return [];
-    return [{ kind: "json", url: buildQuery("confusion", { run: run.run, step }) }];
-  }
-
-  private cellOf(target: EventTarget | null): Cell | null {
-    const element = target instanceof Element ? target.closest("[data-testid=confusion-cell]") : null;
-    if (!element) return null;
-    return { t: Number(element.getAttribute("data-true")), p: Number(element.getAttribute("data-pred")) };
+  private pin(cell: Cell | null): void {
+    this.pinned = cell;
+    this.matrix.mark("dv-cell-pinned", cell ? [cell] : []);
+    this.renderExamples();
   }
 
   private async load(): Promise<void> {
-    const token = ++this.token;
+    const current = this.loads.start();
     const { store, api } = this.ctx;
     const state = store.get();
-    const run = currentRun(state);
-    const empty = (text: string, kind: "empty" | "loading" = "empty") => {
+    const empty = (text: string, kind: "empty" | "loading" | "error" = "empty") => {
       this.data = null;
       this.status.set(kind, text);
-      replaceChildren(this.matrix);
+      this.matrix.clear();
       this.accuracy.textContent = "";
       this.renderExamples();
     };
-    if (!state.loaded) return empty("Loading the list of runs…", "loading");
-    if (!run) return empty(state.runs.length ? "Select a run." : "No run has deepviz data yet.");
-    if (state.step === null) return empty(`Run ${run.run} has no checkpoints yet.`);
-    if (!hasStep(run, "confusion", state.step)) return empty(`No confusion matrix was logged at step ${state.step}.`);
-    const step = state.step;
+    const gate = checkpointGate(state, "confusion", "confusion matrix");
+    if (!gate.ok) return empty(gate.text, gate.state);
+    const { run, step } = gate;
     const before = state.delta ? previousStep(run, "confusion", step) : null;
     if (!this.data) this.status.set("loading", `Loading the confusion matrix at step ${step}…`);
     try {
-      const [current, previous, corpus] = await Promise.all([
+      const [matrix, previous, corpus] = await Promise.all([
         api.confusion(run.run, step),
         before === null ? Promise.resolve(null) : api.confusion(run.run, before),
         run.kinds.includes("corpus") ? api.corpus(run.run).catch(() => null) : Promise.resolve(null),
       ]);
-      if (token !== this.token) return;
+      if (!current()) return;
       const names = corpus?.class_names?.length ? corpus.class_names : run.class_names;
-      this.data = { run: run.run, current, previous, names };
+      this.data = { run: run.run, current: matrix, previous, names };
     } catch (error) {
-      if (token !== this.token) return;
-      empty("");
-      this.status.set("error", `Could not load the confusion matrix: ${describe(error)}`);
+      if (current()) empty(`Could not load the confusion matrix: ${errorText(error)}`, "error");
       return;
     }
     this.renderMatrix();
@@ -179,7 +170,7 @@ export class ConfusionView implements View {
   }
 
   private renderMatrix(): void {
-    const state = this.ctx.store.get();
+    const state = this.store.get();
     const data = this.data;
     if (!data) return;
     const { current, previous, names } = data;
@@ -192,54 +183,29 @@ export class ConfusionView implements View {
     const total = current.counts.flat().reduce((a, b) => a + b, 0);
     let scale = 0;
     for (const row of shown) for (const value of row) scale = Math.max(scale, Math.abs(value));
+    const headings = (prefix: string) =>
+      current.counts.map((_, i) => ({ label: className(names, i), title: `${prefix} ${className(names, i)}` }));
 
-    this.matrix.style.gridTemplateColumns = `minmax(40px, max-content) repeat(${classes}, minmax(30px, 1fr))`;
-    const children: HTMLElement[] = [h("div", { class: "dv-matrix-head" })];
-    for (let p = 0; p < classes; p += 1) {
-      children.push(
-        h("div", {
-          class: "dv-matrix-head dv-matrix-col",
-          text: className(names, p),
-          title: `predicted ${className(names, p)}`,
-        }),
-      );
-    }
-    for (let t = 0; t < classes; t += 1) {
-      children.push(
-        h("div", {
-          class: "dv-matrix-head dv-matrix-row",
-          text: className(names, t),
-          title: `true ${className(names, t)}`,
-        }),
-      );
-      for (let p = 0; p < classes; p += 1) {
+    this.matrix.draw({
+      rows: headings("true"),
+      columns: headings("predicted"),
+      cell: (t, p) => {
         const value = shown[t][p];
         const magnitude = scale ? Math.abs(value) / scale : 0;
-        let background: string;
-        if (before) {
-          const good = t === p ? value > 0 : value < 0;
-          background =
-            value === 0 ? "#fff" : mix([255, 255, 255], good ? [33, 113, 181] : [203, 24, 29], Math.sqrt(magnitude));
-        } else {
-          background = mix([255, 255, 255], [8, 69, 148], Math.sqrt(magnitude));
-        }
-        const dark = Math.sqrt(magnitude) > 0.55;
+        const good = t === p ? value > 0 : value < 0;
+        const { background, dark } = shade(before ? (good ? BETTER : WORSE) : COUNTS, magnitude);
         const count = current.counts[t][p];
-        const title = `true ${className(names, t)}, predicted ${className(names, p)}: ${count} image${count === 1 ? "" : "s"}${share ? ` (${percent(values[t][p])} of the row)` : ""}${before ? `; change ${cellText(value, share, true)} since step ${previous?.step}` : ""}`;
-        children.push(
-          h("div", {
-            testid: "confusion-cell",
-            class: `dv-cell${t === p ? " dv-cell-diagonal" : ""}`,
-            text: cellText(value, share, Boolean(before)),
-            title,
-            attrs: { role: "gridcell", "data-true": t, "data-pred": p, "data-count": count },
-            style: { background, color: dark ? "#fff" : "#212121" },
-          }),
-        );
-      }
-    }
-    replaceChildren(this.matrix, ...children);
-    this.markPinned();
+        return {
+          text: cellText(value, share, Boolean(before)),
+          background,
+          dark,
+          title: `true ${className(names, t)}, predicted ${className(names, p)}: ${count} image${count === 1 ? "" : "s"}${share ? ` (${percent(values[t][p])} of the row)` : ""}${before ? `; change ${cellText(value, share, true)} since step ${previous?.step}` : ""}`,
+          className: t === p ? "dv-cell-diagonal" : undefined,
+          attrs: { "data-count": count },
+        };
+      },
+    });
+    this.matrix.mark("dv-cell-pinned", this.pinned ? [this.pinned] : []);
     const accuracy = current.accuracy;
     let accuracyText = `accuracy ${percent(accuracy)} at step ${current.step}`;
     if (previous && previous.accuracy !== null && accuracy !== null && state.delta) {
@@ -253,25 +219,12 @@ export class ConfusionView implements View {
     this.status.set("ready", notes.join(" · "));
   }
 
-  private markPinned(): void {
-    for (const element of Array.from(this.matrix.querySelectorAll(".dv-cell-pinned")))
-      element.classList.remove("dv-cell-pinned");
-    if (!this.pinned) return;
-    const selector = `[data-testid=confusion-cell][data-true="${this.pinned.t}"][data-pred="${this.pinned.p}"]`;
-    this.matrix.querySelector(selector)?.classList.add("dv-cell-pinned");
-  }
-
-  private setHover(cell: Cell | null): void {
-    this.hovered = cell;
-    if (!this.pinned) this.renderExamples();
-  }
-
   private renderExamples(): void {
     const data = this.data;
     const cell = this.pinned ?? this.hovered;
-    const run = currentRun(this.ctx.store.get());
-    const thumbnails = thumbnailsFor(this.ctx, run);
-    if (!data || !cell || cell.t >= data.current.counts.length || cell.p >= data.current.counts.length) {
+    const thumbnails = thumbnailsFor(this.ctx, currentRun(this.store.get()));
+    const classes = data?.current.counts.length ?? 0;
+    if (!data || !cell || cell.row >= classes || cell.column >= classes) {
       const key = data ? "hint" : "none";
       if (this.examplesKey === key) return;
       this.examplesKey = key;
@@ -284,12 +237,13 @@ export class ConfusionView implements View {
       );
       return;
     }
-    const images = data.current.cell_images[cell.t]?.[cell.p] ?? [];
-    const count = data.current.counts[cell.t][cell.p];
-    const key = `${data.run}|${data.current.step}|${cell.t}|${cell.p}|${this.pinned ? "pinned" : "hover"}`;
+    const { row: t, column: p } = cell;
+    const images = data.current.cell_images[t]?.[p] ?? [];
+    const count = data.current.counts[t][p];
+    const key = `${data.run}|${data.current.step}|${t}|${p}|${this.pinned ? "pinned" : "hover"}`;
     if (key === this.examplesKey) return;
     this.examplesKey = key;
-    const heading = `true ${className(data.names, cell.t)} → predicted ${className(data.names, cell.p)}: ${count} image${count === 1 ? "" : "s"}${images.length < count ? ` (showing ${images.length})` : ""}`;
+    const heading = `true ${className(data.names, t)} → predicted ${className(data.names, p)}: ${count} image${count === 1 ? "" : "s"}${images.length < count ? ` (showing ${images.length})` : ""}`;
     const grid = h("div", { class: "dv-examples-grid" });
     if (thumbnails) {
       for (const index of images) {
@@ -298,7 +252,7 @@ export class ConfusionView implements View {
           testid: "confusion-example",
           title: `image #${index}; click to select it`,
         });
-        canvas.addEventListener("click", () => this.ctx.store.set({ image: index }));
+        canvas.addEventListener("click", () => this.store.set({ image: index }));
         grid.appendChild(canvas);
       }
     }
@@ -313,13 +267,7 @@ export class ConfusionView implements View {
               class: "dv-link",
               text: "unpin",
               attrs: { type: "button" },
-              on: {
-                click: () => {
-                  this.pinned = null;
-                  this.markPinned();
-                  this.renderExamples();
-                },
-              },
+              on: { click: () => this.pin(null) },
             })
           : h("span", { class: "dv-small dv-muted", text: "click the cell to pin" }),
       ),

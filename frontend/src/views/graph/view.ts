@@ -1,156 +1,84 @@
-// The network graph (from `graph`): layers in the order the forward pass called them, nested
-// modules (nn.Sequential, blocks) as collapsible groups so a 100-layer model stays readable,
-// logged layers highlighted and clickable to select the layer; edges drawn on the left rail
-// (skip connections bulge further out).
+// The network graph (from `graph`), in the sidebar: layers in the order the forward pass called
+// them, nested modules (nn.Sequential, blocks) as collapsible groups so a 100-layer model stays
+// readable, logged layers highlighted and clickable to select the layer; edges drawn on the left
+// rail (skip connections bulge further out).
 
-import { describe, type GraphNode, type GraphResponse, type RunSummary } from "../../api/client";
-import type { AppContext, View } from "../../core/context";
-import { currentRun } from "../../core/store";
+import { errorText } from "../../api/client";
+import type { GraphNode, GraphResponse, RunSummary } from "../../api/types";
+import type { AppContext } from "../../core/context";
+import { currentRun } from "../../core/derived";
+import { Latest, runGate } from "../../core/guards";
+import { Part } from "../../core/part";
 import { h, replaceChildren, Status, svgElement } from "../../ui/dom";
+import { ensureStyles } from "../../ui/styles";
+import { buildTree, containsModule, countNodes, type GroupTree, graphFromListing, loggedIn, shortName } from "./tree";
+
+const CSS = `
+.dv-graph { font-size: 12px; position: relative; }
+.dv-graph-edges { position: absolute; left: 0; top: 0; pointer-events: none; overflow: visible; }
+.dv-graph-list { position: relative; margin-left: 18px; }
+.dv-graph-group { border-left: 1px dashed #cfd8dc; margin: 2px 0 2px 4px; padding-left: 6px; }
+.dv-graph-group-head { display: flex; align-items: center; gap: 4px; border: none; background: none; padding: 2px 0; color: var(--dv-muted); cursor: pointer; font: inherit; width: 100%; text-align: left; }
+.dv-graph-node { display: flex; align-items: baseline; gap: 6px; padding: 2px 6px; margin: 1px 0; border-radius: 3px; border: 1px solid transparent; background: none; width: 100%; text-align: left; font: inherit; color: var(--dv-muted); cursor: default; }
+.dv-graph-node.dv-logged { color: var(--dv-text); background: #fff8e1; border-color: #ffe0b2; cursor: pointer; font-weight: 500; }
+.dv-graph-node.dv-logged:hover { border-color: var(--dv-accent); }
+.dv-graph-node.dv-selected { background: var(--dv-accent-soft); border-color: var(--dv-accent); }
+.dv-graph-type { font-size: 10px; color: var(--dv-muted); font-weight: 400; }
+.dv-graph-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+`;
 
 /** More nodes than this and groups below the top level start collapsed. */
 const COLLAPSE_ABOVE = 40;
 
-export interface GroupTree {
-  kind: "group";
-  name: string;
-  type: string;
-  depth: number;
-  children: (GroupTree | NodeEntry)[];
-}
-
-export interface NodeEntry {
-  kind: "node";
-  node: GraphNode;
-}
-
-/** Ancestor module names of `module`, outermost first ("a.b.c" -> ["a", "a.b"]), as the graph's `modules` list them. */
-export function ancestors(module: string, parents: ReadonlyMap<string, string>): string[] {
-  const chain: string[] = [];
-  let current = parents.get(module);
-  let guard = 0;
-  while (current && guard < 64) {
-    chain.unshift(current);
-    current = parents.get(current);
-    guard += 1;
-  }
-  if (!parents.has(module) && module.includes(".")) {
-    // A module the list does not name: fall back to its dotted prefixes.
-    const parts = module.split(".");
-    return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("."));
-  }
-  return chain;
-}
-
-/** Nest the graph's nodes (in call order) into groups of their parent modules. */
-export function buildTree(graph: GraphResponse): GroupTree {
-  const parents = new Map(graph.modules.map((module) => [module.name, module.parent]));
-  const types = new Map(graph.modules.map((module) => [module.name, module.type]));
-  const root: GroupTree = { kind: "group", name: "", type: graph.model_type ?? "", depth: 0, children: [] };
-  const stack: GroupTree[] = [root];
-  for (const node of graph.nodes) {
-    const chain = node.module ? ancestors(node.module, parents) : [];
-    // Leave the groups this node is not in, then enter the ones it is.
-    let keep = 0;
-    while (keep < chain.length && keep + 1 < stack.length && stack[keep + 1].name === chain[keep]) keep += 1;
-    stack.length = keep + 1;
-    for (let i = keep; i < chain.length; i += 1) {
-      const group: GroupTree = {
-        kind: "group",
-        name: chain[i],
-        type: types.get(chain[i]) ?? "",
-        depth: i + 1,
-        children: [],
-      };
-      stack[stack.length - 1].children.push(group);
-      stack.push(group);
-    }
-    stack[stack.length - 1].children.push({ kind: "node", node });
-  }
-  return root;
-}
-
-/** The last part of a dotted module name; "stem.0" rather than a bare "0". */
-export function shortName(name: string): string {
-  const parts = name.split(".");
-  const last = parts[parts.length - 1];
-  return parts.length > 1 && /^\d+$/.test(last) ? parts.slice(-2).join(".") : last;
-}
-
-function countNodes(tree: GroupTree): number {
-  return tree.children.reduce((sum, child) => sum + (child.kind === "node" ? 1 : countNodes(child)), 0);
-}
-
-function containsModule(tree: GroupTree, module: string): boolean {
-  return tree.children.some((child) =>
-    child.kind === "node" ? child.node.module === module : containsModule(child, module),
-  );
-}
-
-function loggedIn(tree: GroupTree, logged: ReadonlySet<string>): number {
-  return tree.children.reduce(
-    (sum, child) => sum + (child.kind === "node" ? (logged.has(child.node.id) ? 1 : 0) : loggedIn(child, logged)),
-    0,
-  );
-}
-
-/** A graph made from the listing alone (a run that logged no graph): its layers in order. */
-function graphFromListing(run: RunSummary): GraphResponse {
-  return {
-    nodes: run.layers.map((layer) => ({
-      id: layer.name,
-      module: layer.name,
-      type: layer.kind,
-      output_shape: layer.output_shape,
-      logged: true,
-    })),
-    edges: run.layers.slice(1).map((layer, i) => ({ source: run.layers[i].name, target: layer.name })),
-    modules: [],
-  };
-}
-
-export class GraphView implements View {
-  readonly root: HTMLElement;
+export class GraphView extends Part {
+  readonly element: HTMLElement;
   private readonly status = new Status("graph-status");
   private readonly list: HTMLElement;
   private readonly edges: SVGSVGElement;
-  private token = 0;
+  private readonly loads = new Latest();
   private graph: GraphResponse | null = null;
   private graphRun: string | null = null;
   private collapsed = new Map<string, boolean>();
   private anchors = new Map<string, HTMLElement>();
 
-  constructor(private readonly ctx: AppContext) {
-    const { store } = ctx;
+  constructor(
+    private readonly ctx: AppContext,
+    root: HTMLElement,
+  ) {
+    super(ctx.store);
+    ensureStyles("graph", CSS);
     this.list = h("div", { class: "dv-graph-list" });
     this.edges = svgElement("svg", { class: "dv-graph-edges", "aria-hidden": "true" });
-    this.root = h(
+    this.element = h(
       "div",
       { testid: "graph", class: "dv-graph", attrs: { role: "navigation", "aria-label": "Network graph" } },
       h("h3", { text: "Network" }),
       this.status.element,
       h("div", { style: { position: "relative" } }, this.edges, this.list),
     );
-    store.subscribe(() => void this.load(), ["runs", "run", "loaded"]);
-    store.subscribe(() => this.markSelected(true), ["layer"]);
+    root.appendChild(this.element);
+    this.watch(["runs", "run", "loaded"]);
+    this.watch(["layer"], () => this.markSelected(true));
   }
 
-  setActive(): void {
+  protected refresh(): void {
     void this.load();
   }
 
   private async load(): Promise<void> {
-    const token = ++this.token;
-    const state = this.ctx.store.get();
-    const run = currentRun(state);
-    if (!state.loaded) return this.status.set("loading", "Loading…");
-    if (!run) {
-      this.graph = null;
-      this.graphRun = null;
-      replaceChildren(this.list);
-      this.drawEdges();
-      return this.status.set("empty", state.runs.length ? "Select a run." : "No runs yet.");
+    const current = this.loads.start();
+    const gate = runGate(this.store.get());
+    if (!gate.ok) {
+      if (gate.state === "empty") {
+        this.graph = null;
+        this.graphRun = null;
+        replaceChildren(this.list);
+        this.drawEdges();
+      }
+      this.status.set(gate.state, gate.text);
+      return;
     }
+    const run = gate.run;
     const key = `${run.run}|${run.kinds.includes("graph")}|${run.layers.map((layer) => layer.name).join(",")}`;
     if (this.graphRun === key && this.graph) return;
     let graph: GraphResponse;
@@ -161,13 +89,13 @@ export class GraphView implements View {
         graph = await this.ctx.api.graph(run.run);
       } catch (error) {
         graph = graphFromListing(run);
-        note = `The layer graph did not load (${describe(error)}); showing the logged layers.`;
+        note = `The layer graph did not load (${errorText(error)}); showing the logged layers.`;
       }
     } else {
       graph = graphFromListing(run);
       note = "This run logged no layer graph; showing its logged layers.";
     }
-    if (token !== this.token) return;
+    if (!current()) return;
     this.graph = graph;
     this.graphRun = key;
     this.collapsed.clear();
@@ -182,7 +110,7 @@ export class GraphView implements View {
   }
 
   private isCollapsed(group: GroupTree, total: number): boolean {
-    const selected = this.ctx.store.get().layer;
+    const selected = this.store.get().layer;
     if (selected && containsModule(group, selected)) return false;
     const chosen = this.collapsed.get(group.name);
     if (chosen !== undefined) return chosen;
@@ -222,7 +150,7 @@ export class GraphView implements View {
         h("span", { class: "dv-graph-type", text: `${node.type}${shape ? ` ${shape}` : ""}` }),
       );
       element.addEventListener("click", () => {
-        if (clickable) this.ctx.store.set({ layer: node.module, filter: null });
+        if (clickable) this.store.set({ layer: node.module, filter: null });
         else if (!isIo)
           this.status.set(
             "ready",
@@ -280,7 +208,7 @@ export class GraphView implements View {
   }
 
   private markSelected(reveal: boolean): void {
-    const layer = this.ctx.store.get().layer;
+    const layer = this.store.get().layer;
     let selected: HTMLElement | null = null;
     for (const element of Array.from(this.list.querySelectorAll<HTMLElement>("[data-testid=graph-node]"))) {
       const on = element.getAttribute("data-layer") === layer;
@@ -293,7 +221,7 @@ export class GraphView implements View {
     if (!reveal || !layer) return;
     if (selected && selected.offsetParent === null) {
       // Inside a collapsed group: open the groups around it.
-      const run = currentRun(this.ctx.store.get());
+      const run = currentRun(this.store.get());
       if (run) this.render(run);
       return;
     }

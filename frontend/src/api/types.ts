@@ -1,0 +1,239 @@
+// The shapes of the plugin's JSON answers (see the server's routes), and how to read the numbers in
+// them. The names both languages share (record kinds, statistic names, norms) come from
+// generated/contract.ts, which is written from the Python code.
+
+import type { ActivationNorm, FilterNorm, Kind, StatisticName, StatisticSource } from "../generated/contract";
+
+export type { ActivationNorm, FilterNorm, Kind, StatisticName, StatisticSource };
+
+/** A number as the server writes it: NaN and +/-Inf arrive as the strings Number() reads. */
+export type JsonNumber = number | "NaN" | "Infinity" | "-Infinity";
+
+export function toNumber(value: JsonNumber | null | undefined): number {
+  if (value === null || value === undefined) return Number.NaN;
+  return typeof value === "number" ? value : Number(value);
+}
+
+export interface LayerSummary {
+  name: string;
+  kind: string;
+  output_shape: number[];
+  parameter_shapes: Record<string, number[]>;
+  has_weights: boolean;
+  has_activations: boolean;
+  has_statistics: boolean;
+}
+
+export interface RunSummary {
+  run: string;
+  layers: LayerSummary[];
+  checkpoints: number[];
+  /** Steps of each checkpoint kind (predictions, confusion, clusters, weights, activations). */
+  steps_by_kind: Partial<Record<Kind, number[]>>;
+  statistics_steps: { count: number; first: number | null; last: number | null };
+  class_names: string[];
+  corpus_size: number;
+  thumbnail_shape: number[];
+  /** The record kinds the run has logged: what decides which tabs it shows. */
+  kinds: Kind[];
+  cluster_layer: string;
+}
+
+export interface IndexResponse {
+  version: number;
+  runs: RunSummary[];
+}
+
+export interface GraphNode {
+  id: string;
+  module: string;
+  type: string;
+  output_shape: number[];
+  parameter_shapes?: Record<string, number[]>;
+  parameters?: number;
+  logged?: boolean;
+}
+
+export interface GraphResponse {
+  nodes: GraphNode[];
+  edges: { source: string; target: string }[];
+  modules: { name: string; type: string; parent: string }[];
+  model_type?: string;
+  logged_layers?: string[];
+  cluster_layer?: string;
+}
+
+export interface CorpusResponse {
+  count: number;
+  class_names: string[];
+  labels: number[];
+  ids: (string | number)[] | null;
+  captions: string[] | null;
+  thumbnail_shape: number[];
+}
+
+export interface ThumbnailsLayout {
+  count: number;
+  thumb: [number, number];
+  columns: number;
+  rows: number;
+  width: number;
+  height: number;
+  indices?: number[];
+}
+
+export interface FilterLayout {
+  kind: "conv" | "conv_rgb" | "linear";
+  filters: number;
+  channels: number;
+  in_channels: number;
+  cell: [number, number];
+  cell_values: [number, number];
+  values_per_filter: number;
+  /** The layer's weight shape as logged ([F, C, k] for Conv1d, [F, C, d, kh, kw] for Conv3d, ...). */
+  weight_shape?: number[];
+  scale: number;
+  cell_gap: number;
+  tile_gap: number;
+  channel_grid: [number, number];
+  filter_grid: [number, number];
+  tile: [number, number];
+  width: number;
+  height: number;
+  norm: FilterNorm;
+  scales: number[];
+  background: number[];
+  filter_indices?: number[];
+  value_range?: [number, number] | null;
+}
+
+export interface ActivationLayout {
+  kind: "conv" | "linear";
+  channels: number;
+  cell: [number, number];
+  cell_values: [number, number];
+  values_per_channel: number;
+  scale: number;
+  cell_gap: number;
+  channel_grid: [number, number];
+  width: number;
+  height: number;
+  norm: ActivationNorm;
+  layer_range: [number, number] | null;
+  background: number[];
+  image?: number;
+  ranges?: [JsonNumber, JsonNumber][];
+}
+
+/** Nested lists of numbers: [C][kh][kw] for a conv filter, [in] for a linear unit. */
+export type NestedNumbers = JsonNumber | NestedNumbers[];
+
+export interface FilterValues {
+  layer: string;
+  step: number;
+  filter: number;
+  /** The shape of `values`: the filter as the sprite draws it. */
+  shape: number[];
+  /** The filter's shape as logged (a Conv1d kernel [C, k], a BatchNorm scale []). */
+  weight_shape?: number[];
+  values: NestedNumbers[];
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  norm: number | null;
+  nan_count: number;
+  inf_count: number;
+  total_filters: number;
+  layer_type: string;
+}
+
+export interface PredictionsResponse {
+  step: number;
+  probe_images: number[];
+  probe_probabilities: JsonNumber[][];
+  predicted: number[];
+  confidence: JsonNumber[];
+}
+
+export interface PredictionResponse {
+  step: number;
+  image: number;
+  predicted: number;
+  confidence: JsonNumber;
+  probabilities: JsonNumber[] | null;
+}
+
+export interface ConfusionResponse {
+  step: number;
+  counts: number[][];
+  cell_images: number[][][];
+  accuracy: number | null;
+  precision: (number | null)[];
+  recall: (number | null)[];
+}
+
+export interface ClustersResponse {
+  step: number;
+  layer: string;
+  metric: string;
+  nonfinite_images: number;
+  assignment: number[];
+  nearest: number[][];
+  sizes: number[];
+  majority_class: number[];
+  purity: JsonNumber[];
+  projection: JsonNumber[][];
+}
+
+export interface CompareCell {
+  step: number;
+  layer: string;
+  available: boolean;
+  url: string | null;
+  layout_url: string | null;
+}
+
+export interface CompareResponse {
+  kind: "weights" | "activations";
+  steps: number[];
+  layers: string[];
+  filters: string | null;
+  image: number | null;
+  cells: CompareCell[];
+}
+
+export interface DynamicsSeries {
+  steps: number[];
+  values: JsonNumber[];
+  nan_steps: number[];
+  inf_steps: number[];
+  total_steps: number;
+}
+
+export interface Anomaly {
+  step: number;
+  layer: string;
+  sources: { source: StatisticSource; nan_count: number; inf_count: number }[];
+}
+
+export interface DynamicsResponse {
+  stat: StatisticName;
+  source: StatisticSource;
+  series: Record<string, DynamicsSeries>;
+  first_anomaly: Anomaly | null;
+}
+
+export interface CompareRequest {
+  steps?: string;
+  layers?: string;
+  filters?: string;
+  image?: number | null;
+  norm?: string;
+}
+
+export interface DynamicsRequest {
+  layer?: string;
+  stat?: StatisticName;
+  source?: StatisticSource;
+  points?: number;
+}

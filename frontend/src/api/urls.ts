@@ -1,0 +1,92 @@
+// The URL of every plugin route, built in one place: the client fetches these URLs and the
+// views prefetch the very same ones, so a prefetched answer is the one the view asks for later
+// (the client and the image cache both key on the URL).
+//
+// URLs are relative ("index", "filters?run=..."): the iframe's <base href> resolves them under
+// /data/plugin/deepviz/, which keeps working behind --path_prefix.
+
+import type { ActivationNorm, CompareRequest, DynamicsRequest, FilterNorm } from "./types";
+
+export type QueryValue = string | number | boolean | null | undefined;
+export type Query = Record<string, QueryValue>;
+
+/**
+ * "route?key=value&..." with the parameters in the order given; null, undefined and "" are
+ * left out (the server treats an absent parameter as "all" or "latest").
+ */
+export function buildQuery(route: string, params: Query = {}): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") continue;
+    search.append(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `${route}?${text}` : route;
+}
+
+// ------------------------------------------------------------------ images (PNG routes)
+
+export function filtersUrl(run: string, layer: string, step: number, norm: FilterNorm, filters?: string): string {
+  return buildQuery("filters", { run, layer, step, norm, filters });
+}
+
+export function activationsUrl(run: string, layer: string, step: number, image: number, norm: ActivationNorm): string {
+  return buildQuery("activations", { run, layer, step, image, norm });
+}
+
+export function thumbnailUrl(run: string, index: number): string {
+  return buildQuery("thumbnail", { run, index });
+}
+
+export function thumbnailsUrl(run: string, indices: string, columns?: number): string {
+  return buildQuery("thumbnails", { run, indices, columns });
+}
+
+// ------------------------------------------------------------------ JSON routes
+
+export const indexUrl = (): string => buildQuery("index");
+export const graphUrl = (run: string): string => buildQuery("graph", { run });
+export const corpusUrl = (run: string): string => buildQuery("corpus", { run });
+
+export function thumbnailsLayoutUrl(run: string, indices: string, columns?: number): string {
+  return buildQuery("thumbnails_layout", { run, indices, columns });
+}
+
+export function filtersLayoutUrl(run: string, layer: string, step: number, norm: FilterNorm, filters?: string): string {
+  return buildQuery("filters_layout", { run, layer, step, norm, filters });
+}
+
+export function filterValuesUrl(run: string, layer: string, step: number, filter: number): string {
+  return buildQuery("filter_values", { run, layer, step, filter });
+}
+
+export function activationsLayoutUrl(
+  run: string,
+  layer: string,
+  step: number,
+  image: number,
+  norm: ActivationNorm,
+): string {
+  return buildQuery("activations_layout", { run, layer, step, image, norm });
+}
+
+/** The step's predictions of every eval image, or of one image (with its class probabilities if it is a probe). */
+export function predictionsUrl(run: string, step: number, image?: number): string {
+  return buildQuery("predictions", { run, step, image });
+}
+
+export function confusionUrl(run: string, step: number, examples?: number): string {
+  return buildQuery("confusion", { run, step, examples });
+}
+
+export function clustersUrl(run: string, step: number): string {
+  return buildQuery("clusters", { run, step });
+}
+
+export function compareUrl(run: string, { steps, layers, filters, image, norm }: CompareRequest): string {
+  return buildQuery("compare", { run, steps, layers, filters, image, norm });
+}
+
+export function dynamicsUrl(run: string, { layer, stat, source, points }: DynamicsRequest = {}): string {
+  return buildQuery("dynamics", { run, layer, stat, source, points });
+}

@@ -1,0 +1,106 @@
+// What follows from the state: the selected run, layer and checkpoint, where a kind of record
+// was logged, and the selection made consistent with a new listing (reconcile). Pure functions
+// of the state, shared by the views and the timeline.
+
+import type { Kind, LayerSummary, RunSummary } from "../api/types";
+import type { Key, State } from "./state";
+
+export function currentRun(state: Readonly<State>): RunSummary | null {
+  return state.runs.find((run) => run.run === state.run) ?? null;
+}
+
+export function checkpointIndex(state: Readonly<State>): number {
+  const run = currentRun(state);
+  if (!run || state.step === null) return -1;
+  return run.checkpoints.indexOf(state.step);
+}
+
+/** The checkpoint closest to `step` (the earlier one on a tie); null for no checkpoints. */
+export function nearestCheckpoint(checkpoints: readonly number[], step: number): number | null {
+  let best: number | null = null;
+  for (const candidate of checkpoints) {
+    if (best === null || Math.abs(candidate - step) < Math.abs(best - step)) best = candidate;
+  }
+  return best;
+}
+
+/** The first checkpoint at or after `step` (where something that happened at `step` shows), else the last. */
+export function checkpointAtOrAfter(checkpoints: readonly number[], step: number): number | null {
+  const later = checkpoints.filter((candidate) => candidate >= step);
+  if (later.length) return Math.min(...later);
+  return checkpoints.length ? checkpoints[checkpoints.length - 1] : null;
+}
+
+/**
+ * The selection made consistent with the listing: a run that exists, a layer of that run, a
+ * step among its checkpoints (the latest when none, or when following the latest one), an
+ * image inside its corpus. Returns only the keys that must change.
+ */
+export function reconcile(state: Readonly<State>, previousRun: RunSummary | null = null): Partial<State> {
+  const patch: Partial<State> = {};
+  if (!state.runs.length) return patch;
+  let run = state.runs.find((entry) => entry.run === state.run);
+  if (!run) {
+    run = state.runs[0];
+    patch.run = run.run;
+  }
+  const layers = run.layers;
+  if (!layers.some((layer) => layer.name === state.layer)) {
+    const first = layers.find((layer) => layer.has_weights) ?? layers[0];
+    patch.layer = first ? first.name : null;
+    patch.filter = null;
+  }
+  const checkpoints = run.checkpoints;
+  if (!checkpoints.length) {
+    if (state.step !== null) patch.step = null;
+  } else if (state.step === null) {
+    patch.step = checkpoints[checkpoints.length - 1];
+  } else if (!checkpoints.includes(state.step)) {
+    patch.step = nearestCheckpoint(checkpoints, state.step);
+  } else if (
+    previousRun &&
+    previousRun.run === run.run &&
+    !state.playing &&
+    previousRun.checkpoints.length > 0 &&
+    state.step === previousRun.checkpoints[previousRun.checkpoints.length - 1]
+  ) {
+    // Following a live run: at the newest checkpoint, move on to a newer one when it arrives.
+    patch.step = checkpoints[checkpoints.length - 1];
+  }
+  if (state.image !== null && (state.image < 0 || state.image >= run.corpus_size)) patch.image = null;
+  return patch;
+}
+
+/** Whether `run` logged records of `kind` at `step`. */
+export function hasStep(run: RunSummary | null, kind: Kind, step: number | null): boolean {
+  if (!run || step === null) return false;
+  return (run.steps_by_kind[kind] ?? []).includes(step);
+}
+
+/** The step before `step` among `kind`'s steps, or null. */
+export function previousStep(run: RunSummary | null, kind: Kind, step: number): number | null {
+  const steps = (run?.steps_by_kind[kind] ?? []).filter((candidate) => candidate < step);
+  return steps.length ? Math.max(...steps) : null;
+}
+
+export function selectedLayer(state: Readonly<State>): LayerSummary | null {
+  return currentRun(state)?.layers.find((layer) => layer.name === state.layer) ?? null;
+}
+
+/**
+ * Which (run, checkpoint) a panel shows. Panels take one in their settings, so that a view can
+ * show two selections side by side (an A/B mode's second run and step are two more state
+ * fields and one more Side); MAIN is the selection of the run menu and the timeline.
+ */
+export interface Side {
+  run(state: Readonly<State>): RunSummary | null;
+  step(state: Readonly<State>): number | null;
+  /** The state fields run() and step() read: what a panel redraws on. */
+  readonly keys: readonly Key[];
+}
+
+export const MAIN: Side = {
+  run: currentRun,
+  step: (state) => state.step,
+  keys: ["runs", "run", "step", "loaded"],
+};

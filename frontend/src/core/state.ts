@@ -1,0 +1,124 @@
+// Every field of the dashboard's shared state, declared once: its value before anything is
+// chosen and, for the fields that a link carries, how it is written in the URL hash. The store
+// (store.ts) takes its defaults and its State type from this table, and the hash (hash.ts)
+// walks it to write and read links, so a new field (a view's setting, an A/B mode's second
+// run) is one row here.
+//
+// Row order is the order of the hash's parameters. Hash names are the link format: keep them,
+// so that links made earlier keep working.
+
+import type { RunSummary } from "../api/types";
+import {
+  ACTIVATION_NORMS,
+  type ActivationNorm,
+  FILTER_NORMS,
+  type FilterNorm,
+  STATISTIC_NAMES,
+  STATISTIC_SOURCES,
+  type StatisticName,
+  type StatisticSource,
+} from "../generated/contract";
+import { count, flag, type HashCodec, identifier, oneOf, parts, text } from "./codecs";
+
+export interface FieldSpec<T> {
+  /** The value before anything is chosen (and after a reload without it in the link). */
+  readonly initial: T;
+  /** How the field travels in the URL hash; without it, the field lasts the session only. */
+  readonly hash?: HashCodec<T>;
+  /**
+   * Written to the hash even at its initial value: the selection, so that a link names what
+   * it shows. Other fields are written only when they differ from `initial`.
+   */
+  readonly always?: boolean;
+}
+
+function field<T>(initial: T, hash?: HashCodec<T>, always = false): FieldSpec<T> {
+  return { initial, hash, always };
+}
+
+const SELECTION = true;
+
+/** Direct Compare's form, as typed (checked against the run by views/compare/resolve.ts). */
+export type CompareSpec = {
+  steps: string;
+  layers: string;
+  filters: string;
+  image: string;
+};
+
+export const COLOUR_BY = ["class", "cluster"] as const;
+export type ColourBy = (typeof COLOUR_BY)[number];
+export const SPEEDS = [1, 2, 5, 10, 20, 30] as const; // checkpoints per second
+export const POLL_INTERVALS = [5, 10, 30, 60] as const; // seconds
+
+export const STATE_FIELDS = {
+  // ---- the listing, from `index` (refreshed by polling); per session
+  /** Runs with deepviz data. */
+  runs: field<RunSummary[]>([]),
+  /** Whether `index` has answered at least once. */
+  loaded: field(false),
+  /** The last failure of `index`, shown while the previous listing stays in use. */
+  indexError: field<string | null>(null),
+
+  // ---- the selection; always in the link
+  run: field<string | null>(null, text("run"), SELECTION),
+  layer: field<string | null>(null, text("layer"), SELECTION),
+  /** The selected checkpoint's step (a value of the run's `checkpoints`). */
+  step: field<number | null>(null, count("step"), SELECTION),
+  /** The selected eval image (corpus index). */
+  image: field<number | null>(null, count("image"), SELECTION),
+  /** The selected filter of `layer` (index into its filters). */
+  filter: field<number | null>(null, count("filter"), SELECTION),
+  /** The open tab: a name in views/registry.ts (the first tab the run has is shown for any other). */
+  view: field<string>("filters", identifier("view"), SELECTION),
+
+  // ---- the views' settings; in the link when not the default
+  /** Filters: colour scale of the weights. */
+  norm: field<FilterNorm>("filter", oneOf("norm", FILTER_NORMS)),
+  /** Filters: colour scale of the activations. */
+  activationNorm: field<ActivationNorm>("channel", oneOf("anorm", ACTIVATION_NORMS)),
+  /** Confusion: shares of each true class instead of counts. */
+  rowNormalize: field(false, flag("rownorm")),
+  /** Confusion: change since the previous checkpoint. */
+  delta: field(false, flag("delta")),
+  /** Clusters: what the scatter's colours mean. */
+  colorBy: field<ColourBy>("class", oneOf("color", COLOUR_BY)),
+  /** Training dynamics: the statistic drawn ... */
+  stat: field<StatisticName>("norm", oneOf("stat", STATISTIC_NAMES)),
+  /** ... of what. */
+  source: field<StatisticSource>("weights", oneOf("source", STATISTIC_SOURCES)),
+  /** Training dynamics: symlog value axis. */
+  logScale: field(false, flag("log")),
+  /** Direct Compare: the form. */
+  compare: field<CompareSpec>(
+    { steps: "", layers: "", filters: "", image: "" },
+    parts<CompareSpec>({ steps: "csteps", layers: "clayers", filters: "cfilters", image: "cimage" }),
+  ),
+
+  // ---- playback and polling; per session
+  playing: field(false),
+  /** Checkpoints per second while playing (one of SPEEDS). */
+  speed: field(5),
+  polling: field(true),
+  /** Seconds between looks at `index` (one of POLL_INTERVALS). */
+  pollSeconds: field(10),
+};
+
+type Fields = typeof STATE_FIELDS;
+export type Key = keyof Fields;
+export type State = { [K in Key]: Fields[K] extends FieldSpec<infer T> ? T : never };
+
+/** Every field at its initial value (objects copied, so that no two states share one). */
+export function initialState(): State {
+  const state: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(STATE_FIELDS) as [Key, FieldSpec<unknown>][]) {
+    const value = spec.initial;
+    state[key] = Array.isArray(value) ? [...value] : value !== null && typeof value === "object" ? { ...value } : value;
+  }
+  return state as State;
+}
+
+/** The table's rows as [key, spec] pairs, in order. */
+export function fieldEntries(): [Key, FieldSpec<unknown>][] {
+  return Object.entries(STATE_FIELDS) as [Key, FieldSpec<unknown>][];
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import {
+  checkpointAtOrAfter,
+  checkpointIndex,
+  currentRun,
+  hasStep,
+  MAIN,
+  nearestCheckpoint,
+  previousStep,
+  reconcile,
+  selectedLayer,
+} from "../../src/core/derived";
+import { initialState } from "../../src/core/state";
+import { runSummary } from "../helpers";
+
+describe("derived values", () => {
+  it("finds the run and the checkpoint index", () => {
+    const run = runSummary();
+    const state = { ...initialState(), runs: [run], run: "main", step: 4 };
+    expect(currentRun(state)).toBe(run);
+    expect(checkpointIndex(state)).toBe(2);
+    expect(checkpointIndex({ ...state, step: 3 })).toBe(-1);
+  });
+
+  it("snaps to checkpoints", () => {
+    expect(nearestCheckpoint([0, 2, 4, 6], 3)).toBe(2);
+    expect(nearestCheckpoint([0, 2, 4, 6], 100)).toBe(6);
+    expect(nearestCheckpoint([], 1)).toBeNull();
+    expect(checkpointAtOrAfter([0, 2, 4], 3)).toBe(4);
+    expect(checkpointAtOrAfter([0, 2, 4], 4)).toBe(4);
+    expect(checkpointAtOrAfter([0, 2, 4], 9)).toBe(4);
+  });
+});
+
+describe("reconcile", () => {
+  it("picks the first run, its first layer with weights and its latest checkpoint", () => {
+    const state = { ...initialState(), runs: [runSummary(), runSummary({ run: "other" })] };
+    expect(reconcile(state)).toEqual({ run: "main", layer: "conv1", filter: null, step: 6 });
+  });
+
+  it("keeps a valid selection and snaps an unknown step", () => {
+    const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "fc", step: 3, image: 5 };
+    expect(reconcile(state)).toEqual({ step: 2 });
+  });
+
+  it("drops an image outside the corpus", () => {
+    const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "fc", step: 2, image: 48 };
+    expect(reconcile(state)).toEqual({ image: null });
+  });
+
+  it("follows a live run from its newest checkpoint to a newer one, but not from an older one", () => {
+    const before = runSummary();
+    const after = runSummary({ checkpoints: [0, 2, 4, 6, 8] });
+    const atLatest = { ...initialState(), runs: [after], run: "main", layer: "conv1", step: 6 };
+    expect(reconcile(atLatest, before)).toEqual({ step: 8 });
+    const earlier = { ...atLatest, step: 2 };
+    expect(reconcile(earlier, before)).toEqual({});
+    expect(reconcile({ ...atLatest, playing: true }, before)).toEqual({});
+  });
+});
+
+describe("records by step", () => {
+  const run = runSummary({ steps_by_kind: { confusion: [0, 4, 6] } });
+  it("knows where a kind was logged and what came before", () => {
+    expect(hasStep(run, "confusion", 4)).toBe(true);
+    expect(hasStep(run, "confusion", 2)).toBe(false);
+    expect(hasStep(run, "clusters", 4)).toBe(false);
+    expect(hasStep(null, "confusion", 4)).toBe(false);
+    expect(previousStep(run, "confusion", 6)).toBe(4);
+    expect(previousStep(run, "confusion", 0)).toBeNull();
+  });
+  it("finds the selected layer and the main side's run and step", () => {
+    const state = { ...initialState(), runs: [run], run: "main", layer: "fc", step: 4 };
+    expect(selectedLayer(state)?.kind).toBe("Linear");
+    expect(MAIN.run(state)).toBe(run);
+    expect(MAIN.step(state)).toBe(4);
+  });
+});
