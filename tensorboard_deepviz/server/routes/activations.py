@@ -46,6 +46,7 @@ def _query(request: RouteRequest) -> tuple[RunAccess, RecordRef, int, str]:
 
 
 def activations_route(request: RouteRequest) -> Reply:
+    """``activations?run=&layer=&image=[&step=][&norm=channel|layer]``: PNG sprite."""
     run, at, image, norm = _query(request)
     return Reply(
         lambda: png_payload(answer_activations(run, at, image=image, norm=norm)),
@@ -54,6 +55,7 @@ def activations_route(request: RouteRequest) -> Reply:
 
 
 def activations_layout_route(request: RouteRequest) -> Reply:
+    """``activations_layout``, same parameters: the sprite's layout (JSON)."""
     run, at, image, norm = _query(request)
     return Reply(
         lambda: json_payload(answer_activations_layout(run, at, image=image, norm=norm)),

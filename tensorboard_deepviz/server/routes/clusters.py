@@ -29,6 +29,7 @@ def answer_clusters(run: RunAccess, at: RecordRef) -> dict[str, Any]:
 
 
 def clusters_route(request: RouteRequest) -> Reply:
+    """``clusters?run=[&step=]``: the clusters (JSON)."""
     run = request.run()
     at = run.locate(metadata.KIND_CLUSTERS, step=request.step())
     return Reply(lambda: json_payload(answer_clusters(run, at)), at.identity("clusters"))

@@ -93,6 +93,7 @@ def answer_compare(
 
 
 def compare_route(request: RouteRequest) -> Reply:
+    """``compare?run=[&image=][&norm=][&layers=][&steps=][&filters=]``: the grid (JSON, no ETag)."""
     run = request.run()
     run.tags()  # an unknown run is named before any parameter problem
     image = params.optional_integer(request.args, "image", minimum=0)

@@ -55,6 +55,7 @@ def answer_confusion(run: RunAccess, at: RecordRef, *, examples: int = DEFAULT_E
 
 
 def confusion_route(request: RouteRequest) -> Reply:
+    """``confusion?run=[&step=][&examples=64]``: the confusion matrix (JSON)."""
     run = request.run()
     at = run.locate(metadata.KIND_CONFUSION, step=request.step())
     examples = params.optional_integer(

@@ -61,12 +61,14 @@ def answer_thumbnails_layout(
 
 
 def corpus_route(request: RouteRequest) -> Reply:
+    """``corpus?run=``: the eval set (JSON)."""
     run = request.run()
     at = run.locate(metadata.KIND_CORPUS, step=request.step())
     return Reply(lambda: json_payload(answer_corpus(run, at)), at.identity("corpus"))
 
 
 def thumbnail_route(request: RouteRequest) -> Reply:
+    """``thumbnail?run=&index=``: one thumbnail (PNG)."""
     run = request.run()
     at = run.locate(metadata.KIND_CORPUS, step=request.step())
     index = params.integer(request.args, "index", minimum=0)
@@ -82,6 +84,7 @@ def _sprite_query(request: RouteRequest) -> tuple[RunAccess, RecordRef, Optional
 
 
 def thumbnails_route(request: RouteRequest) -> Reply:
+    """``thumbnails?run=[&indices=][&columns=]``: a thumbnail sprite (PNG)."""
     run, at, indices, columns = _sprite_query(request)
     return Reply(
         lambda: png_payload(answer_thumbnails(run, at, indices, columns)),
@@ -90,6 +93,7 @@ def thumbnails_route(request: RouteRequest) -> Reply:
 
 
 def thumbnails_layout_route(request: RouteRequest) -> Reply:
+    """``thumbnails_layout``, same parameters: the sprite's layout (JSON)."""
     run, at, indices, columns = _sprite_query(request)
     return Reply(
         lambda: json_payload(answer_thumbnails_layout(run, at, indices, columns)),

@@ -101,6 +101,7 @@ def anomaly_json(anomaly: Optional[Anomaly]) -> Optional[dict[str, Any]]:
 
 
 def dynamics_route(request: RouteRequest) -> Reply:
+    """``dynamics?run=[&layer=][&stat=norm][&source=weights][&points=500]``: the series (JSON)."""
     run = request.run()
     tags = statistics_tags(run)
     layers = request.args.get("layer")

@@ -143,6 +143,7 @@ def _sprite_query(request: RouteRequest) -> tuple[RunAccess, RecordRef, str, Opt
 
 
 def filters_route(request: RouteRequest) -> Reply:
+    """``filters?run=&layer=[&step=][&norm=filter|layer|global][&filters=]``: PNG sprite."""
     run, at, norm, filters, value_range = _sprite_query(request)
     return Reply(
         lambda: png_payload(answer_filters(run, at, norm=norm, filters=filters, value_range=value_range)),
@@ -151,6 +152,7 @@ def filters_route(request: RouteRequest) -> Reply:
 
 
 def filters_layout_route(request: RouteRequest) -> Reply:
+    """``filters_layout``, same parameters: the sprite's layout (JSON)."""
     run, at, norm, filters, value_range = _sprite_query(request)
     return Reply(
         lambda: json_payload(answer_filters_layout(run, at, norm=norm, filters=filters, value_range=value_range)),
@@ -159,6 +161,7 @@ def filters_layout_route(request: RouteRequest) -> Reply:
 
 
 def filter_values_route(request: RouteRequest) -> Reply:
+    """``filter_values?run=&layer=&filter=[&step=]``: one filter's values (JSON)."""
     run = request.run()
     at = run.locate(metadata.KIND_WEIGHTS, request.layer(), request.step())
     index = params.integer(request.args, "filter", minimum=0)

@@ -15,6 +15,7 @@ def answer_graph(run: RunAccess, at: RecordRef) -> dict[str, Any]:
 
 
 def graph_route(request: RouteRequest) -> Reply:
+    """``graph?run=[&step=]``: the layer graph (JSON)."""
     run = request.run()
     at = run.locate(metadata.KIND_GRAPH, step=request.step())
     return Reply(lambda: json_payload(answer_graph(run, at)), at.identity("graph"))

@@ -19,6 +19,8 @@ def answer_index(experiment: ExperimentAccess, summarize: Summarize = index.summ
 
 
 def index_route(request: RouteRequest) -> Reply:
+    """``index``: every run's summary (JSON, no ETag)."""
+
     def summarize(run: RunAccess) -> dict[str, Any]:
         # A run's summary is read again only when one of its tags has a new step.
         tags = run.tags()

@@ -42,6 +42,7 @@ def answer_prediction(run: RunAccess, at: RecordRef, image: int) -> dict[str, An
 
 
 def predictions_route(request: RouteRequest) -> Reply:
+    """``predictions?run=[&step=][&image=]``: the eval set's or one image's (JSON)."""
     run = request.run()
     at = run.locate(metadata.KIND_PREDICTIONS, step=request.step())
     image = params.optional_integer(request.args, "image", minimum=0)

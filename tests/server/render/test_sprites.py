@@ -1,4 +1,4 @@
-"""Sprites read back pixel by pixel: colours, layouts, special values, errors and sizes."""
+"""Filter and activation sprites read back pixel by pixel: colours, layouts, special values, errors and sizes."""
 
 from __future__ import annotations
 
@@ -41,33 +41,6 @@ def known_conv_layer() -> np.ndarray:
 
 
 SAMPLES = [(0, 0, 0, 0), (0, 3, 2, 1), (1, 2, 1, 1), (3, 1, 2, 2), (4, 0, 1, 2), (5, 3, 0, 0), (2, 1, 1, 1)]
-
-
-# Colour tables ---------------------------------------------------------------------------------
-
-
-def test_colour_tables_are_256_rgb_entries_without_special_colours():
-    for table in (render.DIVERGING, render.SEQUENTIAL):
-        assert table.shape == (256, 3) and table.dtype == np.uint8
-        for colour in SPECIAL_COLORS + [render.BACKGROUND]:
-            assert not (table == np.array(colour)).all(axis=1).any(), colour
-    assert len({render.NAN_COLOR, render.POS_INF_COLOR, render.NEG_INF_COLOR, render.BACKGROUND}) == 4
-
-
-def test_diverging_runs_blue_to_near_white_to_red_symmetrically():
-    table = render.DIVERGING.astype(int)
-    assert tuple(table[0]) == (59, 76, 192) and tuple(table[255]) == (180, 4, 38)
-    assert table[0, 2] > table[0, 0] and table[255, 0] > table[255, 2]
-    assert (table[127:129] > 215).all()  # near-white around zero
-    lightness = table @ [0.2126, 0.7152, 0.0722]
-    assert (np.diff(lightness[:128]) > -1).all() and (np.diff(lightness[128:]) < 1).all()
-    assert abs(lightness[32] - lightness[223]) < 20  # equal |w| looks about equally strong
-
-
-def test_sequential_is_dark_to_bright():
-    lightness = render.SEQUENTIAL.astype(float) @ [0.2126, 0.7152, 0.0722]
-    assert (np.diff(lightness) > -1).all() and (np.diff(lightness[::8]) > 0).all()  # 8-bit rounding wobbles
-    assert lightness[0] < 40 and lightness[255] > 200
 
 
 # Filters ---------------------------------------------------------------------------------------
@@ -341,28 +314,6 @@ def test_linear_activations_fold_into_one_block():
             assert render.locate_activation_pixel(layout, x, y) is None
 
 
-# Thumbnails ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("depth", [1, 3])
-def test_thumbnail_sprite_places_each_image_in_its_grid_slot(depth):
-    count, h, w = 7, 5, 4
-    thumbnails = np.random.default_rng(6).integers(0, 256, size=(count, h, w, depth), dtype=np.uint8)
-    for columns, expected_columns in ((None, 3), (2, 2), (50, 7)):
-        png, layout = render.render_thumbnails(thumbnails, columns=columns)
-        assert layout == render.thumbnails_layout(count, (h, w), columns=columns)
-        assert layout["columns"] == expected_columns and layout["rows"] == -(-count // expected_columns)
-        assert (layout["width"], layout["height"]) == (expected_columns * w, layout["rows"] * h)
-        image = Image.open(io.BytesIO(png))
-        assert image.mode == ("L" if depth == 1 else "RGB")
-        pixels = np.asarray(image).reshape(layout["height"], layout["width"], depth)
-        for i in range(count):
-            row, col = divmod(i, layout["columns"])
-            np.testing.assert_array_equal(pixels[row * h : (row + 1) * h, col * w : (col + 1) * w], thumbnails[i])
-    single = np.asarray(Image.open(io.BytesIO(render.render_image(thumbnails[3]))))
-    np.testing.assert_array_equal(single.reshape(h, w, depth), thumbnails[3])
-
-
 # Errors ----------------------------------------------------------------------------------------
 
 
@@ -388,10 +339,6 @@ def test_thumbnail_sprite_places_each_image_in_its_grid_slot(depth):
         ),
         (lambda: render.render_activations(np.zeros((2, 3, 3), np.float32), np.zeros((2, 2))), r"uint8"),
         (lambda: render.render_activations(np.zeros((1, 2, 3, 3), np.uint8), np.zeros((1, 2))), r"\[C, H, W\].*\[F\]"),
-        (lambda: render.render_thumbnails(np.zeros((2, 4, 4, 2), np.uint8)), r"\[N, h, w, 1 or 3\]"),
-        (lambda: render.render_thumbnails(np.zeros((0, 4, 4, 3), np.uint8)), r"at least one image"),
-        (lambda: render.render_image(np.zeros((4, 4, 3), np.float32)), r"uint8"),
-        (lambda: render.encode_png(np.zeros((4, 4, 2), np.uint8)), r"\[H, W\]"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_the_problem(call, message):
