@@ -12,8 +12,6 @@ from PIL import Image
 from tensorboard_deepviz.contract.codes import CODE_NAN, CODE_NEG_INF, CODE_POS_INF, quantize_activations
 from tensorboard_deepviz.server import render
 
-SPECIAL_COLORS = [render.NAN_COLOR, render.POS_INF_COLOR, render.NEG_INF_COLOR]
-
 
 def decode(png: bytes) -> np.ndarray:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
