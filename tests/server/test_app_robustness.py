@@ -17,27 +17,12 @@ from torch.utils.tensorboard import SummaryWriter
 
 from tensorboard_deepviz import DeepViz, summary
 from tensorboard_deepviz.contract import metadata, records
+from tensorboard_deepviz.server import routes
 from tests.support.logreader import LOADERS
 from tests.support.tbapp import PLUGIN_ROOT, tensorboard_app, wait_for, wait_for_checkpoints
 
-ROUTES = [
-    "index",
-    "graph",
-    "corpus",
-    "thumbnail",
-    "thumbnails",
-    "thumbnails_layout",
-    "filters",
-    "filters_layout",
-    "filter_values",
-    "activations",
-    "activations_layout",
-    "predictions",
-    "confusion",
-    "clusters",
-    "compare",
-    "dynamics",
-]
+# Every route the plugin serves, new ones included.
+ROUTES = [route.name for route in routes.ROUTES]
 
 
 def _tiny_model() -> nn.Module:

@@ -7,6 +7,8 @@ import logging
 import types
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tensorboard import errors as tb_errors
 from tensorboard.plugins import base_plugin
 from werkzeug import test as werkzeug_test
@@ -168,3 +170,23 @@ def test_the_loader_keeps_every_checkpoint_unless_told_otherwise():
     flags.samples_per_plugin = {"deepviz": 5}
     plugin.DeepVizLoader().fix_flags(flags)
     assert flags.samples_per_plugin == {"deepviz": 5}
+
+
+# One plugin for every example: its caches fill as a long-running server's do.
+_FUZZED = _plugin()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    route=st.sampled_from(ROUTE_NAMES),
+    query=st.dictionaries(
+        st.sampled_from(["run", "layer", "step", "norm", "image", "filter", "filters", "index", "indices", "columns"]),
+        st.sampled_from(
+            ["run", "stem", "head", "0", "2", "3", "-1", "0:1", "2:0", "", "x", "global", "layer", "9" * 20]
+        ),
+        max_size=5,
+    ),
+)
+def test_no_query_on_the_small_log_gets_a_server_error(route, query):
+    response = _client(_FUZZED, route).get("/", query_string=query)
+    assert response.status_code < 500, (route, query, response.get_data(as_text=True))
