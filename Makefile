@@ -88,8 +88,12 @@ frontend-test: $(FRONTEND_BUNDLE)
 	    echo "frontend-test: npm not found; the dashboard's unit tests are skipped"; \
 	fi
 
+# Three runs: coloured shapes (units become colour and shape detectors), the same with a common
+# mistake (inputs left as 0..255 bytes), and scikit-learn's digits. A few minutes on a laptop CPU.
 train: install
-	$(PY) -m demo.train --logdir $(LOGDIR)
+	$(PY) -m demo.train --dataset shapes --logdir $(LOGDIR)
+	$(PY) -m demo.train --dataset shapes --mistake unnormalized --logdir $(LOGDIR)
+	$(PY) -m demo.train --dataset digits --logdir $(LOGDIR)
 
 serve: install
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host $(HOST) --port $(PORT)

@@ -1,6 +1,7 @@
-"""Image datasets for the demo: scikit-learn's bundled digits (no download) and a local CIFAR-10.
+"""Image datasets for the demo: generated coloured shapes and scikit-learn's bundled digits (neither
+downloads anything), and a local CIFAR-10.
 
-Both loaders return an :class:`ImageDataset` of normalized float images ``[N, 3, 32, 32]`` and
+Every loader returns an :class:`ImageDataset` of normalized float images ``[N, 3, 32, 32]`` and
 int64 labels, so the same network and training loop serve both. Nothing here downloads.
 """
 
@@ -83,6 +84,53 @@ def _normalize_(images: torch.Tensor, mean: Sequence[float], std: Sequence[float
     for channel, (m, s) in enumerate(zip(mean, std)):
         images[:, channel].sub_(m).div_(s)
     return images
+
+
+# --------------------------------------------------------------------------- shapes
+
+SHAPES_TRAIN_SIZE = 4000
+SHAPES_TEST_SIZE = 1000
+# Fixed independently of the training seed so that the images are the same in every run.
+SHAPES_SEED = 0
+
+
+def load_shapes_dataset(
+    train_size: int = SHAPES_TRAIN_SIZE, test_size: int = SHAPES_TEST_SIZE, image_size: int = 32
+) -> ImageDataset:
+    """Generated coloured shapes (``demo.shapes``): ten (colour, shape) classes on noisy backgrounds.
+
+    Values in [0, 1] are normalized per channel with the training images' own mean and standard
+    deviation, as one does with a real dataset.
+
+    Args:
+      train_size: number of training images.
+      test_size: number of test images (generated with another seed than the training ones).
+      image_size: side of the square images, at least 16.
+
+    Returns:
+      An ``ImageDataset`` with ``[N, 3, image_size, image_size]`` images and class names such as
+      ``"red circle"``.
+    """
+    from .shapes import CLASS_NAMES, generate_shapes
+
+    train, train_labels = generate_shapes(train_size, side=image_size, seed=SHAPES_SEED)
+    test, test_labels = generate_shapes(test_size, side=image_size, seed=SHAPES_SEED + 1)
+    mean = tuple(float(m) for m in train.mean(axis=(0, 2, 3)))
+    std = tuple(float(s) for s in train.std(axis=(0, 2, 3)))
+    description = (
+        f"generated coloured shapes: {train_size} train / {test_size} test images, {image_size}x{image_size} RGB, "
+        f"{len(CLASS_NAMES)} (colour, shape) classes, normalized with the training set's per-channel mean and std"
+    )
+    return ImageDataset(
+        train_images=_normalize_(torch.from_numpy(train), mean, std),
+        train_labels=torch.from_numpy(train_labels),
+        test_images=_normalize_(torch.from_numpy(test), mean, std),
+        test_labels=torch.from_numpy(test_labels),
+        class_names=list(CLASS_NAMES),
+        description=description,
+        mean=mean,
+        std=std,
+    )
 
 
 # --------------------------------------------------------------------------- digits

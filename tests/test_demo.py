@@ -19,9 +19,17 @@ from tensorboard.backend.event_processing import event_accumulator
 
 # demo/ is not an installed package (setup.py ships tensorboard_deepviz only): pytest.ini puts the
 # repository root on the import path.
-from demo.data import CIFAR10_MEAN, CIFAR10_STD, ImageDataset, load_cifar10, load_digits_dataset
+from demo.data import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    ImageDataset,
+    load_cifar10,
+    load_digits_dataset,
+    load_shapes_dataset,
+)
 from demo.model import DeepVizNet
-from demo.train import main
+from demo.shapes import CLASS_NAMES, CLASSES, COLOURS, generate_shapes
+from demo.train import main, parse_args, with_mistake
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +61,64 @@ def test_model_layers_follow_the_paper() -> None:
 def test_model_rejects_an_image_size_the_poolings_cannot_divide() -> None:
     with pytest.raises(ValueError, match="multiple of 8"):
         DeepVizNet(image_size=30)
+
+
+# ------------------------------------------------------------------------------------ shapes
+
+
+def test_generated_shapes_are_balanced_deterministic_and_in_range() -> None:
+    images, labels = generate_shapes(50, side=32, seed=3)
+    again, same_labels = generate_shapes(50, side=32, seed=3)
+    other, _ = generate_shapes(50, side=32, seed=4)
+    assert images.shape == (50, 3, 32, 32) and images.dtype == np.float32 and labels.dtype == np.int64
+    assert np.bincount(labels, minlength=len(CLASSES)).tolist() == [5] * len(CLASSES)
+    np.testing.assert_array_equal(images, again)
+    np.testing.assert_array_equal(labels, same_labels)
+    assert not np.array_equal(images, other)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+@pytest.mark.parametrize("label", range(len(CLASSES)))
+def test_each_class_is_drawn_in_its_colour(label: int) -> None:
+    images, labels = generate_shapes(40, seed=label)
+    colour = np.array(COLOURS[CLASSES[label][0]])
+    for image in images[labels == label]:
+        # The shape's pixels are the ones farthest from the dark grey background.
+        pixels = image.reshape(3, -1).T
+        shape_pixels = pixels[np.linalg.norm(pixels - np.median(pixels, axis=0), axis=1) > 0.3]
+        assert len(shape_pixels) > 20
+        assert np.abs(np.median(shape_pixels, axis=0) - colour).max() < 0.15
+
+
+def test_every_colour_and_every_shape_is_shared_by_several_classes() -> None:
+    # Neither colour nor shape alone names a class: the network needs detectors of both.
+    colours = [colour for colour, _ in CLASSES]
+    shapes = [shape for _, shape in CLASSES]
+    assert len(set(CLASSES)) == len(CLASSES)
+    assert all(colours.count(c) >= 2 for c in colours) and all(shapes.count(s) == 2 for s in shapes)
+
+
+def test_shapes_dataset_is_normalized_with_its_own_statistics() -> None:
+    dataset = load_shapes_dataset(train_size=200, test_size=40)
+    assert dataset.train_images.shape == (200, 3, 32, 32) and dataset.test_images.shape == (40, 3, 32, 32)
+    assert dataset.class_names == CLASS_NAMES
+    means = dataset.train_images.mean(dim=(0, 2, 3))
+    stds = dataset.train_images.std(dim=(0, 2, 3))
+    np.testing.assert_allclose(means.numpy(), 0.0, atol=1e-4)
+    np.testing.assert_allclose(stds.numpy(), 1.0, atol=1e-2)
+    shown = dataset.denormalize(dataset.test_images[:4])
+    assert shown.min() >= 0.0 and shown.max() <= 1.0
+
+
+def test_the_unnormalized_mistake_feeds_byte_values_and_still_shows_the_images() -> None:
+    dataset = load_shapes_dataset(train_size=30, test_size=10)
+    mistaken = with_mistake(dataset, "unnormalized")
+    assert 200.0 < float(mistaken.train_images.max()) <= 255.0 and float(mistaken.train_images.min()) >= 0.0
+    np.testing.assert_allclose(
+        mistaken.denormalize(mistaken.test_images).numpy(), dataset.denormalize(dataset.test_images).numpy(), atol=1e-5
+    )
+    assert "MISTAKE" in mistaken.description
+    assert with_mistake(dataset, "none") is dataset
 
 
 # ------------------------------------------------------------------------------------ digits
@@ -261,6 +327,13 @@ def test_main_rejects_cifar10_without_a_directory() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--dataset", "cifar10"])
     assert exit_info.value.code == 2
+
+
+def test_a_mistake_run_is_named_after_its_dataset_and_mistake() -> None:
+    assert parse_args(["--dataset", "shapes", "--mistake", "unnormalized"]).run_name == "shapes-unnormalized"
+    assert parse_args(["--dataset", "shapes"]).run_name == "shapes"
+    with pytest.raises(SystemExit):
+        parse_args(["--mistake", "typo"])
 
 
 def test_help_runs_as_a_module() -> None:
