@@ -6,18 +6,18 @@ import type { View } from "./context";
 import type { Key, Store } from "./store";
 
 export abstract class Part implements View {
-  private shown = false;
+  private onScreen = false;
 
   constructor(protected readonly store: Store) {}
 
   /** Whether the part is on screen. */
   get active(): boolean {
-    return this.shown;
+    return this.onScreen;
   }
 
   setActive(active: boolean): void {
-    const was = this.shown;
-    this.shown = active;
+    const was = this.onScreen;
+    this.onScreen = active;
     this.activeChanged(active);
     if (active && !was) this.refresh();
   }
@@ -31,7 +31,7 @@ export abstract class Part implements View {
   /** After a change of one of `keys`, call `then` (refresh by default), only while on screen. */
   protected watch(keys: readonly Key[], then: () => void = () => this.refresh()): void {
     this.store.subscribe(() => {
-      if (this.shown) then();
+      if (this.onScreen) then();
     }, keys);
   }
 }

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { identifier } from "../../src/core/codecs";
+import { STATE_FIELDS } from "../../src/core/state";
+import { runHas, shownTab, VIEWS, visibleTabs } from "../../src/views/registry";
+import { runSummary } from "../helpers";
+
+const names = (entries: readonly { name: string }[]) => entries.map((entry) => entry.name);
+
+describe("VIEWS", () => {
+  it("lists the tabs in their order, and the graph in the sidebar", () => {
+    expect(names(VIEWS.filter((entry) => entry.place === "tab"))).toEqual([
+      "filters",
+      "confusion",
+      "clusters",
+      "compare",
+      "dynamics",
+    ]);
+    expect(names(VIEWS.filter((entry) => entry.place === "sidebar"))).toEqual(["graph"]);
+  });
+
+  it("names each view once, as a link can spell it, and opens the first tab by default", () => {
+    expect(new Set(names(VIEWS)).size).toBe(VIEWS.length);
+    const codec = identifier("view");
+    for (const { name } of VIEWS) expect(codec.read(new URLSearchParams({ view: name })), name).toBe(name);
+    expect(STATE_FIELDS.view.initial).toBe(VIEWS[0].name);
+  });
+});
+
+describe("tabs for a run", () => {
+  const full = runSummary();
+  const statisticsOnly = runSummary({ kinds: ["graph", "statistics"] });
+  const activationsOnly = runSummary({ kinds: ["activations", "corpus", "predictions"] });
+
+  it("shows every tab while no run is selected, and for a run with every kind", () => {
+    expect(names(visibleTabs(VIEWS, null))).toEqual(["filters", "confusion", "clusters", "compare", "dynamics"]);
+    expect(names(visibleTabs(VIEWS, full))).toEqual(names(visibleTabs(VIEWS, null)));
+  });
+
+  it("hides the tabs whose records the run lacks", () => {
+    expect(names(visibleTabs(VIEWS, statisticsOnly))).toEqual(["dynamics"]);
+    expect(names(visibleTabs(VIEWS, activationsOnly))).toEqual(["filters", "compare"]); // any of weights, activations
+    const graph = VIEWS.find((entry) => entry.name === "graph");
+    expect(graph && runHas(graph, statisticsOnly)).toBe(true);
+  });
+
+  it("keeps the first tab when the run has none of the tabs' records", () => {
+    expect(names(visibleTabs(VIEWS, runSummary({ kinds: ["graph"] })))).toEqual(["filters"]);
+  });
+
+  it("shows the chosen tab if the run has it, else the first one it has", () => {
+    expect(shownTab(VIEWS, full, "clusters")?.name).toBe("clusters");
+    expect(shownTab(VIEWS, statisticsOnly, "clusters")?.name).toBe("dynamics");
+    expect(shownTab(VIEWS, full, "units")?.name).toBe("filters"); // a view this build does not have
+  });
+});
