@@ -95,12 +95,15 @@ export function selectedLayer(state: Readonly<State>): LayerSummary | null {
 export interface Side {
   run(state: Readonly<State>): RunSummary | null;
   step(state: Readonly<State>): number | null;
-  /** The state fields run() and step() read: what a panel redraws on. */
-  readonly keys: readonly Key[];
+  /** The state fields run() reads (a panel showing the run redraws on them). */
+  readonly runKeys: readonly Key[];
+  /** The state fields step() reads (a panel showing the checkpoint redraws on them too). */
+  readonly stepKeys: readonly Key[];
 }
 
 export const MAIN: Side = {
   run: currentRun,
   step: (state) => state.step,
-  keys: ["runs", "run", "step", "loaded"],
+  runKeys: ["runs", "run", "loaded"],
+  stepKeys: ["step"],
 };

@@ -72,7 +72,10 @@ export class ActivationsPanel extends Part {
       this.info,
       colourKey(ACTIVATION_KEY),
     );
-    this.watch([...this.side.keys, "image", "layer", "activationNorm"], () => void ctx.gate.track(this.render()));
+    this.watch(
+      [...this.side.runKeys, ...this.side.stepKeys, "image", "layer", "activationNorm"],
+      () => void ctx.gate.track(this.render()),
+    );
     // While playing, the layout (for the readout) waits; it comes on pause.
     this.watch(["playing"], () => {
       if (!store.get().playing) void this.render();

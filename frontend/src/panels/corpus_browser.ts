@@ -107,8 +107,8 @@ export class CorpusBrowser extends Part {
       this.more,
     );
     container.appendChild(this.element);
-    this.watch(["runs", "run", "loaded"]);
-    this.watch(["step"], () => {
+    this.watch(this.side.runKeys);
+    this.watch(this.side.stepKeys, () => {
       if (this.misclassified.checked) void this.render();
     });
     this.watch(["image"], () => this.mark());

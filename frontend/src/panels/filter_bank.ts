@@ -80,7 +80,10 @@ export class FilterBank extends Part {
     image.addEventListener("click", (event) => this.onClick(event));
     container.append(this.stage.element, colourKey(WEIGHT_KEY));
 
-    this.watch([...this.side.keys, "layer", "norm"], () => void ctx.gate.track(this.render()));
+    this.watch(
+      [...this.side.runKeys, ...this.side.stepKeys, "layer", "norm"],
+      () => void ctx.gate.track(this.render()),
+    );
     // While playing, the layout waits; it comes on pause.
     this.watch(["playing"], () => {
       if (!this.store.get().playing) void this.render();

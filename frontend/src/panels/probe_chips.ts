@@ -35,7 +35,7 @@ export class ProbeChips extends Part {
     this.side = settings.side ?? MAIN;
     this.element = h("div", { class: "dv-chips", testid: "probe-images" });
     container.appendChild(this.element);
-    this.watch(this.side.keys);
+    this.watch(this.side.runKeys);
     this.watch(["image"], () => this.mark());
   }
 

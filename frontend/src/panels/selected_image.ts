@@ -50,7 +50,7 @@ export class SelectedImage extends Part {
     this.element = h("div", { testid: "selected-image", class: "dv-selected-image" });
     container.appendChild(this.element);
     this.histogram = new BarChart(container, { testid: "prediction-histogram", className: "dv-histogram" });
-    this.watch([...this.side.keys, "image"], () => void ctx.gate.track(this.render()));
+    this.watch([...this.side.runKeys, ...this.side.stepKeys, "image"], () => void ctx.gate.track(this.render()));
     ctx.store.subscribe((state) => this.markIndex(state.image), ["image"]);
     ctx.prefetcher.register((step) => {
       const state = ctx.store.get();

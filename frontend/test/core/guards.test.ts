@@ -33,7 +33,7 @@ describe("checkpointGate", () => {
     expect(checkpointGate({ ...state, loaded: false }, "confusion", "x")).toMatchObject({ state: "loading" });
   });
   it("reads the run and step of the side it is given", () => {
-    const other: Side = { run: () => run, step: () => 2, keys: ["runs"] };
+    const other: Side = { run: () => run, step: () => 2, runKeys: ["runs"], stepKeys: [] };
     expect(checkpointGate({ ...state, step: 4 }, "confusion", "confusion matrix", other)).toEqual({
       ok: true,
       run,

@@ -78,7 +78,12 @@ describe("FilterBank", () => {
 
   it("shows the run and checkpoint of the side it is given", async () => {
     const second = runSummary({ ...FAKE_RUN, run: "second" });
-    const side: Side = { run: (s) => s.runs.find((r) => r.run === "second") ?? null, step: () => 2, keys: ["runs"] };
+    const side: Side = {
+      run: (s) => s.runs.find((r) => r.run === "second") ?? null,
+      step: () => 2,
+      runKeys: ["runs"],
+      stepKeys: [],
+    };
     const { sprite } = await bank({ runs: [FAKE_RUN, second] }, side);
     expect(new URL(sprite.src, "http://x/").search).toBe("?run=second&layer=conv1&step=2&norm=filter");
   });

@@ -66,7 +66,12 @@ describe("SelectedImage", () => {
 
   it("shows the run and checkpoint of the side it is given", async () => {
     const second = runSummary({ ...FAKE_RUN, run: "second" });
-    const side: Side = { run: (s) => s.runs.find((r) => r.run === "second") ?? null, step: () => 2, keys: ["runs"] };
+    const side: Side = {
+      run: (s) => s.runs.find((r) => r.run === "second") ?? null,
+      step: () => 2,
+      runKeys: ["runs"],
+      stepKeys: [],
+    };
     const { element, fetch } = await panel({ runs: [FAKE_RUN, second], image: 1 }, side);
     expect(fetched(fetch)).toContain("predictions?run=second&step=2&image=1");
     expect(facts(element)).toContain("predicted at 2: <img src=x onerror=alert(1)> (50.0%) ✓");

@@ -51,6 +51,16 @@ export class FiltersView extends TabView {
       (norm) => store.set({ norm: norm as State["norm"] }),
       "Colour scale of the weights",
     );
+    const sprite = h("div", { class: "dv-filters-sprite" });
+    const info = h("div", { testid: "filter-info", class: "dv-panel dv-info", attrs: { "aria-live": "polite" } });
+    const side = h(
+      "div",
+      { class: "dv-filters-side" },
+      h("h3", { text: "Filter" }),
+      info,
+      h("h3", { text: "Selected image" }),
+    );
+    const bank = new FilterBank(sprite, ctx, { status: this.status, info });
     const zoom = select(
       "filters-zoom",
       [
@@ -63,15 +73,6 @@ export class FiltersView extends TabView {
       (value) => bank.setZoom(value as Zoom),
       "Zoom",
     );
-    const sprite = h("div", { class: "dv-filters-sprite" });
-    const info = h("div", { testid: "filter-info", class: "dv-panel dv-info", attrs: { "aria-live": "polite" } });
-    const side = h(
-      "div",
-      { class: "dv-filters-side" },
-      h("h3", { text: "Filter" }),
-      info,
-      h("h3", { text: "Selected image" }),
-    );
     root.append(
       h(
         "div",
@@ -83,7 +84,6 @@ export class FiltersView extends TabView {
       this.status.element,
       h("div", { class: "dv-filters-main" }, sprite, side),
     );
-    const bank = new FilterBank(sprite, ctx, { status: this.status, info });
     this.panels = [
       bank,
       new SelectedImage(side, ctx),
