@@ -48,11 +48,12 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     """
     while True:
         if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
-            model = model.module
-        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):  # torch.compile's OptimizedModule
-            model = model._orig_mod
+            inner = model.module
         else:
+            inner = getattr(model, "_orig_mod", None)  # torch.compile's OptimizedModule
+        if not isinstance(inner, nn.Module):
             return model
+        model = inner
 
 
 @dataclasses.dataclass
@@ -119,6 +120,7 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
     edges: set[tuple[str, str]] = set()
     call_counts: dict[str, int] = {}
     call_order: list[str] = []
+    current_node: dict[str, str] = {}  # the node of each module's call in progress
     mode = _ProvenanceMode()
     handles = []
 
@@ -129,7 +131,7 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
             node_id = name if count == 1 else f"{name}#{count}"
             if count == 1:
                 call_order.append(name)
-            module._deepviz_node = node_id  # type: ignore[attr-defined]
+            current_node[name] = node_id
             for source in mode.sources_of(inputs):
                 edges.add((source, node_id))
 
@@ -137,7 +139,7 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
 
     def post_hook(name: str) -> Callable:
         def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-            node_id = module._deepviz_node  # type: ignore[attr-defined]
+            node_id = current_node[name]
             out = first_tensor(output)
             nodes.append(
                 {
@@ -165,15 +167,13 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
     finally:
         for handle in handles:
             handle.remove()
-        for module in leaves.values():
-            if hasattr(module, "_deepviz_node"):
-                del module._deepviz_node
+    final = first_tensor(output)
     nodes.append(
         {
             "id": OUTPUT_NODE,
             "module": "",
             "type": "Output",
-            "output_shape": list(first_tensor(output).shape) if first_tensor(output) is not None else [],
+            "output_shape": list(final.shape) if final is not None else [],
         }
     )
     # Containers make edges from a child's own node to itself impossible; drop self-loops anyway.
@@ -210,7 +210,7 @@ def resolve_layers(model: nn.Module, layers: Union[str, Sequence[str]], call_ord
         position = {name: i for i, name in enumerate(call_order)}
         never_called = [name for name in candidates if name not in position]
         if never_called:
-            warnings.warn(f"deepviz: layers never called in a forward pass are skipped: {never_called}")
+            warnings.warn(f"deepviz: layers never called in a forward pass are skipped: {never_called}", stacklevel=3)
         return sorted((n for n in candidates if n in position), key=position.__getitem__)
     names = list(layers)
     if not names:
@@ -253,7 +253,7 @@ class OutputTap(contextlib.AbstractContextManager):
         self._handles: list[Any] = []
         self.collected: dict[str, torch.Tensor] = {}
 
-    def __enter__(self) -> "OutputTap":
+    def __enter__(self) -> OutputTap:
         try:
             for name, module in self._modules.items():
                 if name in self._inputs_of:
