@@ -1,13 +1,12 @@
-"""Forward hooks on a model: choosing layers, tracing the layer graph, tapping outputs.
+"""Forward hooks on a model: choosing layers, tracing the layer graph, keeping log_step's layer outputs.
 
-Every hook registered here is removed deterministically: ``OutputTap`` is a context manager
-and ``LastOutputs.remove()`` is called by ``DeepViz.close()``; neither leaks a hook when an
-exception passes through.
+Every hook registered here is removed deterministically: ``trace_graph`` removes its own before
+it returns, and ``LastOutputs.remove()`` is called by ``DeepViz.close()``; neither leaks a hook
+when an exception passes through. (A checkpoint's taps are ``writer.checkpoint``'s.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import warnings
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
@@ -230,62 +229,6 @@ def last_linear(model: nn.Module, call_order: Sequence[str]) -> Optional[str]:
     named = dict(model.named_modules())
     linears = [name for name in call_order if isinstance(named.get(name), nn.Linear)]
     return linears[-1] if linears else None
-
-
-class OutputTap(contextlib.AbstractContextManager):
-    """Collects, while active, the first output (or input) of chosen modules in each forward pass.
-
-    ``collected[name]`` holds ``transform(tensor)`` from the latest forward pass; call ``clear()``
-    between passes. ``transform`` runs inside the hook, so a copy taken there is safe from
-    later in-place operations (``ReLU(inplace=True)``) on the same tensor.
-    """
-
-    def __init__(
-        self,
-        modules: Mapping[str, nn.Module],
-        *,
-        inputs_of: Iterable[str] = (),
-        transform: Callable[[torch.Tensor], torch.Tensor] = torch.Tensor.detach,
-    ) -> None:
-        self._modules = dict(modules)
-        self._transform = transform
-        self._inputs_of = set(inputs_of)
-        self._handles: list[Any] = []
-        self.collected: dict[str, torch.Tensor] = {}
-
-    def __enter__(self) -> OutputTap:
-        try:
-            for name, module in self._modules.items():
-                if name in self._inputs_of:
-                    self._handles.append(module.register_forward_pre_hook(self._input_hook(name)))
-                else:
-                    self._handles.append(module.register_forward_hook(self._output_hook(name)))
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.remove()
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-
-    def clear(self) -> None:
-        self.collected = {}
-
-    def _store(self, name: str, value: Any) -> None:
-        tensor = first_tensor(value)
-        if tensor is not None and name not in self.collected:
-            self.collected[name] = self._transform(tensor.detach())
-
-    def _output_hook(self, name: str) -> Callable:
-        return lambda module, inputs, output: self._store(name, output)
-
-    def _input_hook(self, name: str) -> Callable:
-        return lambda module, inputs: self._store(name, inputs)
 
 
 class LastOutputs:

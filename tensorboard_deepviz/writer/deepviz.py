@@ -1,49 +1,34 @@
 """``DeepViz``: logs what a CNN learns from inside a PyTorch training loop.
 
-The training thread only runs no-grad forward passes and enqueues device-to-host copies;
-a background worker quantizes, computes confusion and clusters, and writes summaries. The
+The facade users call: it checks its arguments, resolves layers, probe images and the cluster
+layer once, and then only runs the model and enqueues. ``log_step`` reduces per-layer statistics
+on the model's device; ``log_checkpoint`` runs one batched eval pass for every record kind
+(``checkpoint``, ``collectors``). The background worker (``worker``) encodes and writes; the
 queue between them is bounded: when it is full the training thread waits, nothing is dropped.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import dataclasses
-import queue
-import threading
 import warnings
-import weakref
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
 from .. import summary
-from ..analysis import clustering
 from ..analysis import moments as host_moments
-from . import capture
+from . import capture, collectors
 from . import moments as device_moments
+from .checkpoint import EvalPass, write_checkpoint
+from .collectors.base import Collector, Setup, Tap, host_copy, record_copies
 from .eval_set import EvalData, check_labels, choose_probe_images, load_eval_data, make_thumbnails
 from .sinks import SummarySink
+from .worker import DeepVizError, Worker, close_at_exit
+
+__all__ = ["CLUSTER_METRICS", "DeepViz", "DeepVizError"]
 
 CLUSTER_METRICS = ("euclidean", "cosine")
-
-
-class DeepVizError(RuntimeError):
-    """Raised by ``close()`` when the background worker failed to write some records."""
-
-
-@dataclasses.dataclass
-class _Snapshot:
-    """Host copies taken at one checkpoint, possibly still in flight from the device."""
-
-    step: int
-    weights: dict[str, torch.Tensor]
-    probe_activations: dict[str, torch.Tensor]
-    logits: list[torch.Tensor]
-    features: list[torch.Tensor]
-    copies_done: Optional[Any]  # a torch.cuda.Event, or None when everything is on the CPU
 
 
 @dataclasses.dataclass
@@ -136,19 +121,13 @@ class DeepViz:
         self._model = capture.unwrap_model(model)
         # Under torch.distributed only rank 0 writes; other ranks never touch their writer
         # (which may be None there) and take part only in log_step's reduction.
-        self._writes = _is_writing_rank()
-        self._sink = SummarySink(writer) if self._writes else None
+        self._sink = SummarySink(writer) if _is_writing_rank() else None
         self._images, self._labels = load_eval_data(eval_data)
         for key, strings in (("image_ids", image_ids), ("captions", captions)):
             if strings is not None and len(strings) != len(self._images):
                 raise ValueError(f"{key} has {len(strings)} entries for {len(self._images)} eval images")
         self._probe = choose_probe_images(probe, self._labels)
-        self._batch_size = batch_size
-        self._max_weight_values = max_weight_values
-        self._clusters = clusters
-        self._cluster_metric = cluster_metric
-        self._nearest_per_cluster = nearest_per_cluster
-        self._device_images: Optional[torch.Tensor] = None
+        self._eval_pass = EvalPass(self._model, self._images, self._labels, batch_size)
 
         if not isinstance(layers, str):
             capture.resolve_layers(self._model, layers, call_order=())  # names checked before any forward pass
@@ -170,37 +149,44 @@ class DeepViz:
 
         if cluster_layer is None:
             linear = capture.last_linear(self._model, trace.call_order)
-            self._cluster_tap = (linear, True) if linear is not None else (self._layers[-1], False)
+            cluster_tap = Tap(linear, input=True) if linear is not None else Tap(self._layers[-1])
         else:
             if cluster_layer not in modules or not cluster_layer:
                 raise ValueError(f"unknown cluster_layer {cluster_layer!r}; pick a name from model.named_modules()")
-            self._cluster_tap = (cluster_layer, False)
-        cluster_name, cluster_input = self._cluster_tap
-        self._cluster_description = f"input of {cluster_name}" if cluster_input else cluster_name
+            cluster_tap = Tap(cluster_layer)
+        cluster_description = f"input of {cluster_tap.module}" if cluster_tap.input else cluster_tap.module
 
-        self._queue: "queue.Queue[Optional[Callable[[], None]]]" = queue.Queue(maxsize=queue_size)
-        self._errors: list[tuple[str, BaseException]] = []
-        self._errors_lock = threading.Lock()
+        setup = Setup(
+            model=self._model,
+            layers=list(self._layers),
+            layer_modules=dict(self._layer_modules),
+            probe_images=list(self._probe),
+            labels=self._labels,
+            class_names=list(self._class_names),
+            max_weight_values=max_weight_values,
+            cluster_tap=cluster_tap,
+            cluster_layer=cluster_description,
+            clusters=clusters,
+            cluster_metric=cluster_metric,
+            nearest_per_cluster=nearest_per_cluster,
+        )
+        # Every record kind of a checkpoint, in the order its records are written.
+        self._collectors: list[Collector[Any]] = [build(setup) for build in collectors.COLLECTORS]
+
         self._closed = False
         self._last_outputs = capture.LastOutputs(self._layer_modules)
-        self._previous_clusters: Optional[clustering.Clusters] = None  # the worker's, for continuity
-        self._worker = threading.Thread(target=self._work, name="deepviz-writer", daemon=True)
-        self._worker.start()
-        # A script that ends without close() still gets its queued records written.
-        atexit.register(_close_at_exit, weakref.ref(self))
+        self._eval_pass.last_outputs = self._last_outputs
+        self._worker = Worker(queue_size)
+        close_at_exit(self)  # a script that ends without close() still gets its queued records written
         graph = dict(trace.graph)
         for node in graph["nodes"]:
             node["logged"] = node["module"] in self._layer_modules
         # checkpoint_markers: each checkpoint ends with a marker record (summary.checkpoint_summary).
-        graph.update(logged_layers=list(self._layers), cluster_layer=self._cluster_description, checkpoint_markers=True)
-        corpus_args = dict(
-            thumbnail_size=thumbnail_size,
-            thumbnail_transform=thumbnail_transform,
-            image_ids=image_ids,
-            captions=captions,
-        )
-        if self._writes:
-            self._enqueue("corpus and graph", lambda: self._write_corpus_and_graph(graph, **corpus_args))
+        graph.update(logged_layers=list(self._layers), cluster_layer=cluster_description, checkpoint_markers=True)
+        sink = self._sink
+        if sink is not None:
+            thumbnails = _Thumbnails(thumbnail_size, thumbnail_transform, image_ids, captions)
+            self._worker.submit("corpus and graph", lambda: self._write_corpus_and_graph(sink, graph, thumbnails))
 
     # ----------------------------------------------------------------- public API
 
@@ -216,6 +202,7 @@ class DeepViz:
 
     @property
     def class_names(self) -> list[str]:
+        """One name per class, in the order of the model's outputs."""
         return list(self._class_names)
 
     def log_checkpoint(self, step: int) -> None:
@@ -227,10 +214,17 @@ class DeepViz:
         does nothing on ranks other than 0.
         """
         self._check_open()
-        if not self._writes:
+        sink = self._sink
+        if sink is None:
             return
-        snapshot = self._take_snapshot(int(step))
-        self._enqueue(f"checkpoint {step}", lambda: self._write_checkpoint(snapshot))
+        job = self._eval_pass.run(int(step), self._collectors)
+        what = f"checkpoint {step}"
+
+        def write() -> None:
+            for where, error in write_checkpoint(job, sink):
+                self._worker.report(what, error, where)
+
+        self._worker.submit(what, write)
 
     def log_step(self, step: int) -> None:
         """Record per-layer statistics at ``step`` (call after ``optimizer.step()``).
@@ -257,20 +251,21 @@ class DeepViz:
                         gradient_owners.append(layer)
             # One batch of tensors, activations first: on an accelerator, one synchronization in
             # all; under torch.distributed, the activation rows are one slice to reduce.
-            moments = device_moments.moments_of(activations + parameters + gradients)
+            moments = device_moments.moments_of([*activations, *parameters, *gradients])
             if _distributed_world_size() > 1:
                 # Weights and (DDP-averaged) gradients are replicas; each rank's activations differ.
                 layers = len(activations)
                 moments[:layers] = device_moments.reduce_moments_across_ranks(moments[:layers])
-            if not self._writes:
+            sink = self._sink
+            if sink is None:
                 return
-            host, copies_done = _to_host(moments)
+            host, copies_done = host_copy(moments), record_copies(moments.device)
         job = _StepStatistics(int(step), host, parameter_owners, gradient_owners, copies_done)
-        self._enqueue(f"statistics at step {step}", lambda: self._write_statistics(job))
+        self._worker.submit(f"statistics at step {step}", lambda: self._write_statistics(job, sink))
 
     def flush(self) -> None:
         """Wait until every queued record is written, then flush the writer."""
-        self._queue.join()
+        self._worker.join()
         if self._sink is not None:
             self._sink.flush()
 
@@ -283,22 +278,15 @@ class DeepViz:
             return
         self._closed = True
         try:
-            self._queue.put(None)
-            self._worker.join()
+            self._worker.stop()
             if self._sink is not None:
                 self._sink.close()
         finally:
             self._last_outputs.remove()
-            self._device_images = None
-        with self._errors_lock:
-            errors = list(self._errors)
-        if errors:
-            what, first = errors[0]
-            raise DeepVizError(
-                f"deepviz failed to write {len(errors)} record(s); the first, {what}, failed with: {first!r}"
-            ) from first
+            self._eval_pass.release()
+        self._worker.raise_failures()
 
-    def __enter__(self) -> "DeepViz":
+    def __enter__(self) -> DeepViz:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
@@ -316,55 +304,9 @@ class DeepViz:
         if self._closed:
             raise RuntimeError("this DeepViz logger is closed")
 
-    def _enqueue(self, what: str, write: Callable[[], None]) -> None:
-        def job() -> None:
-            try:
-                write()
-            except Exception as error:  # reported, never raised into the training loop
-                with self._errors_lock:
-                    self._errors.append((what, error))
-                warnings.warn(f"deepviz: writing {what} failed: {error!r}; training continues", RuntimeWarning)
-
-        self._queue.put(job)
-
-    @contextlib.contextmanager
-    def _isolated_forward(self) -> Iterator[None]:
-        """No grad, eval mode (restored per module), RNG states restored, our passes not recorded."""
-        modes = [(m, m.training) for m in self._model.modules()]
-        device = self._device()
-        rng_devices = (
-            [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-        )
-        self._last_outputs_paused(True)
-        try:
-            with torch.random.fork_rng(devices=rng_devices), torch.no_grad():
-                self._model.eval()
-                yield
-        finally:
-            for module, training in modes:
-                module.training = training
-            self._last_outputs_paused(False)
-
-    def _last_outputs_paused(self, paused: bool) -> None:
-        if hasattr(self, "_last_outputs"):
-            self._last_outputs.paused = paused
-
-    def _device(self) -> torch.device:
-        for tensor in self._model.parameters():
-            return tensor.device
-        for tensor in self._model.buffers():
-            return tensor.device
-        return torch.device("cpu")
-
-    def _input_dtype(self) -> torch.dtype:
-        for tensor in self._model.parameters():
-            if tensor.is_floating_point():
-                return tensor.dtype
-        return self._images.dtype
-
     def _trace(self, logged: Sequence[str]) -> capture.GraphTrace:
-        with self._isolated_forward():
-            example = self._images[:1].to(self._device(), self._input_dtype())
+        with self._eval_pass.isolated():
+            example = self._images[:1].to(self._eval_pass.device(), self._eval_pass.input_dtype())
             try:
                 return capture.trace_graph(self._model, example, logged)
             except Exception as error:
@@ -377,120 +319,17 @@ class DeepViz:
             raise ValueError(f"the model's output must be [batch, classes] logits, got shape {shape}")
         return int(shape[1])
 
-    def _eval_images_on_device(self) -> torch.Tensor:
-        device, dtype = self._device(), self._input_dtype()
-        cached = self._device_images
-        if cached is None or cached.device != device or cached.dtype != dtype:
-            cached = self._images.to(device, dtype)
-            self._device_images = cached
-        return cached
-
-    def _take_snapshot(self, step: int) -> _Snapshot:
-        with self._isolated_forward():
-            images = self._eval_images_on_device()
-            weights = {}
-            for name, module in self._layer_modules.items():
-                weight = getattr(module, "weight", None)
-                if isinstance(weight, torch.Tensor) and weight.ndim >= 1:
-                    per_filter = max(1, weight[0].numel())
-                    keep = max(1, min(len(weight), self._max_weight_values // per_filter))
-                    weights[name] = _host_copy(weight[:keep], torch.float16)
-            with capture.OutputTap(self._layer_modules, transform=_host_copy) as tap:
-                self._model(images[self._probe])
-                probe_activations = dict(tap.collected)
-            cluster_name, cluster_input = self._cluster_tap
-            cluster_module = {cluster_name: dict(self._model.named_modules())[cluster_name]}
-            logits, features = [], []
-            with capture.OutputTap(
-                cluster_module, inputs_of=[cluster_name] if cluster_input else [], transform=_host_copy
-            ) as tap:
-                for start in range(0, len(images), self._batch_size):
-                    tap.clear()
-                    output = capture.first_tensor(self._model(images[start : start + self._batch_size]))
-                    logits.append(_host_copy(output))
-                    features.append(tap.collected[cluster_name])
-            copies_done = _record_copies(self._device())
-        return _Snapshot(step, weights, probe_activations, logits, features, copies_done)
-
     # ----------------------------------------------------------- worker side
 
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            try:
-                if job is None:
-                    return
-                job()
-            finally:
-                self._queue.task_done()
-
-    def _write_corpus_and_graph(self, graph: dict[str, Any], **corpus_args: Any) -> None:
-        self._sink.add(summary.graph_summary(graph), 0)
-        thumbnails = make_thumbnails(
-            self._images, size=corpus_args["thumbnail_size"], transform=corpus_args["thumbnail_transform"]
+    def _write_corpus_and_graph(self, sink: SummarySink, graph: dict[str, Any], thumbnails: _Thumbnails) -> None:
+        sink.add(summary.graph_summary(graph), 0)
+        pictures = make_thumbnails(self._images, size=thumbnails.size, transform=thumbnails.transform)
+        corpus = summary.corpus_summary(
+            pictures, self._labels.numpy(), self._class_names, ids=thumbnails.image_ids, captions=thumbnails.captions
         )
-        self._sink.add(
-            summary.corpus_summary(
-                thumbnails,
-                self._labels.numpy(),
-                self._class_names,
-                ids=corpus_args["image_ids"],
-                captions=corpus_args["captions"],
-            ),
-            0,
-        )
+        sink.add(corpus, 0)
 
-    def _write_checkpoint(self, snapshot: _Snapshot) -> None:
-        if snapshot.copies_done is not None:
-            snapshot.copies_done.synchronize()
-        step = snapshot.step
-        written: list[str] = []
-
-        def add(record: Any) -> None:
-            self._sink.add(record, step)
-            written.append(record.value[0].tag)
-
-        try:
-            for name, weights in snapshot.weights.items():
-                module = self._layer_modules[name]
-                add(
-                    summary.weights_summary(
-                        name, weights.numpy(), layer_type=type(module).__name__, total_filters=len(module.weight)
-                    )
-                )
-            for name, activations in snapshot.probe_activations.items():
-                add(summary.activations_summary(name, activations.float().numpy(), self._probe))
-            probabilities = torch.softmax(torch.cat(snapshot.logits).float(), dim=1)
-            confidence, predicted = probabilities.max(dim=1)
-            add(
-                summary.predictions_summary(
-                    self._probe, probabilities[self._probe].numpy(), predicted.numpy(), confidence.numpy()
-                )
-            )
-            labels = self._labels.numpy()
-            add(summary.confusion_summary(labels, predicted.numpy(), len(self._class_names)))
-            features = torch.cat([f.float().reshape(len(f), -1) for f in snapshot.features]).numpy()
-            clusters = clustering.cluster_features(
-                features,
-                labels,
-                num_clusters=self._clusters,
-                num_classes=len(self._class_names),
-                metric=self._cluster_metric,
-                nearest_per_cluster=self._nearest_per_cluster,
-            )
-            # Checkpoints are written in order by this one worker: each follows the one before.
-            clusters = clustering.follow_previous(clusters, self._previous_clusters)
-            self._previous_clusters = clusters
-            add(summary.clusters_summary(clusters, layer=self._cluster_description, metric=self._cluster_metric))
-        except BaseException:
-            # The checkpoint still ends, with what it has, so the dashboard lists it (a missing
-            # record is then an error the view names); the first failure is the one reported.
-            with contextlib.suppress(Exception):
-                self._sink.add(summary.checkpoint_summary(written), step)
-            raise
-        self._sink.add(summary.checkpoint_summary(written), step)
-
-    def _write_statistics(self, job: _StepStatistics) -> None:
+    def _write_statistics(self, job: _StepStatistics, sink: SummarySink) -> None:
         if job.copies_done is not None:
             job.copies_done.synchronize()
         moments = host_moments.layer_moments(
@@ -498,45 +337,22 @@ class DeepViz:
         )
         rows = host_moments.statistics_from_moments(moments)
         for name, layer_rows in zip(self._layers, rows):
-            self._sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
+            sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
 
 
-def _close_at_exit(logger_ref: "weakref.ReferenceType[DeepViz]") -> None:
-    logger = logger_ref()
-    if logger is not None and not logger._closed:
-        try:
-            logger.close()
-        except DeepVizError as error:
-            warnings.warn(str(error), RuntimeWarning)
+@dataclasses.dataclass
+class _Thumbnails:
+    """How the corpus record shows the eval images: thumbnail size and transform, ids, captions."""
+
+    size: int
+    transform: Optional[Callable[[torch.Tensor], torch.Tensor]]
+    image_ids: Optional[Sequence[str]]
+    captions: Optional[Sequence[str]]
 
 
 def _require_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _host_copy(tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
-    """A private host copy, taken now: later in-place changes on the device do not reach it.
-
-    From a CUDA tensor the copy is asynchronous (pinned memory); ``_record_copies`` marks when
-    it is complete.
-    """
-    tensor = tensor.detach()
-    if dtype is not None:
-        tensor = tensor.to(dtype)
-    return tensor.to("cpu", copy=True, non_blocking=tensor.is_cuda)
-
-
-def _to_host(tensor: torch.Tensor) -> tuple[torch.Tensor, Optional[Any]]:
-    return _host_copy(tensor), _record_copies(tensor.device)
-
-
-def _record_copies(device: torch.device) -> Optional[Any]:
-    if device.type != "cuda":
-        return None
-    event = torch.cuda.Event()
-    event.record(torch.cuda.current_stream(device))
-    return event
 
 
 def _distributed_world_size() -> int:

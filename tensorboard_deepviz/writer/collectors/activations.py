@@ -1,0 +1,59 @@
+"""Activations records: each logged layer's output for the probe images, quantized to 8 bits.
+
+The probe images' rows are picked from the checkpoint's batched eval pass as each logged layer
+produces its output, so no separate forward pass over the probe images is run: each layer's
+rows are one small device copy per batch that holds probe images (contiguous slices, so no
+index tensor is sent to the device), then a non-blocking host copy.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ... import summary
+from .base import Batch, CheckpointContext, CheckpointSink, Collector, Setup, Tap, to_host
+
+# Per layer: (position in the probe list, host copy of those rows), one entry per batch with probe images.
+ActivationsSnapshot = dict[str, list[tuple[list[int], torch.Tensor]]]
+
+
+class ActivationsCollector(Collector[ActivationsSnapshot]):
+    """Taps every logged layer's output; writes one activations record per layer, rows in probe order."""
+
+    name = "activations"
+
+    def __init__(self, setup: Setup) -> None:
+        self._layers = list(setup.layers)
+        self._probe = list(setup.probe_images)
+        self._pieces: ActivationsSnapshot = {}
+
+    def taps(self) -> list[Tap]:
+        return [Tap(layer) for layer in self._layers]
+
+    def begin(self, context: CheckpointContext) -> None:
+        self._pieces = {}
+
+    def on_tap(self, batch: Batch, tap: Tap, tensor: torch.Tensor) -> None:
+        found = batch.rows_of(self._probe)
+        if not found:
+            return
+        positions = [position for position, _ in found]
+        # A new tensor, so that a later in-place change of the layer's output cannot reach it.
+        rows = torch.cat([tensor[row : row + 1] for _, row in found])
+        self._pieces.setdefault(tap.module, []).append((positions, to_host(rows)))
+
+    def finish(self) -> ActivationsSnapshot:
+        pieces, self._pieces = self._pieces, {}
+        return pieces
+
+    def write(self, snapshot: ActivationsSnapshot, sink: CheckpointSink) -> None:
+        for layer in self._layers:
+            pieces = snapshot.get(layer)
+            if not pieces:
+                continue  # the layer did not run in the eval pass
+            positions = [position for batch_positions, _ in pieces for position in batch_positions]
+            rows = torch.cat([rows for _, rows in pieces])
+            order = sorted(range(len(positions)), key=positions.__getitem__)
+            activations = rows[order] if order != list(range(len(order))) else rows
+            probe = [self._probe[positions[i]] for i in order]
+            sink.add(summary.activations_summary(layer, activations.float().numpy(), probe))
