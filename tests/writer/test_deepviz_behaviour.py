@@ -144,7 +144,7 @@ def test_worker_error_is_warned_training_continues_and_close_raises():
         viz.close()
 
 
-def _marker_tags(writer: "_MemoryWriter") -> list[str]:
+def _marker_tags(writer: _MemoryWriter) -> list[str]:
     blobs = writer.protos["deepviz/checkpoint"].value[0].tensor.string_val
     return records.decode_record(list(blobs)).fields["tags"]
 
@@ -202,8 +202,8 @@ def test_hooks_are_removed_on_close():
 
 
 def test_tensorboardx_writer_keeps_the_data_class(tmp_path):
-    tensorboardX = pytest.importorskip("tensorboardX")
-    writer = tensorboardX.SummaryWriter(str(tmp_path / "tbx"))
+    tensorboard_x = pytest.importorskip("tensorboardX")
+    writer = tensorboard_x.SummaryWriter(str(tmp_path / "tbx"))
     model = SmallResNet()
     images, labels = make_images(16)
     with DeepViz(writer, model, (images, labels), clusters=2) as viz:
@@ -232,11 +232,10 @@ def test_checkpoint_under_autocast_and_half_precision_eval():
     model = SmallResNet()
     images, labels = make_images(16)
     writer = _MemoryWriter()
-    with DeepViz(writer, model, (images, labels), clusters=2) as viz:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            model(images[:4]).float().sum().backward()
-            viz.log_step(0)
-            viz.log_checkpoint(0)
+    with DeepViz(writer, model, (images, labels), clusters=2) as viz, torch.autocast("cpu", dtype=torch.bfloat16):
+        model(images[:4]).float().sum().backward()
+        viz.log_step(0)
+        viz.log_checkpoint(0)
     assert ("deepviz/clusters", 0) in writer.summaries
 
 
@@ -366,7 +365,7 @@ def test_wrong_writer_and_model_types_raise_type_error():
     images, labels = make_images(16)
     with pytest.raises(TypeError, match="writer must be"):
         DeepViz(object(), SmallResNet(), (images, labels))
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module"):
         DeepViz(_MemoryWriter(), lambda x: x, (images, labels))
 
 

@@ -201,7 +201,7 @@ def test_layer_statistics_at_every_step(logged, loader):
     names = list(metadata.STATISTIC_NAMES)
     with open_logs(logdir, loader) as reader:
         assert set(reader.tensor_tags("run")) == {
-            metadata.tag_for(metadata.KIND_STATISTICS, l) for l in SMALL_RESNET_LAYERS
+            metadata.tag_for(metadata.KIND_STATISTICS, layer) for layer in SMALL_RESNET_LAYERS
         }
         for layer in SMALL_RESNET_LAYERS:
             rows_by_step = reader.statistics("run", layer)
