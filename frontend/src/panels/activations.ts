@@ -13,7 +13,7 @@ import type { State } from "../core/state";
 import { ACTIVATION_KEY } from "../lib/colours";
 import { formatNumber } from "../lib/format";
 import { locateActivationPixel } from "../lib/layout";
-import { h, Status, select } from "../ui/dom";
+import { h, Status, select, testids } from "../ui/dom";
 import { colourKey } from "../ui/legend";
 import { imageErrorText, SpriteStage } from "../ui/sprite";
 
@@ -22,12 +22,14 @@ export interface ActivationsSettings {
   side?: Side;
   /** The heading before the colour scale menu. */
   title?: string;
+  /** Appended to every test id of the panel (when it is shown twice on a page). */
+  testidSuffix?: string;
 }
 
 export class ActivationsPanel extends Part {
   readonly stage: SpriteStage;
   private readonly side: Side;
-  private readonly status = new Status("activations-status");
+  private readonly status: Status;
   private readonly info: HTMLElement;
   private readonly norm: HTMLSelectElement;
   private readonly loads = new Latest();
@@ -41,8 +43,10 @@ export class ActivationsPanel extends Part {
     super(ctx.store);
     const { store } = ctx;
     this.side = settings.side ?? MAIN;
+    const id = testids(settings.testidSuffix);
+    this.status = new Status(id("activations-status"));
     this.norm = select(
-      "activations-norm",
+      id("activations-norm"),
       [
         ["channel", "per channel"],
         ["layer", "per layer"],
@@ -52,14 +56,14 @@ export class ActivationsPanel extends Part {
       "Colour scale of the activations",
     );
     this.stage = new SpriteStage(
-      "activations-sprite",
+      id("activations-sprite"),
       "Activations of the selected image",
       (url) => ctx.images.load(url),
       () => undefined,
       (error, url) =>
         void imageErrorText((u) => ctx.api.getJson(u), error, url).then((text) => this.status.set("error", text)),
     );
-    this.info = h("div", { class: "dv-info dv-muted", testid: "activation-info" });
+    this.info = h("div", { class: "dv-info dv-muted", testid: id("activation-info") });
     this.stage.image.addEventListener("mousemove", (event) => this.onMove(event));
     this.stage.image.addEventListener("mouseleave", () => {
       this.info.textContent = "";

@@ -10,7 +10,7 @@ import { hasStep, MAIN, type Side } from "../core/derived";
 import { Latest } from "../core/guards";
 import { Part } from "../core/part";
 import { className, searchCorpus } from "../lib/search";
-import { checkbox, h, replaceChildren, Status } from "../ui/dom";
+import { checkbox, h, replaceChildren, Status, testids } from "../ui/dom";
 import { ensureStyles } from "../ui/styles";
 import { thumbnailsFor } from "../ui/thumbnails";
 
@@ -26,6 +26,8 @@ export interface CorpusBrowserSettings {
   page?: number;
   /** Side of a thumbnail in CSS pixels. */
   size?: number;
+  /** Appended to every test id of the panel (when it is shown twice on a page). */
+  testidSuffix?: string;
 }
 
 export class CorpusBrowser extends Part {
@@ -36,11 +38,12 @@ export class CorpusBrowser extends Part {
   private readonly misclassified: HTMLInputElement;
   private readonly probesOnly: HTMLInputElement;
   private readonly grid: HTMLElement;
-  private readonly status = new Status("corpus-status");
+  private readonly status: Status;
   private readonly more: HTMLButtonElement;
   private readonly loads = new Latest();
   private shownCount: number;
   private gridKey = "";
+  private readonly itemTestid: string;
 
   constructor(
     container: HTMLElement,
@@ -50,6 +53,9 @@ export class CorpusBrowser extends Part {
     super(ctx.store);
     ensureStyles("corpus-browser", CSS);
     this.side = settings.side ?? MAIN;
+    const id = testids(settings.testidSuffix);
+    this.status = new Status(id("corpus-status"));
+    this.itemTestid = id("corpus-item");
     this.page = settings.page ?? 240;
     this.shownCount = this.page;
     const restart = () => {
@@ -57,7 +63,7 @@ export class CorpusBrowser extends Part {
       void this.render();
     };
     this.search = h("input", {
-      testid: "corpus-search",
+      testid: id("corpus-search"),
       class: "dv-search",
       attrs: {
         type: "search",
@@ -70,12 +76,12 @@ export class CorpusBrowser extends Part {
       if (searchTimer !== null) window.clearTimeout(searchTimer);
       searchTimer = window.setTimeout(restart, 150);
     });
-    const misclassified = checkbox("corpus-misclassified", "misclassified at this step", false, restart);
-    const probesOnly = checkbox("corpus-probes", "probe images only", false, restart);
+    const misclassified = checkbox(id("corpus-misclassified"), "misclassified at this step", false, restart);
+    const probesOnly = checkbox(id("corpus-probes"), "probe images only", false, restart);
     this.misclassified = misclassified.input;
     this.probesOnly = probesOnly.input;
     this.grid = h("div", {
-      testid: "corpus-grid",
+      testid: id("corpus-grid"),
       class: "dv-corpus-grid",
       attrs: { role: "listbox", "aria-label": "Eval images" },
     });
@@ -183,7 +189,7 @@ export class CorpusBrowser extends Part {
         const id = corpus.ids?.[index];
         const title = `#${index} · ${className(names, corpus.labels[index])}${id !== undefined && id !== null ? ` · ${id}` : ""}${predicted ? ` · predicted ${className(names, predicted[index])}` : ""}`;
         const item = thumbnails.canvas(index, this.settings.size ?? 44, {
-          testid: "corpus-item",
+          testid: this.itemTestid,
           title,
           attrs: { role: "option", tabindex: 0 },
         });

@@ -15,7 +15,7 @@ import type { State } from "../core/state";
 import { WEIGHT_KEY } from "../lib/colours";
 import { formatNumber } from "../lib/format";
 import { describeFilterPixel, type FilterPixel, filterIndex, filterTileOrigin, locateFilterPixel } from "../lib/layout";
-import { h, replaceChildren, type Status } from "../ui/dom";
+import { h, replaceChildren, type Status, testids } from "../ui/dom";
 import { colourKey } from "../ui/legend";
 import { imageErrorText, type SpriteMeta, SpriteStage, type Zoom } from "../ui/sprite";
 
@@ -26,7 +26,8 @@ export interface FilterBankSettings {
   info: HTMLElement;
   /** Which run and checkpoint (default: the main selection). */
   side?: Side;
-  testid?: string;
+  /** Appended to every test id of the panel (when it is shown twice on a page). */
+  testidSuffix?: string;
 }
 
 /** The weights at a pointed-at pixel (three for an RGB-drawn first layer). */
@@ -67,7 +68,7 @@ export class FilterBank extends Part {
     this.status = settings.status;
     this.info = settings.info;
     this.stage = new SpriteStage(
-      settings.testid ?? "filters-sprite",
+      testids(settings.testidSuffix)("filters-sprite"),
       "Filters of the selected layer",
       (url) => ctx.images.load(url),
       () => this.renderPinned(),

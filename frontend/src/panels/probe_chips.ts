@@ -5,7 +5,7 @@ import type { AppContext } from "../core/context";
 import { MAIN, type Side } from "../core/derived";
 import { Latest } from "../core/guards";
 import { Part } from "../core/part";
-import { h, replaceChildren } from "../ui/dom";
+import { h, replaceChildren, testids } from "../ui/dom";
 import { ensureStyles } from "../ui/styles";
 import { thumbnailsFor } from "../ui/thumbnails";
 
@@ -18,6 +18,8 @@ export interface ProbeChipsSettings {
   side?: Side;
   /** Side of a chip's thumbnail in CSS pixels. */
   size?: number;
+  /** Appended to every test id of the panel (when it is shown twice on a page). */
+  testidSuffix?: string;
 }
 
 export class ProbeChips extends Part {
@@ -33,7 +35,7 @@ export class ProbeChips extends Part {
     super(ctx.store);
     ensureStyles("probe-chips", CSS);
     this.side = settings.side ?? MAIN;
-    this.element = h("div", { class: "dv-chips", testid: "probe-images" });
+    this.element = h("div", { class: "dv-chips", testid: testids(settings.testidSuffix)("probe-images") });
     container.appendChild(this.element);
     this.watch(this.side.runKeys);
     this.watch(["image"], () => this.mark());

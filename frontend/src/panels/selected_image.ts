@@ -13,7 +13,7 @@ import { Latest } from "../core/guards";
 import { Part } from "../core/part";
 import { percent } from "../lib/format";
 import { className } from "../lib/search";
-import { h, replaceChildren } from "../ui/dom";
+import { h, replaceChildren, testids } from "../ui/dom";
 import { ensureStyles } from "../ui/styles";
 import { thumbnailsFor } from "../ui/thumbnails";
 
@@ -30,6 +30,8 @@ export interface SelectedImageSettings {
   side?: Side;
   /** Side of the thumbnail in CSS pixels. */
   thumbnailSize?: number;
+  /** Appended to every test id of the panel (when it is shown twice on a page). */
+  testidSuffix?: string;
 }
 
 export class SelectedImage extends Part {
@@ -47,9 +49,10 @@ export class SelectedImage extends Part {
     super(ctx.store);
     ensureStyles("selected-image", CSS);
     this.side = settings.side ?? MAIN;
-    this.element = h("div", { testid: "selected-image", class: "dv-selected-image" });
+    const id = testids(settings.testidSuffix);
+    this.element = h("div", { testid: id("selected-image"), class: "dv-selected-image" });
     container.appendChild(this.element);
-    this.histogram = new BarChart(container, { testid: "prediction-histogram", className: "dv-histogram" });
+    this.histogram = new BarChart(container, { testid: id("prediction-histogram"), className: "dv-histogram" });
     this.watch([...this.side.runKeys, ...this.side.stepKeys, "image"], () => void ctx.gate.track(this.render()));
     ctx.store.subscribe((state) => this.markIndex(state.image), ["image"]);
     ctx.prefetcher.register((step) => {

@@ -138,6 +138,14 @@ export function setOptions(element: HTMLSelectElement, options: [string, string]
   element.value = value;
 }
 
+/**
+ * Test ids with a suffix: a panel shown twice on a page (an A/B mode's two sides) names its
+ * elements "filters-sprite" and "filters-sprite-b".
+ */
+export function testids(suffix = ""): (name: string) => string {
+  return (name) => `${name}${suffix}`;
+}
+
 /** Whether a key event comes from a control that uses the keyboard itself. */
 export function isTypingTarget(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;

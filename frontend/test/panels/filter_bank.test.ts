@@ -76,15 +76,25 @@ describe("FilterBank", () => {
     expect(plan()).toEqual([]);
   });
 
-  it("shows the run and checkpoint of the side it is given", async () => {
+  it("draws two selections side by side: a second bank with another side and its own test ids", async () => {
     const second = runSummary({ ...FAKE_RUN, run: "second" });
-    const side: Side = {
+    const { ctx, container, sprite } = await bank({ runs: [FAKE_RUN, second] });
+    const sideB: Side = {
       run: (s) => s.runs.find((r) => r.run === "second") ?? null,
       step: () => 2,
       runKeys: ["runs"],
       stepKeys: [],
     };
-    const { sprite } = await bank({ runs: [FAKE_RUN, second] }, side);
-    expect(new URL(sprite.src, "http://x/").search).toBe("?run=second&layer=conv1&step=2&norm=filter");
+    const b = new FilterBank(container, ctx, {
+      status: new Status("status-b"),
+      info: h("div"),
+      side: sideB,
+      testidSuffix: "-b",
+    });
+    b.setActive(true);
+    await settle();
+    const spriteB = byTestId(container, "filters-sprite-b") as HTMLImageElement;
+    expect(new URL(spriteB.src, "http://x/").search).toBe("?run=second&layer=conv1&step=2&norm=filter");
+    expect(new URL(sprite.src, "http://x/").searchParams.get("run")).toBe("<i>main</i>");
   });
 });
