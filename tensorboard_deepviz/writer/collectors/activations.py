@@ -13,7 +13,7 @@ import torch
 from ... import summary
 from .base import Batch, CheckpointContext, CheckpointSink, Collector, Setup, Tap, to_host
 
-# Per layer: (position in the probe list, host copy of those rows), one entry per batch with probe images.
+# Per layer, one entry per batch with probe images: (their positions in the probe list, host copy of their rows).
 ActivationsSnapshot = dict[str, list[tuple[list[int], torch.Tensor]]]
 
 
@@ -52,7 +52,7 @@ class ActivationsCollector(Collector[ActivationsSnapshot]):
             if not pieces:
                 continue  # the layer did not run in the eval pass
             positions = [position for batch_positions, _ in pieces for position in batch_positions]
-            rows = torch.cat([rows for _, rows in pieces])
+            rows = torch.cat([piece for _, piece in pieces])
             order = sorted(range(len(positions)), key=positions.__getitem__)
             activations = rows[order] if order != list(range(len(order))) else rows
             probe = [self._probe[positions[i]] for i in order]
