@@ -17,6 +17,7 @@ import numpy as np
 
 from ..contract import metadata
 from . import render
+from .routes import compare, filters
 
 OUTPUT = Path(__file__).resolve().parents[2] / "frontend" / "src" / "generated" / "contract.ts"
 # Colour stops of the legends: enough for a CSS gradient that follows the map's curve.
@@ -41,6 +42,12 @@ def _constants() -> list[tuple[str, str, Any]]:
             "Colour scales of activation sprites (`norm` of activations routes).",
             list(render.ACTIVATION_NORMS),
         ),
+        (
+            "MAX_COMPARE_CELLS",
+            "Most cells (checkpoints x layers) one Direct Compare answer holds.",
+            compare.MAX_COMPARE_CELLS,
+        ),
+        ("MAX_SELECTED_FILTERS", "Most filters one sprite request may select.", filters.MAX_SELECTED_FILTERS),
         (
             "COLOURS",
             "RGB colours of the sprites: the weight (diverging) and activation (sequential) maps' legend "

@@ -13,6 +13,10 @@ export const STATISTIC_NAMES = ["count", "mean", "std", "min", "max", "norm", "z
 export const FILTER_NORMS = ["filter", "layer", "global"] as const;
 /** Colour scales of activation sprites (`norm` of activations routes). */
 export const ACTIVATION_NORMS = ["channel", "layer"] as const;
+/** Most cells (checkpoints x layers) one Direct Compare answer holds. */
+export const MAX_COMPARE_CELLS = 400 as const;
+/** Most filters one sprite request may select. */
+export const MAX_SELECTED_FILTERS = 4096 as const;
 /** RGB colours of the sprites: the weight (diverging) and activation (sequential) maps' legend stops, and the marks for NaN, +Inf, -Inf and padding. */
 export const COLOURS = {"diverging": [[59, 76, 192], [98, 130, 234], [141, 176, 254], [185, 208, 249], [221, 220, 220], [244, 197, 174], [244, 154, 123], [222, 97, 77], [180, 4, 38]], "sequential": [[68, 1, 84], [71, 45, 123], [59, 82, 139], [44, 114, 142], [33, 145, 140], [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], "nan": [0, 255, 0], "pos_inf": [255, 0, 255], "neg_inf": [0, 255, 255], "background": [64, 64, 64]} as const;
 

@@ -4,11 +4,8 @@
 
 import type { RunSummary } from "../../api/types";
 import type { CompareSpec } from "../../core/state";
+import { MAX_COMPARE_CELLS, MAX_SELECTED_FILTERS } from "../../generated/contract";
 import { SelectionError, selectIndices, selectNames, selectValues, spread } from "../../lib/selection";
-
-// The server's limits (tensorboard_deepviz.server.plugin: MAX_COMPARE_CELLS, MAX_SELECTED_FILTERS).
-const MAX_CELLS = 400;
-const MAX_FILTERS = 4096;
 
 export interface ResolvedCompare {
   steps: number[];
@@ -45,18 +42,18 @@ export function resolveCompare(
   const available = run.steps_by_kind[image === null ? "weights" : "activations"] ?? [];
   const steps = selectValues(spec.steps, available, "steps");
   if (!steps.length) throw new SelectionError("no checkpoints selected");
-  if (steps.length * layers.length > MAX_CELLS) {
+  if (steps.length * layers.length > MAX_COMPARE_CELLS) {
     throw new SelectionError(
-      `${steps.length} checkpoints × ${layers.length} layers = ${steps.length * layers.length} cells; at most ${MAX_CELLS}: choose fewer checkpoints or layers`,
+      `${steps.length} checkpoints × ${layers.length} layers = ${steps.length * layers.length} cells; at most ${MAX_COMPARE_CELLS}: choose fewer checkpoints or layers`,
     );
   }
   let filters = spec.filters.replace(/\s+/g, "");
   if (filters && image === null) {
     const counts = layers.map(
-      (name) => run.layers.find((layer) => layer.name === name)?.parameter_shapes.weight?.[0] ?? MAX_FILTERS,
+      (name) => run.layers.find((layer) => layer.name === name)?.parameter_shapes.weight?.[0] ?? MAX_SELECTED_FILTERS,
     );
     const fewest = Math.min(...counts);
-    const chosen = selectIndices(filters, fewest, "filters", MAX_FILTERS);
+    const chosen = selectIndices(filters, fewest, "filters", MAX_SELECTED_FILTERS);
     if (!filters.includes(":")) filters = chosen.join(",");
   }
   return { steps, layers, filters: image === null ? filters : "", image };
