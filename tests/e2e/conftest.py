@@ -8,6 +8,7 @@ another Chromium binary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -147,17 +148,15 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)  # the group leader's id is the process's own id
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _start_tensorboard(logdir: str, expected: dict[str, list[int]], timeout: float = 90.0) -> TensorBoardServer:
     for attempt in range(3):  # the free port may be taken between choosing it and binding it
         port = _free_port()
         log_path = os.path.join(tempfile.mkdtemp(prefix="deepviz-e2e-tb-"), "tensorboard.log")
-        log_file = open(log_path, "wb")
+        log_file = open(log_path, "wb")  # noqa: SIM115 - TensorBoard writes to it until the fixture stops it
         process = subprocess.Popen(
             [
                 *_tensorboard_command(),

@@ -14,10 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the Python package `playwright` is not installed")
-from playwright.sync_api import Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.e2e_data import CLASS_NAMES, CLUSTERS, MAIN_CHECKPOINTS, MAIN_RUN, SECOND_CHECKPOINTS, SECOND_RUN  # noqa: E402
-from tests.support.models import SMALL_RESNET_LAYERS  # noqa: E402
+from tests.e2e.e2e_data import CLASS_NAMES, CLUSTERS, MAIN_CHECKPOINTS, MAIN_RUN, SECOND_CHECKPOINTS, SECOND_RUN
+from tests.support.models import SMALL_RESNET_LAYERS
 
 expect.set_options(timeout=10_000)
 
