@@ -1,4 +1,4 @@
-"""Screenshots of every dashboard view on the digits demo, for the README.
+"""Screenshots of every dashboard view on the coloured-shapes demo, for the README.
 
 Trains the demo (unless ``--logdir`` already holds it), starts the real ``tensorboard`` on a
 free loopback port, and photographs each tab in headless Chromium (Debian's, launched by path).
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.logdir):
-        train.main(["--logdir", args.logdir, "--no-progress"])
+        train.main(["--dataset", "shapes", "--logdir", args.logdir, "--no-progress"])
     os.makedirs(args.out, exist_ok=True)
     port = _free_port()
     server = subprocess.Popen(
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             probe = page.locator('[data-testid="probe-images"] *[data-index]').first
             if probe.count():
                 probe.click()
-            page.locator('[data-testid="graph-node"][data-layer="conv2"]').click()
+            # The first layer: its filters see the image's colours, so they are drawn in colour.
+            page.locator('[data-testid="graph-node"][data-layer="conv1"]').click()
             for view in VIEWS:
                 page.locator(f'[data-testid="tab-{view}"]').click()
                 if view == "compare":
