@@ -238,6 +238,115 @@ def clusters_summary(clusters: Clusters, *, layer: str, metric: str) -> summary_
     return _blob_summary(metadata.KIND_CLUSTERS, blobs)
 
 
+def units_summary(
+    layer: str,
+    *,
+    top_images: np.ndarray,
+    top_values: np.ndarray,
+    top_positions: np.ndarray,
+    top_boxes: np.ndarray,
+    class_means: np.ndarray,
+    mean: np.ndarray,
+    output_shape: Sequence[int],
+    input_shape: Sequence[int],
+) -> summary_pb2.Summary:
+    """What each unit of a layer responds to over the whole eval set, at one checkpoint.
+
+    A unit is an output channel of a convolution (or an output of a linear layer). Its score on
+    an eval image is its spatial maximum; its class means are of its rectified output (``ReLU``
+    of what the module outputs, usually the pre-activation), averaged over positions and then
+    over each class's images.
+
+    Args:
+      layer: module name.
+      top_images: int ``[U, k]`` eval-image indices of each unit's k best images, best first;
+        -1 where the eval set has fewer than k images.
+      top_values: float ``[U, k]`` their scores (the unit's spatial maximum on each image).
+      top_positions: int ``[U, k, 2]`` (row, column) of that maximum in the layer's output.
+      top_boxes: int ``[U, k, 4]`` receptive field of that position in input pixels: top, left,
+        bottom, right (bottom and right exclusive).
+      class_means: float ``[U, classes]`` mean rectified, spatially averaged output per class.
+      mean: float ``[U]`` the same over every eval image.
+      output_shape: the layer's output per image (``[C, H, W]`` or ``[F]``).
+      input_shape: the model's input image ``[H, W]`` (the boxes' frame).
+
+    Record: fields ``k``, ``output_shape``, ``input_shape``, ``rectified`` (true); arrays
+    ``top_images`` (int32), ``top_values`` (float32), ``top_positions`` (int16), ``top_boxes``
+    (int16), ``class_means`` (float32), ``mean`` (float32).
+    """
+    images = np.asarray(top_images)
+    units, k = images.shape if images.ndim == 2 else (0, 0)
+    if images.ndim != 2:
+        raise ValueError(f"top_images of {layer!r} must be [units, k], got shape {images.shape}")
+    expected = {
+        "top_values": ((units, k), top_values),
+        "top_positions": ((units, k, 2), top_positions),
+        "top_boxes": ((units, k, 4), top_boxes),
+        "mean": ((units,), mean),
+    }
+    for name, (shape, array) in expected.items():
+        if np.shape(array) != shape:
+            raise ValueError(f"{name} of {layer!r} must have shape {list(shape)}, got {list(np.shape(array))}")
+    means = np.asarray(class_means, dtype=np.float32)
+    if means.ndim != 2 or len(means) != units:
+        raise ValueError(f"class_means of {layer!r} must be [{units}, classes], got shape {means.shape}")
+    blobs = records.encode_record(
+        {
+            "k": int(k),
+            "output_shape": [int(d) for d in output_shape],
+            "input_shape": [int(d) for d in input_shape],
+            "rectified": True,
+        },
+        {
+            "top_images": images.astype(np.int32),
+            "top_values": np.asarray(top_values, dtype=np.float32),
+            "top_positions": np.asarray(top_positions).astype(np.int16),
+            "top_boxes": np.asarray(top_boxes).astype(np.int16),
+            "class_means": means,
+            "mean": np.asarray(mean, dtype=np.float32),
+        },
+    )
+    return _blob_summary(metadata.KIND_UNITS, blobs, layer)
+
+
+def attribution_summary(
+    layer: str,
+    probe_images: Sequence[int],
+    targets: Sequence[int],
+    maps: np.ndarray,
+    *,
+    input_shape: Sequence[int],
+) -> summary_pb2.Summary:
+    """Grad-CAM of the probe images at one layer and checkpoint.
+
+    Args:
+      layer: the module whose output the maps are computed at.
+      probe_images: eval-set index of each of the P probe images.
+      targets: the class each map explains (the predicted class at this checkpoint).
+      maps: float ``[P, h, w]`` rectified Grad-CAM at the layer's resolution, not normalized, so
+        that maps of different checkpoints share a scale.
+      input_shape: the model's input image ``[H, W]`` the maps are laid over.
+
+    Record: fields ``input_shape``, ``maxima`` (each map's largest finite value: a reader finds one
+    colour scale per probe over all checkpoints from the headers alone); arrays ``probe_images``,
+    ``targets`` (int32), ``maps`` (float32).
+    """
+    values = np.asarray(maps, dtype=np.float32)
+    probe = np.asarray(probe_images, dtype=np.int32)
+    target = np.asarray(targets, dtype=np.int32)
+    if values.ndim != 3 or len(values) != len(probe) or target.shape != probe.shape:
+        raise ValueError(
+            f"Grad-CAM of {layer!r} needs maps [P, h, w] with one probe image and target each, got maps "
+            f"{list(values.shape)}, {len(probe)} probe images and {len(target)} targets"
+        )
+    maxima = [float(np.max(m[np.isfinite(m)])) if np.isfinite(m).any() else 0.0 for m in values]
+    blobs = records.encode_record(
+        {"input_shape": [int(d) for d in input_shape], "maxima": maxima},
+        {"probe_images": probe, "targets": target, "maps": values},
+    )
+    return _blob_summary(metadata.KIND_ATTRIBUTION, blobs, layer)
+
+
 def checkpoint_summary(tags: Sequence[str]) -> summary_pb2.Summary:
     """The marker that ends a checkpoint: the tags written for it, all before this record."""
     return _blob_summary(metadata.KIND_CHECKPOINT, records.encode_record({"tags": [str(tag) for tag in tags]}, {}))

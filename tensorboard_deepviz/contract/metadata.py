@@ -41,6 +41,10 @@ KIND_PREDICTIONS = "predictions"
 KIND_CONFUSION = "confusion"
 KIND_CLUSTERS = "clusters"
 KIND_STATISTICS = "statistics"
+# What each unit of a layer responds to over the eval set: top images, class means.
+KIND_UNITS = "units"
+# Grad-CAM of the probe images at one layer.
+KIND_ATTRIBUTION = "attribution"
 # Written after every other record of a checkpoint, naming the tags written for it: a reader
 # that sees it knows the checkpoint is complete (a live log's newest one may not be yet).
 KIND_CHECKPOINT = "checkpoint"
@@ -54,9 +58,11 @@ KINDS = (
     KIND_CONFUSION,
     KIND_CLUSTERS,
     KIND_STATISTICS,
+    KIND_UNITS,
+    KIND_ATTRIBUTION,
     KIND_CHECKPOINT,
 )
-PER_LAYER_KINDS = frozenset({KIND_WEIGHTS, KIND_ACTIVATIONS, KIND_STATISTICS})
+PER_LAYER_KINDS = frozenset({KIND_WEIGHTS, KIND_ACTIVATIONS, KIND_STATISTICS, KIND_UNITS, KIND_ATTRIBUTION})
 
 # Layer statistics are a float64 tensor of shape [len(STATISTIC_SOURCES), len(STATISTIC_NAMES)].
 # A row whose "count" is 0 was not available at that step (e.g. no gradient yet).
