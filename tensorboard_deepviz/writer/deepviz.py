@@ -81,6 +81,12 @@ class DeepViz:
       captions: optional caption per eval image.
       queue_size: checkpoints that may wait for the worker before the training thread waits
         (default 2). Each waiting checkpoint holds its host copies in memory.
+      top_images: how many top-activating eval images each unit of each logged layer keeps per
+        checkpoint (default 9), with their receptive-field boxes, and the unit's class means and
+        selectivity; 0 turns units records off.
+      gradcam_layers: where the Grad-CAM of each probe image (for its predicted class) is
+        computed at each checkpoint: ``"auto"`` (default) the last logged layer with a spatial
+        output, a list of module names, or None for none.
 
     Raises:
       ValueError: for wrong arguments, naming the problem.
@@ -107,6 +113,8 @@ class DeepViz:
         image_ids: Optional[Sequence[str]] = None,
         captions: Optional[Sequence[str]] = None,
         queue_size: int = 2,
+        top_images: int = 9,
+        gradcam_layers: Union[str, Sequence[str], None] = "auto",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -116,6 +124,8 @@ class DeepViz:
         _require_positive_int("max_weight_values", max_weight_values)
         _require_positive_int("thumbnail_size", thumbnail_size)
         _require_positive_int("queue_size", queue_size)
+        if isinstance(top_images, bool) or not isinstance(top_images, int) or top_images < 0:
+            raise ValueError(f"top_images must be a non-negative integer, got {top_images!r}")
         if cluster_metric not in CLUSTER_METRICS:
             raise ValueError(f"cluster_metric must be 'euclidean' or 'cosine', got {cluster_metric!r}")
         self._model = capture.unwrap_model(model)
@@ -156,6 +166,7 @@ class DeepViz:
             cluster_tap = Tap(cluster_layer)
         cluster_description = f"input of {cluster_tap.module}" if cluster_tap.input else cluster_tap.module
 
+        attribution_layers = _gradcam_layers(gradcam_layers, self._layers, trace, modules)
         setup = Setup(
             model=self._model,
             layers=list(self._layers),
@@ -169,6 +180,9 @@ class DeepViz:
             clusters=clusters,
             cluster_metric=cluster_metric,
             nearest_per_cluster=nearest_per_cluster,
+            top_images=top_images,
+            input_shape=(int(self._images.shape[-2]), int(self._images.shape[-1])),
+            attribution_layers=attribution_layers,
         )
         # Every record kind of a checkpoint, in the order its records are written.
         self._collectors: list[Collector[Any]] = [build(setup) for build in collectors.COLLECTORS]
@@ -365,3 +379,25 @@ def _is_writing_rank() -> bool:
     import torch.distributed as dist
 
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def _gradcam_layers(
+    choice: Union[str, Sequence[str], None], logged: Sequence[str], trace: capture.GraphTrace, modules: dict[str, Any]
+) -> list[str]:
+    """The layers whose Grad-CAM is logged: by default the last logged layer with a spatial output."""
+    if choice is None:
+        return []
+    shapes = {node["module"]: node.get("output_shape") or [] for node in trace.graph["nodes"] if node["module"]}
+    spatial = {name for name, shape in shapes.items() if len(shape) == 4}
+    if isinstance(choice, str):
+        if choice != "auto":
+            raise ValueError(f"gradcam_layers must be 'auto', a list of module names or None, got {choice!r}")
+        return [layer for layer in logged if layer in spatial][-1:]
+    chosen = [str(name) for name in choice]
+    unknown = [name for name in chosen if name not in modules or not name]
+    if unknown:
+        raise ValueError(f"unknown gradcam_layers {unknown}; pick names from model.named_modules()")
+    flat = [name for name in chosen if name in shapes and name not in spatial]
+    if flat:
+        raise ValueError(f"Grad-CAM needs a layer with a spatial output [batch, C, h, w]; {flat} have none")
+    return chosen

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .activations import ActivationsCollector
+from .attribution import AttributionCollector
 from .base import Batch, CheckpointContext, CheckpointSink, Collector, Setup, Tap, host_copy, record_copies, to_host
 from .clusters import ClustersCollector
 from .predictions import PredictionsCollector
+from .units import UnitsCollector
 from .weights import WeightsCollector
 
 #: Builds the collectors of a DeepViz logger, in the order their records are written.
@@ -22,11 +24,14 @@ COLLECTORS: list[Callable[[Setup], Collector[Any]]] = [
     ActivationsCollector,
     PredictionsCollector,
     ClustersCollector,
+    UnitsCollector,
+    AttributionCollector,
 ]
 
 __all__ = [
     "COLLECTORS",
     "ActivationsCollector",
+    "AttributionCollector",
     "Batch",
     "CheckpointContext",
     "CheckpointSink",
@@ -35,6 +40,7 @@ __all__ = [
     "PredictionsCollector",
     "Setup",
     "Tap",
+    "UnitsCollector",
     "WeightsCollector",
     "host_copy",
     "record_copies",

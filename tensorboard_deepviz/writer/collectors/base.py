@@ -56,6 +56,9 @@ class Setup:
       clusters: number of K-Means clusters.
       cluster_metric: ``"euclidean"`` or ``"cosine"``.
       nearest_per_cluster: eval images stored nearest each cluster centre.
+      top_images: how many top images each unit keeps (0: no units records).
+      input_shape: ``(H, W)`` of the eval images.
+      attribution_layers: the layers whose Grad-CAM of the probe images is logged.
     """
 
     model: nn.Module
@@ -70,6 +73,9 @@ class Setup:
     clusters: int
     cluster_metric: str
     nearest_per_cluster: int
+    top_images: int = 9
+    input_shape: tuple[int, int] = (0, 0)
+    attribution_layers: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -1,0 +1,179 @@
+"""Units records: what each unit of each logged layer responds to over the whole eval set.
+
+From the checkpoint's one batched pass, for every unit (output channel of a convolution, output
+of a linear layer): its spatial maximum on every eval image, kept as a running top-k with the
+position of the maximum; and the class means of its rectified, spatially averaged output. All is
+reduced on the model's device as each batch passes, with three reads of the layer's output
+(maximum, sum, sum of absolute values: ``relu(x) = (x + |x|) / 2`` needs no copy of the output),
+so memory stays O(units x (k + classes)) whatever the eval set's size. Receptive-field boxes of
+the top positions are measured once per layer (``writer.receptive_field``) and computed in the
+worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ... import summary
+from ..receptive_field import ReceptiveField, measure_receptive_fields, whole_image
+from .base import Batch, CheckpointContext, CheckpointSink, Collector, Setup, Tap, to_host
+
+
+@dataclasses.dataclass
+class _Running:
+    """One layer's running reductions on the device (``U`` units, ``k`` kept, ``C`` classes)."""
+
+    top_values: torch.Tensor  # [k, U] best spatial maxima so far, best first
+    top_images: torch.Tensor  # [k, U] their eval images (-1: none yet)
+    top_positions: torch.Tensor  # [k, U] flat position of each maximum in the layer's output grid
+    class_sums: torch.Tensor  # [C, U] sum of the rectified spatial means per class (float64)
+    grid: tuple[int, ...]  # the output's spatial shape per image ([] for a linear layer)
+
+
+@dataclasses.dataclass
+class _LayerSnapshot:
+    top_values: torch.Tensor
+    top_images: torch.Tensor
+    top_positions: torch.Tensor
+    class_sums: torch.Tensor
+    grid: tuple[int, ...]
+    output_shape: list[int]
+
+
+UnitsSnapshot = dict[str, _LayerSnapshot]
+
+
+class UnitsCollector(Collector[UnitsSnapshot]):
+    """Taps every logged layer; writes one units record per layer that ran in the eval pass."""
+
+    name = "units"
+
+    def __init__(self, setup: Setup) -> None:
+        self._layers = list(setup.layers)
+        self._k = setup.top_images
+        labels = setup.labels.to(torch.int64)
+        self._classes = len(setup.class_names)
+        self._class_counts = torch.bincount(labels, minlength=self._classes).double().numpy()
+        self._eval_size = len(labels)
+        self._input_shape = (int(setup.input_shape[0]), int(setup.input_shape[1]))
+        self._running: dict[str, _Running] = {}
+        # Measured at the first checkpoint (the architecture does not change), read by the worker.
+        self._fields: Optional[dict[str, ReceptiveField]] = None
+
+    def due(self, step: int) -> bool:
+        return self._k > 0
+
+    def taps(self) -> list[Tap]:
+        return [Tap(layer) for layer in self._layers]
+
+    def begin(self, context: CheckpointContext) -> None:
+        self._running = {}
+        if self._fields is None:
+            self._fields = measure_receptive_fields(context.model, context.images, self._layers)
+
+    def on_tap(self, batch: Batch, tap: Tap, tensor: torch.Tensor) -> None:
+        if tensor.ndim < 2 or not tensor.is_floating_point():
+            return
+        flat = tensor.reshape(tensor.shape[0], tensor.shape[1], -1)  # [B, U, S]
+        running = self._running.get(tap.module)
+        if running is None:
+            running = self._start(tap.module, flat, tuple(tensor.shape[2:]))
+        # The unit's score on each image: its spatial maximum (argmax only for the winners, below).
+        maxima = flat.amax(dim=2)  # [B, U]
+        # Rectified spatial mean without a rectified copy: relu(x) = (x + |x|) / 2; half precision
+        # is summed in float32.
+        accumulate = torch.float64 if flat.dtype == torch.float64 else torch.float32
+        total = flat.sum(dim=2, dtype=accumulate)
+        magnitude = torch.linalg.vector_norm(flat, ord=1, dim=2, dtype=accumulate)
+        # Clamped: where x + |x| cancels, rounding may leave a tiny negative.
+        rectified = ((total + magnitude) / (2 * flat.shape[2])).clamp_(min=0)
+        running.class_sums.index_add_(0, batch.labels.to(torch.int64), rectified.to(torch.float64))
+        self._merge_top(running, batch, flat, maxima)
+
+    def _start(self, layer: str, flat: torch.Tensor, grid: tuple[int, ...]) -> _Running:
+        units = flat.shape[1]
+        device = flat.device
+        running = _Running(
+            top_values=torch.full((self._k, units), -torch.inf, dtype=flat.dtype, device=device),
+            top_images=torch.full((self._k, units), -1, dtype=torch.int64, device=device),
+            top_positions=torch.zeros((self._k, units), dtype=torch.int64, device=device),
+            class_sums=torch.zeros((self._classes, units), dtype=torch.float64, device=device),
+            grid=grid,
+        )
+        self._running[layer] = running
+        return running
+
+    def _merge_top(self, running: _Running, batch: Batch, flat: torch.Tensor, maxima: torch.Tensor) -> None:
+        """Keep each unit's k best images over what came so far and this batch."""
+        k, units = running.top_values.shape
+        candidates = torch.cat([running.top_values, maxima.to(running.top_values.dtype)])  # [k + B, U]
+        # A NaN maximum is data (a broken unit), kept and shown; it ranks first, as torch ranks NaN.
+        values, rows = candidates.topk(min(k, len(candidates)), dim=0)  # [k, U]
+        from_batch = rows >= k
+        batch_rows = (rows - k).clamp(min=0)
+        # Positions of the maxima only for the batch's winners: a gather of k x U spatial maps.
+        unit_index = torch.arange(units, device=flat.device).expand_as(batch_rows)
+        positions = flat[batch_rows, unit_index].argmax(dim=-1)  # [k, U]
+        first = batch.indices.start
+        step = batch.indices.step
+        images = first + batch_rows * step
+        kept = rows.clamp(max=k - 1)
+        running.top_images = torch.where(from_batch, images, running.top_images.gather(0, kept))
+        running.top_positions = torch.where(from_batch, positions, running.top_positions.gather(0, kept))
+        running.top_values = values
+
+    def finish(self) -> UnitsSnapshot:
+        snapshot: UnitsSnapshot = {}
+        for layer, running in self._running.items():
+            units = running.top_values.shape[1]
+            snapshot[layer] = _LayerSnapshot(
+                top_values=to_host(running.top_values.float()),
+                top_images=to_host(running.top_images),
+                top_positions=to_host(running.top_positions),
+                class_sums=to_host(running.class_sums),
+                grid=running.grid,
+                output_shape=[units, *running.grid],
+            )
+        self._running = {}
+        return snapshot
+
+    def write(self, snapshot: UnitsSnapshot, sink: CheckpointSink) -> None:
+        fields = self._fields or {}
+        for layer in self._layers:
+            taken = snapshot.get(layer)
+            if taken is None:
+                continue  # the layer did not run in the eval pass
+            top_images = taken.top_images.numpy().T  # [U, k]
+            flat_positions = taken.top_positions.numpy().T
+            top_values = taken.top_values.numpy().T
+            missing = top_images < 0  # fewer eval images than k
+            if len(taken.grid) >= 2:
+                rows, cols = np.unravel_index(flat_positions, taken.grid[-2:])
+                positions = np.stack([rows, cols], axis=-1)
+            else:
+                positions = np.zeros(top_images.shape + (2,), dtype=np.int64)
+            field = fields.get(layer) if len(taken.grid) == 2 else None
+            boxes = (field or whole_image(self._input_shape)).boxes(positions)
+            positions[missing] = 0
+            boxes[missing] = 0
+            class_sums = taken.class_sums.numpy().T  # [U, C]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                class_means = np.where(self._class_counts > 0, class_sums / self._class_counts, 0.0)
+            mean = class_sums.sum(axis=1) / max(1, self._eval_size)
+            sink.add(
+                summary.units_summary(
+                    layer,
+                    top_images=top_images,
+                    top_values=np.where(missing, np.nan, top_values),
+                    top_positions=positions,
+                    top_boxes=boxes,
+                    class_means=class_means,
+                    mean=mean,
+                    output_shape=taken.output_shape,
+                    input_shape=self._input_shape,
+                )
+            )
