@@ -1,6 +1,7 @@
 // A stand-in for the plugin's routes: plausible answers for the run of helpers.runSummary()
 // (named "<i>main</i>", with hostile class names), for tests that render the page or a panel.
 
+import { topImagesSpriteUrl } from "../src/api/urls";
 import { runSummary } from "./helpers";
 
 /** Class names with markup: they must reach the page as text. */
@@ -16,12 +17,168 @@ export const SECOND_RUN = runSummary({
   kinds: FAKE_RUN.kinds.filter((kind) => kind !== "clusters"),
 });
 
+/** An error answer (4xx with `{"error": ...}`), as the plugin sends for bad parameters. */
+export class HttpError {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+  ) {}
+}
+
+// ---------------------------------------------------------------- units and Grad-CAM
+
+/** Units per layer (conv1's output channels, fc's outputs); conv1's unit 3 is dead. */
+export const UNIT_COUNTS: Record<string, number> = { conv1: 8, fc: 4 };
+export const DEAD_UNIT = 3;
+/** The probe images (predictions' probe_images): the only images with Grad-CAM maps. */
+export const PROBES = [0, 1, 2, 3];
+/** The top of every probe's Grad-CAM colour scale. */
+export const GRADCAM_MAX = 2;
+
+/** Unit `u`'s mean rectified output per class at `step`: mostly its own class u % 4, more so later. */
+export function fakeClassMeans(layer: string, u: number, step: number): number[] {
+  if (layer === "conv1" && u === DEAD_UNIT) return NAMES.map(() => 0);
+  const focus = (1 + step / 6) * (u % 3 === 0 ? 1 : 3);
+  return NAMES.map((_, c) => (c === u % NAMES.length ? focus : 0.5 + 0.1 * c));
+}
+
+/** The class selectivity index of analysis/units.py (epsilon 1e-7) and the top class. */
+export function fakeSelectivity(means: readonly number[]): [number, number] {
+  const top = means.indexOf(Math.max(...means));
+  const rest = (means.reduce((a, b) => a + b, 0) - means[top]) / (means.length - 1);
+  return [Math.max(0, Math.min(1, (means[top] - rest) / (means[top] + rest + 1e-7))), top];
+}
+
+function fakeUnit(layer: string, u: number, step: number) {
+  const means = fakeClassMeans(layer, u, step);
+  const [selectivity, topClass] = fakeSelectivity(means);
+  const dead = layer === "conv1" && u === DEAD_UNIT;
+  return { unit: u, max: dead ? 0 : 2 + u, mean: dead ? 0 : 1, top_class: topClass, selectivity, dead, means };
+}
+
+function unitsError(params: URLSearchParams): HttpError | null {
+  const layer = params.get("layer") ?? "";
+  if (!(layer in UNIT_COUNTS))
+    return new HttpError(404, `layer ${layer} has no units records; layers with them: conv1, fc`);
+  const unit = params.get("unit");
+  if (unit !== null && !(Number(unit) >= 0 && Number(unit) < UNIT_COUNTS[layer]))
+    return new HttpError(400, `unit ${unit} is out of range 0..${UNIT_COUNTS[layer] - 1}`);
+  return null;
+}
+
+/** Answers of the units, top_images, units_history, attribution and class_pair_units routes. */
+function unitsRoute(route: string, params: URLSearchParams): unknown {
+  const layer = params.get("layer") ?? "conv1";
+  const step = Number(params.get("step") ?? 6);
+  const units = UNIT_COUNTS[layer] ?? 0;
+  const input_shape = [16, 16];
+  switch (route) {
+    case "units": {
+      const all = Array.from({ length: units }, (_, u) => fakeUnit(layer, u, step));
+      const counts = Array(10).fill(0);
+      for (const { selectivity } of all) counts[Math.min(9, Math.floor(selectivity * 10))] += 1;
+      return (
+        unitsError(params) ?? {
+          layer,
+          step,
+          k: 9,
+          output_shape: layer === "fc" ? [4] : [8, 16, 16],
+          input_shape,
+          rectified: true,
+          units: all.map(({ means: _, ...unit }) => unit),
+          class_means: all.map(({ means }) => means),
+          selectivity_histogram: { edges: Array.from({ length: 11 }, (_, i) => i / 10), counts },
+        }
+      );
+    }
+    case "top_images": {
+      const u = Number(params.get("unit"));
+      const unit = fakeUnit(layer, u, step);
+      const images = Array.from({ length: 9 }, (_, j) => (u + 4 * j + step) % 48);
+      return (
+        unitsError(params) ?? {
+          layer,
+          step,
+          unit: u,
+          images,
+          values: images.map((_, j) => (unit.dead ? 0 : 9 - j)),
+          boxes: images.map((_, j) => [j, 2 * (j % 4), j + 8, 2 * (j % 4) + 8]),
+          positions: images.map((_, j) => [j % 4, j % 3]),
+          input_shape,
+          class_means: unit.means,
+          selectivity: unit.selectivity,
+          top_class: unit.top_class,
+          dead: unit.dead,
+          sprite: topImagesSpriteUrl(params.get("run") ?? "", layer, u, step),
+          cell: 48,
+        }
+      );
+    }
+    case "units_history": {
+      const steps = FAKE_RUN.checkpoints;
+      const table = steps.map((s) => Array.from({ length: units }, (_, u) => fakeUnit(layer, u, s)));
+      return (
+        unitsError(params) ?? {
+          layer,
+          steps,
+          median_selectivity: table.map((row) => {
+            const sorted = row.map((unit) => unit.selectivity).sort((a, b) => a - b);
+            return (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
+          }),
+          dead_fraction: table.map((row) => row.filter((unit) => unit.dead).length / units),
+          selectivity: table.map((row) => row.map((unit) => unit.selectivity)),
+          // Unit 1's top images never settle; the others settle after the first checkpoints.
+          stability: steps.map((_, i) =>
+            Array.from({ length: units }, (__, u) => (i === 0 ? 1 : u === 1 ? 0.1 : i > 1 ? 1 : 0.5)),
+          ),
+        }
+      );
+    }
+    case "attribution": {
+      const image = Number(params.get("image"));
+      if (!PROBES.includes(image))
+        return new HttpError(400, `image ${image} is not a probe image; probe images: ${PROBES.join(", ")}`);
+      const growth = (1 + step) / 7;
+      return {
+        layer: params.get("layer") ?? "conv1",
+        step,
+        image,
+        target: 1,
+        shape: [4, 4],
+        values: Array.from({ length: 16 }, (_, i) => (i === 5 ? GRADCAM_MAX * growth : (i % 4) * 0.1 * growth)),
+        input_shape,
+        scale: [0, GRADCAM_MAX],
+        layers: ["conv1"],
+      };
+    }
+    case "class_pair_units": {
+      const [a, b] = [Number(params.get("a")), Number(params.get("b"))];
+      return {
+        step,
+        a,
+        b,
+        units: [
+          { layer: "conv1", unit: 2, mean_a: 1.5, mean_b: 1.2, score: 2.5 },
+          { layer: "fc", unit: 1, mean_a: 0.9, mean_b: "NaN", score: 1.25 },
+        ],
+      };
+    }
+  }
+  return undefined;
+}
+
 /** The answer of the plugin route `url` (relative, as the dashboard asks), for a run like helpers.runSummary(). */
 export function fakeServer(url: string): unknown {
   const [route, query = ""] = url.split("?");
   const params = new URLSearchParams(query);
   const run = FAKE_RUN;
   switch (route) {
+    case "units":
+    case "top_images":
+    case "units_history":
+    case "attribution":
+    case "class_pair_units":
+      return unitsRoute(route, params);
     case "index":
       return { version: 1, runs: [run, SECOND_RUN] };
     case "graph":
@@ -174,8 +331,11 @@ export function fakeServer(url: string): unknown {
   }
 }
 
-/** fetch() answering from fakeServer (or `answer`), counting calls. */
+/** fetch() answering from fakeServer (or `answer`), counting calls; an HttpError answers as that error. */
 export function fakeFetch(answer: (url: string) => unknown = fakeServer) {
-  return async (url: string) =>
-    new Response(JSON.stringify(answer(url)), { status: 200, headers: { "Content-Type": "application/json" } });
+  return async (url: string) => {
+    const body = answer(url);
+    const [status, json] = body instanceof HttpError ? [body.status, { error: body.error }] : [200, body];
+    return new Response(JSON.stringify(json), { status, headers: { "Content-Type": "application/json" } });
+  };
 }

@@ -6,6 +6,8 @@
 import type {
   ActivationLayout,
   ActivationNorm,
+  AttributionResponse,
+  ClassPairUnitsResponse,
   ClustersResponse,
   CompareRequest,
   CompareResponse,
@@ -21,9 +23,14 @@ import type {
   PredictionResponse,
   PredictionsResponse,
   ThumbnailsLayout,
+  TopImagesResponse,
+  UnitsHistoryResponse,
+  UnitsResponse,
 } from "./types";
 import {
   activationsLayoutUrl,
+  attributionUrl,
+  classPairUnitsUrl,
   clustersUrl,
   compareUrl,
   confusionUrl,
@@ -35,6 +42,9 @@ import {
   indexUrl,
   predictionsUrl,
   thumbnailsLayoutUrl,
+  topImagesUrl,
+  unitsHistoryUrl,
+  unitsUrl,
 } from "./urls";
 
 /** Thrown for a non-2xx answer; `message` is the server's `{"error": ...}` text when it sent one. */
@@ -118,25 +128,51 @@ export class Api {
     return this.getJson<DynamicsResponse>(dynamicsUrl(run, request));
   }
 
+  units(run: string, layer: string, step: number): Promise<UnitsResponse> {
+    return this.getJson<UnitsResponse>(unitsUrl(run, layer, step), true);
+  }
+
+  topImages(run: string, layer: string, unit: number, step: number): Promise<TopImagesResponse> {
+    return this.getJson<TopImagesResponse>(topImagesUrl(run, layer, unit, step), true);
+  }
+
+  /**
+   * A layer's units over its checkpoints. The answer grows with the run, so it is memoized per
+   * `version` (say, the number of checkpoints with units records): a new checkpoint asks again.
+   */
+  unitsHistory(run: string, layer: string, version: string): Promise<UnitsHistoryResponse> {
+    return this.getJson<UnitsHistoryResponse>(unitsHistoryUrl(run, layer), true, version);
+  }
+
+  attribution(run: string, image: number, step: number, layer?: string | null): Promise<AttributionResponse> {
+    return this.getJson<AttributionResponse>(attributionUrl(run, image, step, layer), true);
+  }
+
+  classPairUnits(run: string, step: number, a: number, b: number, limit?: number): Promise<ClassPairUnitsResponse> {
+    return this.getJson<ClassPairUnitsResponse>(classPairUnitsUrl(run, step, a, b, limit), true);
+  }
+
   // ---------------------------------------------------------------- plumbing
 
   /**
    * GET a JSON route. With `memoize`, the promise is kept (up to MEMO_LIMIT entries, oldest
    * dropped first) so prefetching and re-renders share one request; a failed one is forgotten.
+   * A `version` keeps an answer that changes as the run grows for as long as the version holds.
    */
-  getJson<T>(url: string, memoize = false): Promise<T> {
+  getJson<T>(url: string, memoize = false, version = ""): Promise<T> {
+    const key = version ? `${url}\u0000${version}` : url;
     if (memoize) {
-      const hit = this.memo.get(url);
+      const hit = this.memo.get(key);
       if (hit) {
-        this.memo.delete(url); // re-insert: most recently used last
-        this.memo.set(url, hit);
+        this.memo.delete(key); // re-insert: most recently used last
+        this.memo.set(key, hit);
         return hit as Promise<T>;
       }
     }
     const request = this.request<T>(url);
     if (memoize) {
-      this.memo.set(url, request);
-      request.catch(() => this.memo.delete(url));
+      this.memo.set(key, request);
+      request.catch(() => this.memo.delete(key));
       while (this.memo.size > MEMO_LIMIT) {
         const oldest = this.memo.keys().next().value as string;
         this.memo.delete(oldest);
@@ -148,7 +184,7 @@ export class Api {
   /** Forget memoized answers for a run (its graph or corpus may have been logged since). */
   forgetRun(run: string): void {
     for (const key of [...this.memo.keys()]) {
-      const query = key.split("?")[1] ?? "";
+      const query = key.split("\u0000")[0].split("?")[1] ?? "";
       if (new URLSearchParams(query).get("run") === run) this.memo.delete(key);
     }
   }

@@ -22,6 +22,10 @@ export interface LayerSummary {
   has_weights: boolean;
   has_activations: boolean;
   has_statistics: boolean;
+  /** Whether the layer has units records (what each unit responds to); absent from older servers. */
+  has_units?: boolean;
+  /** Whether the layer has attribution (Grad-CAM) records; absent from older servers. */
+  has_attribution?: boolean;
 }
 
 export interface RunSummary {
@@ -221,6 +225,99 @@ export interface DynamicsResponse {
   source: StatisticSource;
   series: Record<string, DynamicsSeries>;
   first_anomaly: Anomaly | null;
+}
+
+/** One unit of a layer at a checkpoint (`units`). */
+export interface UnitSummary {
+  unit: number;
+  /** The unit's largest output over the eval set (its best top image's score). */
+  max: JsonNumber;
+  /** Mean of its rectified, spatially averaged output over every eval image. */
+  mean: JsonNumber;
+  top_class: number;
+  /** Class selectivity index in [0, 1]. */
+  selectivity: JsonNumber;
+  /** Never positive on any eval image. */
+  dead: boolean;
+}
+
+export interface UnitsResponse {
+  layer: string;
+  step: number;
+  k: number;
+  output_shape: number[];
+  input_shape: number[];
+  rectified: boolean;
+  units: UnitSummary[];
+  /** [unit][class]: mean of the rectified output over each class's eval images. */
+  class_means: JsonNumber[][];
+  selectivity_histogram: { edges: number[]; counts: number[] };
+}
+
+/** [top, left, bottom, right] in input pixels (bottom and right exclusive). */
+export type Box = [number, number, number, number];
+
+export interface TopImagesResponse {
+  layer: string;
+  step: number;
+  unit: number;
+  /** Eval indices, best first. */
+  images: number[];
+  values: JsonNumber[];
+  boxes: Box[];
+  positions: [number, number][];
+  /** [H, W] of the model input: the boxes' frame. */
+  input_shape: number[];
+  class_means: JsonNumber[];
+  selectivity: JsonNumber;
+  top_class: number;
+  dead: boolean;
+  /** Relative URL of the crops' sprite (urls.topImagesSpriteUrl builds the same one); null without images. */
+  sprite: string | null;
+  /** Pixels per crop of that sprite. */
+  cell: number;
+}
+
+export interface AttributionResponse {
+  layer: string;
+  step: number;
+  image: number;
+  /** The class explained (the predicted class). */
+  target: number;
+  /** [h, w] of the map (the layer's resolution). */
+  shape: number[];
+  /** h * w values, row-major. */
+  values: JsonNumber[];
+  input_shape: number[];
+  /** [0, max of this probe's maps over every checkpoint of the layer]: one colour scale for the timeline. */
+  scale: [JsonNumber, JsonNumber];
+  layers: string[];
+}
+
+export interface UnitsHistoryResponse {
+  layer: string;
+  steps: number[];
+  median_selectivity: JsonNumber[];
+  dead_fraction: JsonNumber[];
+  /** [step][unit] */
+  selectivity: JsonNumber[][];
+  /** [step][unit]: overlap (Jaccard) of the unit's top images with the previous checkpoint's. */
+  stability: JsonNumber[][];
+}
+
+export interface ClassPairUnit {
+  layer: string;
+  unit: number;
+  mean_a: JsonNumber;
+  mean_b: JsonNumber;
+  score: JsonNumber;
+}
+
+export interface ClassPairUnitsResponse {
+  step: number;
+  a: number;
+  b: number;
+  units: ClassPairUnit[];
 }
 
 export interface CompareRequest {

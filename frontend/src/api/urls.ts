@@ -42,6 +42,11 @@ export function thumbnailsUrl(run: string, indices: string, columns?: number): s
   return buildQuery("thumbnails", { run, indices, columns });
 }
 
+/** The crops of a unit's top images side by side (`size` px each, 1 px apart), in the order of `top_images`. */
+export function topImagesSpriteUrl(run: string, layer: string, unit: number, step: number, size?: number): string {
+  return buildQuery("top_images_sprite", { run, layer, unit, step, size });
+}
+
 // ------------------------------------------------------------------ JSON routes
 
 export const indexUrl = (): string => buildQuery("index");
@@ -89,4 +94,29 @@ export function compareUrl(run: string, { steps, layers, filters, image, norm }:
 
 export function dynamicsUrl(run: string, { layer, stat, source, points }: DynamicsRequest = {}): string {
   return buildQuery("dynamics", { run, layer, stat, source, points });
+}
+
+/** Every unit of a layer at a checkpoint: selectivity, top class, dead, class means, the selectivity histogram. */
+export function unitsUrl(run: string, layer: string, step: number): string {
+  return buildQuery("units", { run, layer, step });
+}
+
+/** One unit's top images (eval indices, scores, boxes) and class means. */
+export function topImagesUrl(run: string, layer: string, unit: number, step: number): string {
+  return buildQuery("top_images", { run, layer, unit, step });
+}
+
+/** A layer's units over every checkpoint: median selectivity, dead fraction, per-unit selectivity and stability. */
+export function unitsHistoryUrl(run: string, layer: string): string {
+  return buildQuery("units_history", { run, layer });
+}
+
+/** A probe image's Grad-CAM map; without `layer`, the run's (deepest) attribution layer. */
+export function attributionUrl(run: string, image: number, step: number, layer?: string | null): string {
+  return buildQuery("attribution", { run, image, step, layer });
+}
+
+/** Units (of every layer) active for both classes `a` and `b`, best first. */
+export function classPairUnitsUrl(run: string, step: number, a: number, b: number, limit?: number): string {
+  return buildQuery("class_pair_units", { run, step, a, b, limit });
 }

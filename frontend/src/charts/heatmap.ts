@@ -1,5 +1,5 @@
-// A heat map as a grid of cells with row and column headings (a confusion matrix; later unit x
-// class matrices): each cell has its text, background and tooltip, and data attributes that
+// A heat map as a grid of cells with row and column headings (a confusion matrix, a unit x
+// class matrix): each cell has its text, background and tooltip, and data attributes that
 // name its row and column. Pointing at a cell, leaving the map and clicking a cell are
 // reported; one or more cells can be marked (a pinned cell). Headings and tooltips are text.
 
@@ -16,6 +16,9 @@ const CSS = `
 .dv-cell:hover { border-color: var(--dv-accent); }
 .dv-cell-diagonal { box-shadow: inset 0 0 0 1px #78909c; }
 .dv-cell-pinned { border: 2px solid var(--dv-select) !important; }
+.dv-matrix-compact { font-size: 10px; }
+.dv-matrix-compact .dv-cell { min-width: 22px; height: 16px; }
+.dv-matrix-compact .dv-matrix-head { padding: 0 4px; }
 `;
 
 export interface HeatCell {
@@ -31,6 +34,9 @@ export interface HeatCell {
 export interface Heading {
   label: string;
   title: string;
+  /** Extra classes of the heading (a marked row). */
+  className?: string;
+  attrs?: Record<string, string | number>;
 }
 
 export interface HeatMapData {
@@ -47,6 +53,8 @@ export interface Cell {
 export interface HeatMapSettings {
   testid?: string;
   cellTestid?: string;
+  /** Extra classes of the grid ("dv-matrix-compact": small cells for many rows). */
+  className?: string;
   ariaLabel: string;
   /** The attributes naming a cell's row and column (default data-row and data-column). */
   rowAttribute?: string;
@@ -75,7 +83,7 @@ export class HeatMap {
     this.columnAttribute = settings.columnAttribute ?? "data-column";
     this.element = h("div", {
       testid: settings.testid,
-      class: "dv-matrix",
+      class: settings.className ? `dv-matrix ${settings.className}` : "dv-matrix",
       attrs: { role: "grid", "aria-label": settings.ariaLabel },
     });
     this.element.addEventListener("mouseover", (event) => {
@@ -92,13 +100,14 @@ export class HeatMap {
 
   draw(data: HeatMapData): void {
     const columns = data.columns.length;
-    this.element.style.gridTemplateColumns = `minmax(40px, max-content) repeat(${columns}, minmax(30px, 1fr))`;
+    const minimum = this.settings.className?.includes("dv-matrix-compact") ? 22 : 30;
+    this.element.style.gridTemplateColumns = `minmax(40px, max-content) repeat(${columns}, minmax(${minimum}px, 1fr))`;
+    const heading = (base: string, { label, title, className, attrs }: Heading) =>
+      h("div", { class: className ? `${base} ${className}` : base, text: label, title, attrs });
     const children: HTMLElement[] = [h("div", { class: "dv-matrix-head" })];
-    for (const column of data.columns) {
-      children.push(h("div", { class: "dv-matrix-head dv-matrix-col", text: column.label, title: column.title }));
-    }
+    for (const column of data.columns) children.push(heading("dv-matrix-head dv-matrix-col", column));
     data.rows.forEach((row, r) => {
-      children.push(h("div", { class: "dv-matrix-head dv-matrix-row", text: row.label, title: row.title }));
+      children.push(heading("dv-matrix-head dv-matrix-row", row));
       for (let c = 0; c < columns; c += 1) {
         const cell = data.cell(r, c);
         children.push(

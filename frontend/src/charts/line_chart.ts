@@ -51,6 +51,8 @@ export interface LineChartData {
   title: string;
   xLabel: string;
   logScale?: boolean;
+  /** The range the value axis covers at least (e.g. [0, 1] for shares), the data widening it. */
+  yDomain?: readonly [number, number];
   ariaLabel: string;
 }
 
@@ -131,6 +133,7 @@ export class LineChart {
     if (!Number.isFinite(minX)) return false;
     if (minX === maxX) maxX = minX + 1;
     if (!Number.isFinite(minY)) [minY, maxY] = [0, 1];
+    if (data.yDomain) [minY, maxY] = [Math.min(data.yDomain[0], minY), Math.max(data.yDomain[1], maxY)];
     if (minY === maxY) [minY, maxY] = [minY - 1, maxY + 1];
     const x = scaleLinear()
       .domain([minX, maxX])

@@ -4,6 +4,7 @@
 
 import type { Kind, LayerSummary, RunSummary } from "../api/types";
 import type { Key, State } from "./state";
+import type { Store } from "./store";
 
 export function currentRun(state: Readonly<State>): RunSummary | null {
   return state.runs.find((run) => run.run === state.run) ?? null;
@@ -49,6 +50,7 @@ export function reconcile(state: Readonly<State>, previousRun: RunSummary | null
     const first = layers.find((layer) => layer.has_weights) ?? layers[0];
     patch.layer = first ? first.name : null;
     patch.filter = null;
+    patch.unit = null;
   }
   const checkpoints = run.checkpoints;
   if (!checkpoints.length) {
@@ -85,6 +87,30 @@ export function previousStep(run: RunSummary | null, kind: Kind, step: number): 
 
 export function selectedLayer(state: Readonly<State>): LayerSummary | null {
   return currentRun(state)?.layers.find((layer) => layer.name === state.layer) ?? null;
+}
+
+/** The layer `name` of `run` when it has units records, else null. */
+export function unitsLayer(run: RunSummary | null, name: string | null): LayerSummary | null {
+  const layer = run?.layers.find((entry) => entry.name === name);
+  return layer?.has_units ? layer : null;
+}
+
+/** The layers of `run` that have units records, in the run's order. */
+export function layersWithUnits(run: RunSummary | null): LayerSummary[] {
+  return (run?.layers ?? []).filter((layer) => layer.has_units);
+}
+
+/**
+ * A unit is an index into the selected layer: when the layer changes without the unit being
+ * chosen with it (a link, a unit of another layer in a list), the selected unit is dropped.
+ */
+export function dropUnitWithLayer(store: Store): () => void {
+  return store.subscribe(
+    (state, changed) => {
+      if (!changed.has("unit") && state.unit !== null) store.set({ unit: null });
+    },
+    ["layer"],
+  );
 }
 
 /**

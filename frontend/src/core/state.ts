@@ -18,6 +18,7 @@ import {
   type StatisticName,
   type StatisticSource,
 } from "../generated/contract";
+import { UNITS_SORTS, type UnitsSort } from "../lib/units";
 import { count, flag, type HashCodec, identifier, oneOf, parts, text } from "./codecs";
 
 export interface FieldSpec<T> {
@@ -48,6 +49,7 @@ export type CompareSpec = {
 
 export const COLOUR_BY = ["class", "cluster"] as const;
 export type ColourBy = (typeof COLOUR_BY)[number];
+
 export const SPEEDS = [1, 2, 5, 10, 20, 30] as const; // checkpoints per second
 export const POLL_INTERVALS = [5, 10, 30, 60] as const; // seconds
 
@@ -69,6 +71,8 @@ export const STATE_FIELDS = {
   image: field<number | null>(null, count("image"), SELECTION),
   /** The selected filter of `layer` (index into its filters). */
   filter: field<number | null>(null, count("filter"), SELECTION),
+  /** The selected unit of `layer` (output channel or feature): the unit panel shows it. */
+  unit: field<number | null>(null, count("unit"), SELECTION),
   /** The open tab: a name in views/registry.ts (the first tab the run has is shown for any other). */
   view: field<string>("filters", identifier("view"), SELECTION),
 
@@ -89,6 +93,12 @@ export const STATE_FIELDS = {
   source: field<StatisticSource>("weights", oneOf("source", STATISTIC_SOURCES)),
   /** Training dynamics: symlog value axis. */
   logScale: field(false, flag("log")),
+  /** Filters: colour each filter by its unit's top class (hue) and selectivity (saturation). */
+  unitColours: field(false, flag("ucolour")),
+  /** Units: the order of the matrix's rows. */
+  unitsSort: field<UnitsSort>("unit", oneOf("usort", UNITS_SORTS)),
+  /** The selected probe image's Grad-CAM overlay. */
+  gradcam: field(true, flag("gradcam")),
   /** Direct Compare: the form. */
   compare: field<CompareSpec>(
     { steps: "", layers: "", filters: "", image: "" },

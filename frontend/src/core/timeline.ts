@@ -396,7 +396,20 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
   // After the views have reacted to the change (they subscribe later), so the current frame goes first.
   store.subscribe(
     () => queueMicrotask(schedulePrefetch),
-    ["runs", "run", "step", "layer", "image", "view", "norm", "activationNorm", "playing"],
+    [
+      "runs",
+      "run",
+      "step",
+      "layer",
+      "image",
+      "view",
+      "norm",
+      "activationNorm",
+      "playing",
+      "unit",
+      "unitColours",
+      "gradcam",
+    ],
   );
 
   doc.addEventListener("keydown", (event) => {

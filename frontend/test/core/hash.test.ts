@@ -37,6 +37,25 @@ describe("hash round trip", () => {
     );
   });
 
+  it("carries the selected unit and the units settings; links without them keep their meaning", () => {
+    const hash = "#run=a&layer=conv1&step=4&unit=5&view=units&ucolour=1&usort=selectivity&gradcam=0";
+    expect(decodeHash(hash)).toEqual({
+      run: "a",
+      layer: "conv1",
+      step: 4,
+      unit: 5,
+      view: "units",
+      unitColours: true,
+      unitsSort: "selectivity",
+      gradcam: false,
+    });
+    expect(encodeHash({ ...initialState(), ...decodeHash(hash) })).toBe(hash);
+    const old = { ...initialState(), ...decodeHash("#run=a&layer=conv1&step=4&filter=2") };
+    expect([old.filter, old.unit, old.unitColours, old.unitsSort, old.gradcam]).toEqual([2, null, false, "unit", true]);
+    expect(encodeHash(old)).toBe("#run=a&layer=conv1&step=4&filter=2&view=filters");
+    expect(decodeHash("#unit=-1&ucolour=2&usort=size&gradcam=maybe")).toEqual({});
+  });
+
   it("keeps a view name it does not know (the tabs show the first tab for it)", () => {
     expect(decodeHash("#view=units")).toEqual({ view: "units" });
   });

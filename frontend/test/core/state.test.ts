@@ -28,6 +28,7 @@ describe("STATE_FIELDS", () => {
       "step",
       "image",
       "filter",
+      "unit",
       "view",
       "norm",
       "activationNorm",
@@ -37,6 +38,9 @@ describe("STATE_FIELDS", () => {
       "stat",
       "source",
       "logScale",
+      "unitColours",
+      "unitsSort",
+      "gradcam",
       "compare",
     ]);
   });
@@ -54,6 +58,7 @@ describe("STATE_FIELDS", () => {
       step: 3,
       image: 0,
       filter: 7,
+      unit: 5,
       view: "clusters",
       norm: "layer" as const,
       activationNorm: "layer" as const,
@@ -63,6 +68,9 @@ describe("STATE_FIELDS", () => {
       stat: "std" as const,
       source: "activations" as const,
       logScale: true,
+      unitColours: true,
+      unitsSort: "class" as const,
+      gradcam: false,
       compare: { steps: "0:4", layers: "a,b", filters: "1", image: "#2" },
       playing: true, // per session: not in the hash
       speed: 20,

@@ -1,0 +1,484 @@
+// The unit panel: what one unit of the selected layer responds to at the selected checkpoint.
+// Its top-9 eval images as crops of their receptive-field boxes (pointing at one shows the whole
+// image with the box drawn on it; clicking selects the image), its class means as bars, its
+// selectivity and top class, and over all checkpoints the stability of its top images (overlap
+// with the previous checkpoint's: units whose examples never settle stand out) and its
+// selectivity. It follows the timeline; the Filters, Units and Confusion views open it.
+
+import { errorText } from "../api/client";
+import type { CorpusResponse, TopImagesResponse, UnitsHistoryResponse } from "../api/types";
+import { toNumber } from "../api/types";
+import { topImagesSpriteUrl, topImagesUrl } from "../api/urls";
+import { BarChart } from "../charts/bars";
+import { LineChart } from "../charts/line_chart";
+import type { AppContext } from "../core/context";
+import { hasStep, layersWithUnits, MAIN, nearestCheckpoint, type Side, unitsLayer } from "../core/derived";
+import { Latest, runGate } from "../core/guards";
+import { Part } from "../core/part";
+import { categoricalColor } from "../lib/colours";
+import { formatNumber } from "../lib/format";
+import { className } from "../lib/search";
+import { boxOnImage, CROP_SIZE, cropX, TOP_SHOWN, unitSeries } from "../lib/units";
+import { h, replaceChildren, Status, testids } from "../ui/dom";
+import { ensureStyles } from "../ui/styles";
+import { thumbnailsFor } from "../ui/thumbnails";
+
+const CSS = `
+.dv-unit-panel { margin-top: 8px; }
+.dv-unit-head { display: flex; align-items: baseline; gap: 10px; }
+.dv-unit-head strong { font-size: 13px; }
+.dv-unit-body { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.dv-unit-crops { display: grid; grid-template-columns: repeat(3, 52px); gap: 3px; }
+.dv-unit-crop { width: 52px; height: 52px; image-rendering: pixelated; cursor: pointer; background: #ddd; display: block; }
+.dv-unit-crop:hover, .dv-unit-crop.dv-hovered { outline: 2px solid var(--dv-accent); }
+.dv-unit-crop.dv-selected { outline: 3px solid var(--dv-select); }
+.dv-unit-preview { position: relative; display: inline-block; line-height: 0; }
+.dv-unit-box { position: absolute; border: 2px solid var(--dv-accent); box-shadow: 0 0 0 1px #fff; pointer-events: none; box-sizing: border-box; }
+.dv-unit-side { min-width: 220px; flex: 1; max-width: 360px; }
+.dv-unit-top .dv-bar { background: var(--dv-accent); }
+.dv-unit-top .dv-bar-label { font-weight: 600; }
+.dv-unit-charts { display: flex; flex-wrap: wrap; gap: 8px; }
+.dv-unit-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
+`;
+
+/** More classes than this and only the 10 largest class means are drawn. */
+const ALL_CLASSES_UP_TO = 12;
+const PREVIEW_SIZE = 132;
+const CHART_WIDTH = 300;
+
+export interface UnitPanelSettings {
+  /** Which run and checkpoint (default: the main selection). */
+  side?: Side;
+  /** Appended to every test id of the panel (when it is shown twice on a page). */
+  testidSuffix?: string;
+  /** Hidden while no unit is selected (else it says how to pick one). */
+  hideWhenNone?: boolean;
+  /** The hint shown while no unit is selected. */
+  hint?: string;
+}
+
+interface Shown {
+  run: string;
+  layer: string;
+  step: number;
+  answer: TopImagesResponse;
+  names: readonly string[];
+  /** The crops (null for a unit without top images). */
+  sprite: HTMLImageElement | null;
+}
+
+/** A number for the facts: NaN/Inf as words, else `digits` significant digits. */
+function fact(value: unknown, digits = 3): string {
+  return formatNumber(toNumber(value as number), digits);
+}
+
+export class UnitPanel extends Part {
+  readonly element: HTMLElement;
+  private readonly side: Side;
+  private readonly id: (name: string) => string;
+  private readonly heading: HTMLElement;
+  private readonly status: Status;
+  private readonly body: HTMLElement;
+  private readonly crops: HTMLElement;
+  private readonly preview: HTMLElement;
+  private readonly box: HTMLElement;
+  private readonly previewCaption: HTMLElement;
+  private readonly facts: HTMLElement;
+  private readonly bars: BarChart;
+  private readonly stabilityChart: LineChart;
+  private readonly selectivityChart: LineChart;
+  private readonly loads = new Latest();
+  private readonly histories = new Latest();
+  private shown: Shown | null = null;
+  private history: { key: string; answer: UnitsHistoryResponse } | null = null;
+  private hovered: number | null = null;
+  private previewThumb: HTMLCanvasElement | null = null;
+
+  constructor(
+    container: HTMLElement,
+    private readonly ctx: AppContext,
+    private readonly settings: UnitPanelSettings = {},
+  ) {
+    super(ctx.store);
+    ensureStyles("unit-panel", CSS);
+    this.side = settings.side ?? MAIN;
+    const id = testids(settings.testidSuffix);
+    this.id = id;
+    this.heading = h("strong", { testid: id("unit-title") });
+    this.status = new Status(id("unit-status"));
+    this.crops = h("div", {
+      testid: id("unit-crops"),
+      class: "dv-unit-crops",
+      attrs: { role: "list", "aria-label": "Top images of the unit" },
+    });
+    this.crops.addEventListener("mouseleave", () => this.hover(null));
+    this.box = h("div", { testid: id("unit-box"), class: "dv-unit-box" });
+    this.box.hidden = true;
+    this.preview = h("div", { testid: id("unit-preview"), class: "dv-unit-preview" }, this.box);
+    this.previewCaption = h("div", { testid: id("unit-preview-caption"), class: "dv-small dv-muted" });
+    this.facts = h("dl", { testid: id("unit-facts"), class: "dv-facts" });
+    const side = h("div", { class: "dv-unit-side" }, this.facts);
+    this.bars = new BarChart(side, { testid: id("unit-class-means") });
+    const charts = h("div", { class: "dv-unit-charts" });
+    const chart = (testid: string) =>
+      new LineChart(charts, {
+        testid,
+        height: 120,
+        width: () => CHART_WIDTH,
+        onClick: (x) => this.moveTimeline(x),
+      });
+    this.stabilityChart = chart(id("unit-stability"));
+    this.selectivityChart = chart(id("unit-selectivity-history"));
+    this.body = h(
+      "div",
+      {},
+      h(
+        "div",
+        { class: "dv-unit-body" },
+        h("div", {}, h("div", { class: "dv-small dv-muted", text: "top images (receptive fields)" }), this.crops),
+        h("div", {}, this.preview, this.previewCaption),
+        side,
+      ),
+      charts,
+      h("div", {
+        class: "dv-small dv-muted",
+        text: "Selectivity compares the unit's mean response to its top class with its other classes'; it does not say whether the network relies on the unit. Class means are of the rectified output (ReLU of what the module outputs, usually the pre-activation).",
+      }),
+    );
+    this.element = h(
+      "div",
+      { testid: id("unit-panel"), class: "dv-unit-panel dv-panel", attrs: { "aria-live": "polite" } },
+      h(
+        "div",
+        { class: "dv-unit-head" },
+        this.heading,
+        h("button", {
+          testid: id("unit-panel-close"),
+          class: "dv-link",
+          text: "close",
+          attrs: { type: "button" },
+          on: { click: () => this.store.set({ unit: null }) },
+        }),
+      ),
+      this.status.element,
+      this.body,
+    );
+    this.element.hidden = Boolean(settings.hideWhenNone);
+    container.appendChild(this.element);
+
+    this.watch(
+      [...this.side.runKeys, ...this.side.stepKeys, "layer", "unit"],
+      () => void ctx.gate.track(this.render()),
+    );
+    this.watch(["image"], () => this.markSelected());
+    ctx.prefetcher.register((step) => {
+      const state = ctx.store.get();
+      const run = this.side.run(state);
+      const layer = unitsLayer(run, state.layer);
+      const unit = state.unit;
+      if (!this.active || !run || !layer || unit === null || !hasStep(run, "units", step)) return [];
+      return [
+        { kind: "json", url: topImagesUrl(run.run, layer.name, unit, step) },
+        { kind: "image", url: topImagesSpriteUrl(run.run, layer.name, unit, step) },
+      ];
+    });
+  }
+
+  protected override activeChanged(active: boolean): void {
+    if (!active) this.loads.cancel();
+  }
+
+  protected refresh(): void {
+    void this.render();
+  }
+
+  /** Draw the selection; resolves once the crops are on screen (what playback waits for). */
+  private async render(): Promise<void> {
+    const current = this.loads.start();
+    const state = this.store.get();
+    const unit = state.unit;
+    const empty = (state: "loading" | "empty" | "error", text: string) => {
+      this.shown = null;
+      this.status.set(state, text);
+      this.body.hidden = true;
+      this.element.removeAttribute("data-unit");
+      this.element.removeAttribute("data-step");
+    };
+    if (unit === null) {
+      this.element.hidden = Boolean(this.settings.hideWhenNone);
+      this.heading.textContent = "Unit";
+      return empty("empty", this.settings.hint ?? "Click a unit to see what it responds to.");
+    }
+    this.element.hidden = false;
+    const gate = runGate(state, this.side);
+    if (!gate.ok) return empty(gate.state, gate.text);
+    const run = gate.run;
+    const layer = unitsLayer(run, state.layer);
+    this.heading.textContent = `Unit ${unit} of ${state.layer ?? "–"}`;
+    if (!layer) {
+      const names = layersWithUnits(run).map((entry) => entry.name);
+      return empty(
+        "empty",
+        names.length
+          ? `Layer ${state.layer ?? "–"} has no unit records; layers with them: ${names.join(", ")}.`
+          : `Run ${run.run} has no unit records (what each unit responds to).`,
+      );
+    }
+    const step = this.side.step(state);
+    if (step === null) return empty("empty", `Run ${run.run} has no checkpoints yet.`);
+    if (!hasStep(run, "units", step)) return empty("empty", `No unit summary was logged at step ${step}.`);
+    void this.loadHistory(run.run, layer.name, (run.steps_by_kind.units ?? []).join(","));
+    if (!this.shown) this.status.set("loading", `Loading unit ${unit} of ${layer.name} at step ${step}…`);
+    const { api, images } = this.ctx;
+    // The sprite is asked for at once, beside its JSON (the URL the answer names; prefetched alike).
+    const spriteUrl = topImagesSpriteUrl(run.run, layer.name, unit, step);
+    const early = images.load(spriteUrl).catch(() => null);
+    let answer: TopImagesResponse;
+    let corpus: CorpusResponse | null;
+    let sprite: HTMLImageElement | null = null;
+    try {
+      [answer, corpus] = await Promise.all([
+        api.topImages(run.run, layer.name, unit, step),
+        run.kinds.includes("corpus") ? api.corpus(run.run).catch(() => null) : Promise.resolve(null),
+      ]);
+      if (answer.images.length && answer.sprite) {
+        sprite = answer.sprite === spriteUrl ? await early : await images.load(answer.sprite);
+        if (!sprite) sprite = await images.load(answer.sprite); // the error, once more
+      }
+    } catch (error) {
+      if (current()) empty("error", `Could not load unit ${unit} of ${layer.name}: ${errorText(error)}`);
+      return;
+    }
+    if (!current()) return;
+    const names = corpus?.class_names?.length ? corpus.class_names : run.class_names;
+    this.shown = { run: run.run, layer: layer.name, step, answer, names, sprite };
+    this.body.hidden = false;
+    this.drawCrops();
+    this.drawPreview();
+    this.drawFacts();
+    this.drawBars();
+    this.drawHistory();
+    const top = className(names, answer.top_class);
+    this.status.set(
+      "ready",
+      `${layer.name} · unit ${unit} · step ${answer.step} · ${answer.dead ? "dead: never positive on an eval image" : `top class ${top}, selectivity ${fact(answer.selectivity, 2)}`}`,
+    );
+    this.element.setAttribute("data-unit", String(unit));
+    this.element.setAttribute("data-layer", layer.name);
+    this.element.setAttribute("data-step", String(answer.step));
+  }
+
+  private drawCrops(): void {
+    const shown = this.shown;
+    if (!shown) return;
+    const { answer, sprite } = shown;
+    const count = Math.min(TOP_SHOWN, answer.images.length);
+    const size = answer.cell || CROP_SIZE;
+    const crops: HTMLElement[] = [];
+    for (let rank = 0; rank < count; rank += 1) {
+      const image = answer.images[rank];
+      const canvas = h("canvas", {
+        testid: this.id("unit-crop"),
+        class: "dv-unit-crop",
+        title: `image #${image} · score ${fact(answer.values[rank])}; click to select it`,
+        attrs: { role: "listitem", "data-index": image, "data-rank": rank },
+      });
+      canvas.width = size;
+      canvas.height = size;
+      const context = canvas.getContext("2d");
+      if (context && sprite) {
+        context.imageSmoothingEnabled = false;
+        context.drawImage(sprite, cropX(rank, size), 0, size, size, 0, 0, size, size);
+      }
+      canvas.addEventListener("mouseenter", () => this.hover(rank));
+      canvas.addEventListener("click", () => this.store.set({ image }));
+      crops.push(canvas);
+    }
+    replaceChildren(
+      this.crops,
+      ...(crops.length ? crops : [h("span", { class: "dv-muted dv-small", text: "No top images." })]),
+    );
+    if (this.hovered !== null && this.hovered >= count) this.hovered = null;
+    this.markSelected();
+  }
+
+  private hover(rank: number | null): void {
+    this.hovered = rank;
+    for (const crop of Array.from(this.crops.querySelectorAll(".dv-unit-crop"))) {
+      crop.classList.toggle("dv-hovered", rank !== null && crop.getAttribute("data-rank") === String(rank));
+    }
+    this.drawPreview();
+  }
+
+  private markSelected(): void {
+    const image = String(this.store.get().image);
+    for (const crop of Array.from(this.crops.querySelectorAll(".dv-unit-crop"))) {
+      crop.classList.toggle("dv-selected", crop.getAttribute("data-index") === image);
+    }
+  }
+
+  /** The whole image of the crop pointed at (else of the best one) with the unit's box on it. */
+  private drawPreview(): void {
+    const shown = this.shown;
+    const run = this.side.run(this.store.get());
+    const thumbnails = thumbnailsFor(this.ctx, run);
+    const rank = this.hovered ?? 0;
+    const image = shown?.answer.images[rank];
+    if (!shown || image === undefined || !thumbnails || image >= thumbnails.count) {
+      this.previewThumb?.remove();
+      this.previewThumb = null;
+      this.box.hidden = true;
+      this.preview.removeAttribute("data-index");
+      this.previewCaption.textContent = shown && !thumbnails ? "This run logged no thumbnails." : "";
+      return;
+    }
+    const key = `${thumbnails.run}#${image}`;
+    if (this.previewThumb?.getAttribute("data-key") !== key) {
+      this.previewThumb?.remove();
+      this.previewThumb = thumbnails.canvas(image, PREVIEW_SIZE, { attrs: { "data-key": key } });
+      this.previewThumb.addEventListener("click", () => this.store.set({ image }));
+      this.preview.insertBefore(this.previewThumb, this.box);
+    }
+    const [height, width] = thumbnails.thumb;
+    const ratio = PREVIEW_SIZE / Math.max(width, height);
+    const display = { width: Math.round(width * ratio), height: Math.round(height * ratio) };
+    const box = shown.answer.boxes[rank];
+    this.preview.setAttribute("data-index", String(image));
+    if (box) {
+      const at = boxOnImage(box, shown.answer.input_shape, display);
+      Object.assign(this.box.style, {
+        left: `${at.left}px`,
+        top: `${at.top}px`,
+        width: `${at.width}px`,
+        height: `${at.height}px`,
+      });
+      this.box.setAttribute("data-box", box.join(","));
+      this.box.hidden = false;
+    } else {
+      this.box.hidden = true;
+    }
+    const position = shown.answer.positions[rank];
+    this.previewCaption.textContent = `image #${image} · rank ${rank + 1} · score ${fact(shown.answer.values[rank])}${position ? ` at row ${position[0]}, col ${position[1]}` : ""}`;
+  }
+
+  private drawFacts(): void {
+    const shown = this.shown;
+    if (!shown) return;
+    const { answer, names } = shown;
+    const rows: [string, string | Node][] = [
+      ["unit", `${answer.unit} of ${shown.layer}`],
+      [
+        "top class",
+        h(
+          "span",
+          {},
+          h("span", { class: "dv-unit-swatch", style: { background: categoricalColor(answer.top_class) } }),
+          className(names, answer.top_class),
+        ),
+      ],
+      ["selectivity", fact(answer.selectivity, 2)],
+      ["best score", answer.values.length ? fact(answer.values[0]) : "–"],
+      ["dead", answer.dead ? "yes: never positive on an eval image" : "no"],
+    ];
+    const stability = this.stabilityAt(answer.step, answer.unit);
+    if (stability) rows.push(["top-image stability", stability]);
+    const facts = rows.flatMap(([name, value]) => [
+      h("dt", { text: name }),
+      h("dd", { attrs: { "data-fact": name } }, value),
+    ]);
+    replaceChildren(this.facts, ...facts);
+    this.facts.setAttribute("data-selectivity", String(toNumber(answer.selectivity)));
+    this.facts.setAttribute("data-top-class", String(answer.top_class));
+    this.facts.setAttribute("data-dead", String(answer.dead));
+  }
+
+  /** "0.80 (overlap with step 4)" from the loaded history, or null. */
+  private stabilityAt(step: number, unit: number): string | null {
+    const history = this.history?.answer;
+    if (!history || this.history?.key !== this.historyKey()) return null;
+    const index = history.steps.indexOf(step);
+    if (index < 0) return null;
+    const value = fact(history.stability[index]?.[unit], 2);
+    return index === 0 ? `${value} (first checkpoint)` : `${value} (overlap with step ${history.steps[index - 1]})`;
+  }
+
+  private drawBars(): void {
+    const shown = this.shown;
+    if (!shown) return;
+    const { answer, names } = shown;
+    const means = answer.class_means.map((value, cls) => ({ cls, value: toNumber(value) }));
+    const largest = Math.max(0, ...means.map(({ value }) => (Number.isFinite(value) ? value : 0)));
+    const drawn = means.length > ALL_CLASSES_UP_TO ? [...means].sort((a, b) => b.value - a.value).slice(0, 10) : means;
+    this.bars.draw({
+      caption: `class means of the rectified output at step ${answer.step}${means.length > drawn.length ? " (largest 10)" : ""}`,
+      bars: drawn.map(({ cls, value }) => ({
+        label: className(names, cls),
+        fraction: largest > 0 ? value / largest : 0,
+        text: fact(value),
+        title: `${className(names, cls)}: mean ${formatNumber(value, 5)}`,
+        classes: cls === answer.top_class ? ["dv-unit-top"] : [],
+        attrs: { "data-class": cls },
+      })),
+      note: answer.dead ? "A dead unit: every class mean is 0." : null,
+    });
+  }
+
+  private historyKey(): string {
+    const shown = this.shown;
+    const run = this.side.run(this.store.get());
+    return shown && run ? `${shown.run}\u0000${shown.layer}\u0000${(run.steps_by_kind.units ?? []).join(",")}` : "";
+  }
+
+  private async loadHistory(run: string, layer: string, version: string): Promise<void> {
+    const key = `${run}\u0000${layer}\u0000${version}`;
+    if (this.history?.key === key) return;
+    const current = this.histories.start();
+    try {
+      const answer = await this.ctx.api.unitsHistory(run, layer, version);
+      if (!current()) return;
+      this.history = { key, answer };
+    } catch {
+      if (!current()) return;
+      this.history = null;
+    }
+    this.drawHistory();
+    this.drawFacts();
+  }
+
+  /** The unit's stability and selectivity over the checkpoints, the selected one marked. */
+  private drawHistory(): void {
+    const shown = this.shown;
+    const history = this.history;
+    if (!shown || !history || history.key !== this.historyKey()) {
+      this.stabilityChart.draw(null, "no history");
+      this.selectivityChart.draw(null, "no history");
+      return;
+    }
+    const unit = shown.answer.unit;
+    const { answer } = history;
+    const draw = (chart: LineChart, name: string, title: string, table: UnitsHistoryResponse["stability"]) =>
+      chart.draw({
+        series: [{ name, points: unitSeries(answer, table, unit), colour: "#1565c0", attrs: { "data-unit": unit } }],
+        xExtent: answer.steps,
+        rule: shown.step,
+        title,
+        xLabel: "step",
+        yDomain: [0, 1],
+        ariaLabel: `${title} of unit ${unit} of ${shown.layer}`,
+      });
+    draw(
+      this.stabilityChart,
+      "stability",
+      "top-image stability (overlap with the previous checkpoint)",
+      answer.stability,
+    );
+    draw(this.selectivityChart, "selectivity", "selectivity over checkpoints", answer.selectivity);
+  }
+
+  private moveTimeline(x: number): void {
+    if (this.side !== MAIN) return;
+    const run = this.side.run(this.store.get());
+    const step = run ? nearestCheckpoint(run.checkpoints, x) : null;
+    if (step !== null) this.store.set({ step, playing: false });
+  }
+}
