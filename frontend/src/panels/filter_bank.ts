@@ -28,6 +28,8 @@ export interface FilterBankSettings {
   side?: Side;
   /** Appended to every test id of the panel (when it is shown twice on a page). */
   testidSuffix?: string;
+  /** Called whenever what is drawn over the sprite must follow it (a new sprite, layout, zoom or size). */
+  onDrawn?: () => void;
 }
 
 /** The weights at a pointed-at pixel (three for an RGB-drawn first layer). */
@@ -57,6 +59,7 @@ export class FilterBank extends Part {
   private geometry: { key: string; layout: FilterLayout } | null = null;
   private hover: FilterPixel | null = null;
   private hoverTimer: number | null = null;
+  private readonly onDrawn: () => void;
 
   constructor(
     container: HTMLElement,
@@ -67,6 +70,7 @@ export class FilterBank extends Part {
     this.side = settings.side ?? MAIN;
     this.status = settings.status;
     this.info = settings.info;
+    this.onDrawn = settings.onDrawn ?? (() => undefined);
     this.stage = new SpriteStage(
       testids(settings.testidSuffix)("filters-sprite"),
       "Filters of the selected layer",
@@ -105,6 +109,12 @@ export class FilterBank extends Part {
 
   setZoom(zoom: Zoom): void {
     this.stage.setZoom(zoom);
+    this.renderPinned();
+  }
+
+  /** The layout of the sprite on screen (null before it has come, or when nothing is shown). */
+  get layout(): FilterLayout | null {
+    return this.layoutFor(this.stage.shown);
   }
 
   protected refresh(): void {
@@ -118,6 +128,7 @@ export class FilterBank extends Part {
     const state = this.store.get();
     const fail = (text: string, kind: "empty" | "loading" = "empty") => {
       this.stage.clear();
+      this.onDrawn();
       this.status.set(kind, text);
       void this.renderInfo();
       return Promise.resolve();
@@ -186,7 +197,11 @@ export class FilterBank extends Part {
     const at = layout && pixel ? locateFilterPixel(layout, pixel.x, pixel.y) : null;
     if (!layout || !at) return;
     const index = filterIndex(layout, at.filter);
-    this.store.set({ filter: this.store.get().filter === index ? null : index });
+    const state = this.store.get();
+    const filter = state.filter === index ? null : index;
+    // A filter of a layer with unit records is also that unit (its output channel): the unit panel opens.
+    const hasUnits = this.side.run(state)?.layers.find((layer) => layer.name === state.layer)?.has_units;
+    this.store.set(hasUnits ? { filter, unit: filter } : { filter });
   }
 
   private setHover(at: FilterPixel | null): void {
@@ -219,6 +234,7 @@ export class FilterBank extends Part {
       const tile = filterTileOrigin(layout, rendered);
       this.stage.outline("pinned", { ...tile, width: layout.tile[1], height: layout.tile[0] }, layout);
     }
+    this.onDrawn();
     void this.renderInfo();
   }
 

@@ -1,6 +1,7 @@
-// The selected eval image: its thumbnail, what the corpus says of it (label, id, caption), the
-// class predicted at the selected checkpoint, and the predicted class probabilities as bars.
-// `data-index` names the selected image at once, also while the panel is hidden.
+// The selected eval image: its thumbnail (with its Grad-CAM map over it, when asked for and
+// logged), what the corpus says of it (label, id, caption), the class predicted at the selected
+// checkpoint, and the predicted class probabilities as bars. `data-index` names the selected
+// image at once, also while the panel is hidden.
 
 import { errorText } from "../api/client";
 import type { CorpusResponse, PredictionResponse } from "../api/types";
@@ -16,10 +17,12 @@ import { className } from "../lib/search";
 import { h, replaceChildren, testids } from "../ui/dom";
 import { ensureStyles } from "../ui/styles";
 import { thumbnailsFor } from "../ui/thumbnails";
+import { GradCam } from "./gradcam";
 
 const CSS = `
 .dv-selected-image { display: flex; gap: 8px; align-items: flex-start; }
 .dv-histogram { margin-top: 6px; }
+.dv-overlay-holder { position: relative; line-height: 0; flex: none; }
 `;
 
 /** More classes than this and only the 10 most probable are drawn. */
@@ -32,6 +35,8 @@ export interface SelectedImageSettings {
   thumbnailSize?: number;
   /** Appended to every test id of the panel (when it is shown twice on a page). */
   testidSuffix?: string;
+  /** Draw the image's Grad-CAM map over its thumbnail (for runs that logged them), with its toggle. */
+  gradcam?: boolean;
 }
 
 export class SelectedImage extends Part {
@@ -39,6 +44,8 @@ export class SelectedImage extends Part {
   private readonly histogram: BarChart;
   private readonly side: Side;
   private readonly loads = new Latest();
+  private readonly holder: HTMLElement;
+  private readonly gradcam: GradCam | null;
   private thumb: HTMLCanvasElement | null = null;
 
   constructor(
@@ -51,7 +58,10 @@ export class SelectedImage extends Part {
     this.side = settings.side ?? MAIN;
     const id = testids(settings.testidSuffix);
     this.element = h("div", { testid: id("selected-image"), class: "dv-selected-image" });
+    this.holder = h("div", { class: "dv-overlay-holder" });
     container.appendChild(this.element);
+    this.gradcam = settings.gradcam ? new GradCam(ctx, { side: this.side, testidSuffix: settings.testidSuffix }) : null;
+    if (this.gradcam) container.appendChild(this.gradcam.controls);
     this.histogram = new BarChart(container, { testid: id("prediction-histogram"), className: "dv-histogram" });
     this.watch([...this.side.runKeys, ...this.side.stepKeys, "image"], () => void ctx.gate.track(this.render()));
     ctx.store.subscribe((state) => this.markIndex(state.image), ["image"]);
@@ -61,6 +71,10 @@ export class SelectedImage extends Part {
       if (!this.active || !run || state.image === null || !hasStep(run, "predictions", step)) return [];
       return [{ kind: "json", url: predictionsUrl(run.run, step, state.image) }];
     });
+  }
+
+  protected override activeChanged(active: boolean): void {
+    this.gradcam?.setActive(active);
   }
 
   protected refresh(): void {
@@ -114,9 +128,10 @@ export class SelectedImage extends Part {
             })
           : null;
     }
+    if (this.holder.firstChild !== this.thumb) replaceChildren(this.holder, this.thumb, this.gradcam?.overlay);
     replaceChildren(
       this.element,
-      this.thumb,
+      this.thumb ? this.holder : null,
       facts,
       h("button", {
         class: "dv-link",

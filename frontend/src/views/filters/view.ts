@@ -1,7 +1,9 @@
 // Filters view (deepViz's main screen): the selected layer's filter bank at the selected
-// checkpoint with the facts of the filter pointed at; beside it the selected image (facts,
-// predicted classes), its activations at that layer and the probe images; below, the corpus
-// browser. The view is the toolbar and the layout; the panels do the drawing.
+// checkpoint with the facts of the filter pointed at (optionally coloured by what each unit
+// responds to; clicking a filter of a layer with unit records opens its unit panel below the
+// bank); beside it the selected image (facts, predicted classes, Grad-CAM), its activations at
+// that layer and the probe images; below, the corpus browser. The view is the toolbar and the
+// layout; the panels do the drawing.
 
 import type { AppContext } from "../../core/context";
 import { currentRun } from "../../core/derived";
@@ -12,7 +14,9 @@ import { CorpusBrowser } from "../../panels/corpus_browser";
 import { FilterBank } from "../../panels/filter_bank";
 import { ProbeChips } from "../../panels/probe_chips";
 import { SelectedImage } from "../../panels/selected_image";
-import { h, Status, select, setOptions } from "../../ui/dom";
+import { UnitColours } from "../../panels/unit_colours";
+import { UnitPanel } from "../../panels/unit_panel";
+import { checkbox, h, Status, select, setOptions } from "../../ui/dom";
 import type { Zoom } from "../../ui/sprite";
 import { ensureStyles } from "../../ui/styles";
 import { TabView } from "../common";
@@ -32,6 +36,7 @@ export class FiltersView extends TabView {
   private readonly status = new Status();
   private readonly layerSelect: HTMLSelectElement;
   private readonly normSelect: HTMLSelectElement;
+  private readonly unitColours: { label: HTMLLabelElement; input: HTMLInputElement };
   private readonly panels: Part[];
 
   constructor(ctx: AppContext, root: HTMLElement) {
@@ -39,7 +44,13 @@ export class FiltersView extends TabView {
     ensureStyles("filters", CSS);
     root.classList.add("dv-filters");
     const { store } = ctx;
-    this.layerSelect = select("filters-layer", [], "", (layer) => store.set({ layer, filter: null }), "Layer");
+    this.layerSelect = select(
+      "filters-layer",
+      [],
+      "",
+      (layer) => store.set({ layer, filter: null, unit: null }),
+      "Layer",
+    );
     this.normSelect = select(
       "filters-norm",
       [
@@ -60,7 +71,16 @@ export class FiltersView extends TabView {
       info,
       h("h3", { text: "Selected image" }),
     );
-    const bank = new FilterBank(sprite, ctx, { status: this.status, info });
+    let colours: UnitColours | null = null;
+    const bank = new FilterBank(sprite, ctx, { status: this.status, info, onDrawn: () => colours?.update() });
+    colours = new UnitColours(bank, ctx);
+    sprite.appendChild(colours.legend);
+    this.unitColours = checkbox("filters-unit-colours", "colour by unit", store.get().unitColours, (checked) =>
+      store.set({ unitColours: checked }),
+    );
+    this.unitColours.label.title =
+      "Colour each filter by its unit: hue = the class it responds to most, saturation = how selective it is; dead units crossed";
+    const unitPanel = new UnitPanel(sprite, ctx, { hideWhenNone: true });
     const zoom = select(
       "filters-zoom",
       [
@@ -80,19 +100,23 @@ export class FiltersView extends TabView {
         h("label", { class: "dv-inline" }, "layer ", this.layerSelect),
         h("label", { class: "dv-inline" }, "colour scale ", this.normSelect),
         h("label", { class: "dv-inline" }, "zoom ", zoom),
+        this.unitColours.label,
       ),
       this.status.element,
       h("div", { class: "dv-filters-main" }, sprite, side),
     );
     this.panels = [
       bank,
-      new SelectedImage(side, ctx),
+      colours,
+      unitPanel,
+      new SelectedImage(side, ctx, { gradcam: true, thumbnailSize: 128 }),
       new ActivationsPanel(side, ctx),
       new ProbeChips(side, ctx),
       new CorpusBrowser(root, ctx),
     ];
     this.watch(["runs", "run", "layer"]);
     store.subscribe((s) => (this.normSelect.value = s.norm), ["norm"]);
+    store.subscribe((s) => (this.unitColours.input.checked = s.unitColours), ["unitColours"]);
   }
 
   protected override activeChanged(active: boolean): void {
@@ -110,5 +134,9 @@ export class FiltersView extends TabView {
       state.layer ?? "",
     );
     this.layerSelect.disabled = layers.length === 0;
+    // The unit colours need unit records of the layer.
+    const hasUnits = Boolean(layers.find((layer) => layer.name === state.layer)?.has_units);
+    this.unitColours.label.hidden = !layers.some((layer) => layer.has_units);
+    this.unitColours.input.disabled = !hasUnits;
   }
 }
