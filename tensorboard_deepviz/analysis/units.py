@@ -93,19 +93,30 @@ def top_image_stability(previous: np.ndarray, current: np.ndarray) -> np.ndarray
 
     Args:
       previous, current: int ``[units, k]`` eval-image indices (negative entries are padding).
+        The two lists may have different lengths ``k``; an image listed twice counts once.
 
     Returns:
       float64 ``[units]`` in [0, 1]; 1 for a unit with no top images at either checkpoint.
     """
     previous, current = np.asarray(previous), np.asarray(current)
+    if previous.ndim != 2 or current.ndim != 2:
+        raise ValueError(f"top images must be [units, k], got shapes {previous.shape} and {current.shape}")
     if previous.shape[0] != current.shape[0]:
         raise ValueError(f"top images of {previous.shape[0]} and {current.shape[0]} units cannot be compared")
-    overlap = np.empty(previous.shape[0])
-    for unit, (before, after) in enumerate(zip(previous, current)):
-        a, b = set(before[before >= 0].tolist()), set(after[after >= 0].tolist())
-        union = a | b
-        overlap[unit] = len(a & b) / len(union) if union else 1.0
-    return overlap
+    # Vectorized over units (a log's history compares hundreds of units at hundreds of checkpoints):
+    # sorted rows mark each distinct image once, then every pair of marked entries is compared.
+    previous, current = np.sort(previous, axis=1), np.sort(current, axis=1)
+    before, after = _distinct(previous), _distinct(current)
+    common = ((previous[:, :, None] == current[:, None, :]) & before[:, :, None] & after[:, None, :]).sum(axis=(1, 2))
+    union = before.sum(axis=1) + after.sum(axis=1) - common
+    return np.where(union > 0, common / np.maximum(union, 1), 1.0).astype(np.float64)
+
+
+def _distinct(images: np.ndarray) -> np.ndarray:
+    """bool ``[units, k]`` of rows sorted ascending: the entries that are images (not padding) and not repeats."""
+    repeated = np.zeros(images.shape, dtype=bool)
+    repeated[:, 1:] = images[:, 1:] == images[:, :-1]
+    return (images >= 0) & ~repeated
 
 
 def dead_units(max_scores: np.ndarray) -> np.ndarray:
@@ -120,3 +131,46 @@ def dead_units(max_scores: np.ndarray) -> np.ndarray:
     """
     scores = np.asarray(max_scores, dtype=np.float64)
     return scores <= 0.0
+
+
+def class_pair_scores(class_means: np.ndarray, a: int, b: int, epsilon: float = SELECTIVITY_EPSILON) -> np.ndarray:
+    """How much each unit responds to both classes ``a`` and ``b``, relative to its average class.
+
+    ``score = min(mu_a, mu_b) / max(mean of the unit's class means, epsilon)``: above 1 for a unit
+    more active for each of the two classes than for the average class, 0 for a unit silent for
+    either. Non-finite means give a NaN score (compared as not above anything).
+
+    Args:
+      class_means: float ``[units, classes]`` class-conditional mean of a non-negative activity.
+      a, b: two class indices in ``0..classes-1`` (they may be equal).
+      epsilon: the smallest denominator (a silent unit scores 0, not 0/0).
+
+    Returns:
+      float64 ``[units]``.
+
+    Raises:
+      ValueError: for a matrix that is not ``[units, classes]`` or a class outside it.
+    """
+    means = np.asarray(class_means, dtype=np.float64)
+    if means.ndim != 2:
+        raise ValueError(f"class means must be [units, classes], got shape {means.shape}")
+    classes = means.shape[1]
+    for name, value in (("a", a), ("b", b)):
+        if not 0 <= value < classes:
+            raise ValueError(f"class {name}={value} outside 0..{classes - 1}")
+    both = np.minimum(means[:, a], means[:, b])
+    with np.errstate(invalid="ignore"):
+        return both / np.maximum(means.mean(axis=1), epsilon)
+
+
+def selectivity_histogram(selectivity: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of selectivity indices in ``bins`` equal bins over [0, 1] (the last bin includes 1).
+
+    Returns:
+      ``(edges, counts)``: float64 ``[bins + 1]`` from 0 to 1 and int64 ``[bins]``. NaN values are
+      not counted.
+    """
+    values = np.asarray(selectivity, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    counts, edges = np.histogram(np.clip(values, 0.0, 1.0), bins=bins, range=(0.0, 1.0))
+    return edges, counts.astype(np.int64)

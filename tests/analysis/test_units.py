@@ -46,3 +46,28 @@ def test_stability_is_the_jaccard_overlap_of_consecutive_top_images():
 
 def test_a_unit_is_dead_when_never_positive():
     np.testing.assert_array_equal(units.dead_units(np.array([-3.0, 0.0, 1e-6, np.nan])), [True, True, False, False])
+
+
+def test_stability_counts_each_image_once_and_compares_lists_of_any_length():
+    before = np.array([[1, 1, 2], [7, -1, -1]])
+    after = np.array([[2, 3], [-1, -1]])
+    # {1, 2} and {2, 3}: 1 / 3; {7} and nothing: 0.
+    np.testing.assert_allclose(units.top_image_stability(before, after), [1 / 3, 0.0])
+    with pytest.raises(ValueError, match="cannot be compared"):
+        units.top_image_stability(before, after[:1])
+
+
+def test_a_class_pair_score_is_the_lesser_of_the_two_means_over_the_average_class():
+    means = np.array([[2.0, 0.0, 2.0], [4.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [np.nan, 1.0, 1.0]])
+    scores = units.class_pair_scores(means, 0, 2)
+    np.testing.assert_allclose(scores[:4], [1.5, 0.0, 1.0, 0.0])
+    assert np.isnan(scores[4])
+    np.testing.assert_allclose(units.class_pair_scores(means, 1, 1)[:3], [0.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r"class b=3 outside 0\.\.2"):
+        units.class_pair_scores(means, 0, 3)
+
+
+def test_the_selectivity_histogram_has_ten_bins_over_zero_to_one():
+    edges, counts = units.selectivity_histogram(np.array([0.0, 0.05, 0.1, 0.95, 1.0, np.nan]))
+    np.testing.assert_allclose(edges, np.linspace(0, 1, 11))
+    assert counts.tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
