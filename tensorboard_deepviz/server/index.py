@@ -108,9 +108,9 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
 
     Returns:
       ``{"run", "layers": [{"name", "kind", "output_shape", "parameter_shapes", "has_weights",
-      "has_activations", "has_statistics"}], "checkpoints", "partial_checkpoints",
-      "steps_by_kind", "statistics_steps": {"count", "first", "last"}, "class_names",
-      "corpus_size", "thumbnail_shape", "kinds", "cluster_layer"}``.
+      "has_activations", "has_statistics", "has_units", "has_attribution"}], "checkpoints",
+      "partial_checkpoints", "steps_by_kind", "statistics_steps": {"count", "first", "last"},
+      "class_names", "corpus_size", "thumbnail_shape", "kinds", "cluster_layer"}``.
     """
     tags = run.tags()
     by_kind: dict[str, list[TagInfo]] = {}
@@ -137,6 +137,8 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
                 "has_weights": metadata.tag_for(metadata.KIND_WEIGHTS, name) in tags,
                 "has_activations": metadata.tag_for(metadata.KIND_ACTIVATIONS, name) in tags,
                 "has_statistics": metadata.tag_for(metadata.KIND_STATISTICS, name) in tags,
+                "has_units": metadata.tag_for(metadata.KIND_UNITS, name) in tags,
+                "has_attribution": metadata.tag_for(metadata.KIND_ATTRIBUTION, name) in tags,
             }
         )
     every_step = sorted(set().union(*steps_by_kind.values())) if steps_by_kind else []

@@ -3,7 +3,9 @@
 Two layers, logged in the model's order ``stem`` (a Conv2d fed by the input) then ``head`` (a
 Linear), so that the logged order differs from the alphabetical one; six eval images of three
 classes, probe images 0 and 3. Every array is a function of the step, so tests compare answers
-with what was written.
+with what was written. Both layers have units records (``unit_arrays``: hand-set class means and
+top images whose selectivity, dead units and stability are known); ``stem`` has Grad-CAM maps
+(``attribution_maps``) whose largest value per probe comes from different checkpoints.
 """
 
 from __future__ import annotations
@@ -56,6 +58,60 @@ def stem_activations(step: int) -> np.ndarray:
     return np.random.default_rng(200 + step).standard_normal((len(PROBES), 4, 4, 4)).astype(np.float32)
 
 
+INPUT_SHAPE = [8, 8]  # the model's input; the thumbnails are 4 x 4
+UNIT_CLASS_MEANS = {
+    # stem: class 2 only (selectivity 1), uniform (0), silent and dead (0), (3 - 1) / (3 + 1) = 0.5
+    "stem": [[0.0, 0.0, 4.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [3.0, 1.0, 1.0]],
+    # head: for classes 0 and 2 both (score 2 / (4 / 3) = 1.5), for class 0 only (score 0), for
+    # 0 and 2 less so (1.3 / 1.0 = 1.3)
+    "head": [[2.0, 0.0, 2.0], [4.0, 0.0, 0.0], [1.5, 0.2, 1.3]],
+}
+UNIT_TOP_IMAGES = {
+    # At step 0, and from step 1 on. Between the two, stem unit 0 keeps 2 of 4 images (Jaccard
+    # 0.5) and unit 3 1 of 3 (1 / 3); unit 3 has two top images only (the third is padding).
+    ("stem", True): [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 3, -1]],
+    ("stem", False): [[0, 1, 3], [3, 4, 5], [0, 2, 4], [1, 5, -1]],
+    ("head", True): [[1, 2, 3], [0, 1, 2], [4, 5, 0]],
+    ("head", False): [[1, 2, 3], [0, 1, 2], [4, 5, 0]],
+}
+UNIT_TOP_VALUES = {
+    "stem": [[3.0, 2.0, 1.0], [1.0, 0.5, 0.25], [-0.5, -1.0, -2.0], [2.0, 1.0, 0.0]],  # unit 2 never positive
+    "head": [[2.0, 1.0, 0.5], [4.0, 3.0, 2.0], [1.5, 1.0, 0.5]],
+}
+OUTPUT_SHAPES = {"stem": [4, 4, 4], "head": [3]}
+
+
+def unit_arrays(layer: str, step: int) -> dict[str, Any]:
+    """The keyword arguments of ``summary.units_summary`` for ``layer`` at ``step``.
+
+    Unit u's maximum on its j-th image is at position (row, col) = ((u + j) % 4, j); its box is
+    the 4 x 4 input pixels around it, (2 row, 2 col, 2 row + 4, 2 col + 4), clipped to the input.
+    """
+    images = np.array(UNIT_TOP_IMAGES[(layer, step == 0)], dtype=np.int32)
+    units, k = images.shape
+    rows = (np.arange(units)[:, None] + np.arange(k)[None, :]) % 4
+    cols = np.broadcast_to(np.arange(k)[None, :], (units, k))
+    positions = np.stack([rows, cols], axis=-1)
+    boxes = np.concatenate([2 * positions, np.minimum(2 * positions + 4, 8)], axis=-1)
+    means = np.array(UNIT_CLASS_MEANS[layer], dtype=np.float32)
+    return {
+        "top_images": images,
+        "top_values": np.array(UNIT_TOP_VALUES[layer], dtype=np.float32),
+        "top_positions": positions,
+        "top_boxes": boxes,
+        "class_means": means,
+        "mean": means.mean(axis=1),
+        "output_shape": OUTPUT_SHAPES[layer],
+        "input_shape": INPUT_SHAPE,
+    }
+
+
+def attribution_maps(step: int) -> np.ndarray:
+    """Grad-CAM of the probes at ``stem``: probe 0's maps peak at 3 (step 2), probe 3's at 5 (step 0)."""
+    base = np.arange(16, dtype=np.float32).reshape(4, 4) / 15
+    return np.stack([base * (step + 1), base * (5 - 2 * step)])
+
+
 def predicted(step: int) -> np.ndarray:
     """Right for every image at step 0; from step 1 on, no image is predicted as class 2 ("bird")."""
     return LABELS.copy() if step == 0 else np.array([0, 1, 1, 0, 1, 0])
@@ -98,6 +154,11 @@ def checkpoint(log: FakeLog, run: str, step: int, *, marker: bool = True) -> lis
         summary.predictions_summary(PROBES, probabilities(step), predicted(step), confidence),
         summary.confusion_summary(LABELS, predicted(step), len(CLASS_NAMES)),
         summary.clusters_summary(clusters, layer="head", metric="euclidean"),
+        summary.units_summary("stem", **unit_arrays("stem", step)),
+        summary.units_summary("head", **unit_arrays("head", step)),
+        summary.attribution_summary(
+            "stem", PROBES, predicted(step)[PROBES], attribution_maps(step), input_shape=INPUT_SHAPE
+        ),
     ]
     tags = [proto.value[0].tag for proto in summaries]
     for proto in summaries:

@@ -91,6 +91,11 @@ PARAMETER_NAMES = [
     "source",
     "points",
     "examples",
+    "unit",
+    "size",
+    "a",
+    "b",
+    "limit",
 ]
 PLAUSIBLE_VALUES = st.sampled_from(
     [

@@ -12,12 +12,12 @@ from PIL import Image
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
-from tensorboard_deepviz import DeepViz
+from tensorboard_deepviz import DeepViz, summary
 from tensorboard_deepviz.contract import metadata
 from tensorboard_deepviz.server import render
 from tests.support.logreader import LOADERS, open_logs
 from tests.support.models import SMALL_RESNET_LAYERS, write_training_run
-from tests.support.tbapp import tensorboard_app, wait_for_checkpoints
+from tests.support.tbapp import tensorboard_app, wait_for, wait_for_checkpoints
 
 CLASS_NAMES = ["up-left", "up-right", "down-left", "down-right"]
 CHECKPOINTS = [0, 2, 4]
@@ -321,3 +321,61 @@ def test_responses_carry_etags_and_cache_headers(client):
     assert again.status_code == 304
     latest = client.get("confusion", run="healthy")
     assert latest.headers["Cache-Control"] == "no-cache" and latest.headers["ETag"]
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_units_and_attribution_written_with_the_summary_functions_are_served(tmp_path, loader):
+    # Three 8 x 8 thumbnails of a 16 x 16 input, each grey with a square of its own colour at rows
+    # and columns 2..5 (input pixels 4..11).
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    thumbnails = np.full((3, 8, 8, 3), 128, dtype=np.uint8)
+    for image, colour in enumerate(colours):
+        thumbnails[image, 2:6, 2:6] = colour
+    square = [4, 4, 12, 12]
+    maps = np.arange(2 * 2 * 2, dtype=np.float32).reshape(2, 2, 2)
+    writer = SummaryWriter(str(tmp_path / "run"))
+    file_writer = writer._get_file_writer()
+    file_writer.add_summary(summary.corpus_summary(thumbnails, np.array([0, 1, 2]), ["a", "b", "c"]), 0)
+    for step in (0, 1):
+        top_images = [[2, 0], [1, 0]] if step == 0 else [[2, 1], [1, 0]]
+        record = summary.units_summary(
+            "conv",
+            top_images=np.array(top_images),
+            top_values=np.array([[2.0, 1.0], [-1.0, -2.0]]),  # unit 1 is dead
+            top_positions=np.zeros((2, 2, 2)),
+            top_boxes=np.array([[square, square]] * 2),
+            class_means=np.array([[2.0, 0.0, 2.0], [0.0, 0.0, 0.0]]),
+            mean=np.array([4 / 3, 0.0]),
+            output_shape=[2, 4, 4],
+            input_shape=[16, 16],
+        )
+        file_writer.add_summary(record, step)
+        grad_cam = summary.attribution_summary("conv", [0, 2], [0, 2], maps * (2 - step), input_shape=[16, 16])
+        file_writer.add_summary(grad_cam, step)
+    writer.close()
+    with tensorboard_app(str(tmp_path), loader) as client:
+        history = wait_for(
+            lambda: client.get("units_history", run="run", layer="conv"),
+            lambda response: response.status_code == 200 and response.get_json()["steps"] == [0, 1],
+        ).get_json()
+        assert history["stability"] == [[1.0, 1.0], [pytest.approx(1 / 3, abs=1e-4), 1.0]]
+        assert history["dead_fraction"] == [0.5, 0.5]
+        layer = client.json("index")["runs"][0]["layers"][0]
+        assert (layer["name"], layer["has_units"], layer["has_attribution"]) == ("conv", True, True)
+        body = client.json("units", run="run", layer="conv")
+        assert body["step"] == 1 and [unit["dead"] for unit in body["units"]] == [False, True]
+        assert body["units"][0]["top_class"] == 0 and body["units"][0]["selectivity"] == pytest.approx(1 / 3, abs=1e-6)
+        top = client.json("top_images", run="run", layer="conv", unit=0, step=0)
+        assert top["images"] == [2, 0] and top["boxes"] == [square, square]
+        route, _, query = top["sprite"].partition("?")
+        sprite = _png(client.get(route, **dict(parse_qsl(query)), size=8))
+        assert sprite.shape == (8, 17, 3)
+        assert (sprite[:, :8] == colours[2]).all() and (sprite[:, 9:] == colours[0]).all()
+        pair = client.json("class_pair_units", run="run", a=0, b=2)
+        assert [(u["layer"], u["unit"]) for u in pair["units"]] == [("conv", 0)]
+        assert pair["units"][0]["score"] == pytest.approx(1.5)
+        grad_cam = client.json("attribution", run="run", image=2)
+        assert grad_cam["layer"] == "conv" and grad_cam["step"] == 1 and grad_cam["target"] == 2
+        assert grad_cam["values"] == maps[1].ravel().tolist() and grad_cam["scale"] == [0.0, 14.0]
+        assert client.json("attribution", 404, run="run", image=1)["error"].startswith("image 1 is not a probe")
+        assert "unit 2 outside 0..1" in client.json("top_images", 404, run="run", layer="conv", unit=2)["error"]

@@ -108,8 +108,10 @@ def test_a_run_summary_describes_layers_checkpoints_and_the_eval_set():
         "has_weights": True,
         "has_activations": True,
         "has_statistics": True,
+        "has_units": True,
+        "has_attribution": True,
     }
-    assert head["has_activations"] is False
+    assert head["has_activations"] is False and head["has_units"] is True and head["has_attribution"] is False
     assert entry["steps_by_kind"][metadata.KIND_CONFUSION] == [0, 2]
     assert entry["statistics_steps"] == {"count": 3, "first": 0, "last": 2}
     assert entry["class_names"] == ["cat", "dog", "bird"] and entry["corpus_size"] == 6

@@ -38,6 +38,12 @@ ROUTE_NAMES = [
     "clusters",
     "compare",
     "dynamics",
+    "units",
+    "top_images",
+    "top_images_sprite",
+    "units_history",
+    "class_pair_units",
+    "attribution",
 ]
 
 
@@ -180,9 +186,13 @@ _FUZZED = _plugin()
 @given(
     route=st.sampled_from(ROUTE_NAMES),
     query=st.dictionaries(
-        st.sampled_from(["run", "layer", "step", "norm", "image", "filter", "filters", "index", "indices", "columns"]),
+        st.sampled_from(
+            ["run", "layer", "step", "norm", "image", "filter", "filters", "index", "indices", "columns"]
+            + ["unit", "size", "a", "b", "limit"]
+        ),
         st.sampled_from(
             ["run", "stem", "head", "0", "2", "3", "-1", "0:1", "2:0", "", "x", "global", "layer", "9" * 20]
+            + ["1", "8", "48", "257", "100", "101"]
         ),
         max_size=5,
     ),

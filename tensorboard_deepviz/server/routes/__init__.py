@@ -9,8 +9,34 @@ answer (``routing.Reply``), and a ``ROUTES`` table. ``server.plugin`` serves eve
 from __future__ import annotations
 
 from ..routing import Route
-from . import activations, clusters, compare, confusion, corpus, dynamics, filters, graph, index, predictions
+from . import (
+    activations,
+    attribution,
+    clusters,
+    compare,
+    confusion,
+    corpus,
+    dynamics,
+    filters,
+    graph,
+    index,
+    predictions,
+    units,
+)
 
-MODULES = (index, graph, corpus, filters, activations, predictions, confusion, clusters, compare, dynamics)
+MODULES = (
+    index,
+    graph,
+    corpus,
+    filters,
+    activations,
+    predictions,
+    confusion,
+    clusters,
+    compare,
+    dynamics,
+    units,
+    attribution,
+)
 
 ROUTES: tuple[Route, ...] = tuple(route for module in MODULES for route in module.ROUTES)
