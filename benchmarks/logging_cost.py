@@ -37,6 +37,7 @@ from benchmarks.models import MODELS, ResNet18
 from benchmarks.serving import CLASS_NAMES, synthetic_cifar
 from tensorboard_deepviz import DeepViz
 from tensorboard_deepviz.writer import moments as deepviz_moments
+from tensorboard_deepviz.writer.collectors.attribution import grad_cam
 
 
 def synchronize(device: torch.device) -> None:
@@ -162,14 +163,38 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
     thumbnails = ((images_cpu - images_cpu.min()) / (images_cpu.max() - images_cpu.min())).clamp(0, 1)
     probe = list(range(16))
     root = tempfile.mkdtemp(prefix="deepviz_logging_")
-    writers = {name: SummaryWriter(os.path.join(root, name)) for name in ("recipe", "deepviz")}
+    writers = {name: SummaryWriter(os.path.join(root, name)) for name in ("recipe", "deepviz", "core")}
     viz = DeepViz(
         writers["deepviz"], model, (images_cpu, labels), class_names=CLASS_NAMES, probe=probe, batch_size=batch
     )
+    # The same without the units records and Grad-CAM, to show what those cost.
+    core = DeepViz(
+        writers["core"],
+        model,
+        (images_cpu, labels),
+        class_names=CLASS_NAMES,
+        probe=probe,
+        batch_size=batch,
+        top_images=0,
+        gradcam_layers=None,
+    )
+    gradcam_layer = viz.gradcam_layers  # the layer DeepViz chose ("auto")
     viz.flush()
+    core.flush()
     forward_passes(model, images, probe, batch)  # warm-up: allocator, kernels
     results: dict[str, list[float]] = {
-        key: [] for key in ("floor", "recipe", "deepviz_blocking", "deepviz_total", "recipe_bytes", "deepviz_bytes")
+        key: []
+        for key in (
+            "floor",
+            "recipe",
+            "deepviz_blocking",
+            "deepviz_total",
+            "recipe_bytes",
+            "deepviz_bytes",
+            "core_blocking",
+            "core_bytes",
+            "gradcam",
+        )
     }
 
     def timed(action: Callable[[], None]) -> float:
@@ -181,8 +206,8 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
 
     for repeat in range(repeats + 1):  # the first round is a warm-up, not counted
         step = repeat + 1
-        order = ["floor", "recipe", "deepviz"]
-        order = order[repeat % 3 :] + order[: repeat % 3]  # alternate who goes first
+        order = ["floor", "recipe", "deepviz", "core", "gradcam"]
+        order = order[repeat % 5 :] + order[: repeat % 5]  # alternate who goes first
         round_results = {}
         for contender in order:
             if contender == "floor":
@@ -195,6 +220,13 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
                     )
                 )
                 round_results["recipe_bytes"] = directory_bytes(os.path.join(root, "recipe")) - before
+            elif contender == "core":
+                before = directory_bytes(os.path.join(root, "core"))
+                round_results["core_blocking"] = timed(lambda step=step: core.log_checkpoint(step))
+                core.flush()
+                round_results["core_bytes"] = directory_bytes(os.path.join(root, "core")) - before
+            elif contender == "gradcam":
+                round_results["gradcam"] = timed(lambda: time_grad_cam(model, images[probe], gradcam_layer))
             else:
                 before = directory_bytes(os.path.join(root, "deepviz"))
                 started = time.perf_counter()
@@ -206,9 +238,22 @@ def measure_checkpoints(model_name: str, device: torch.device, eval_size: int, b
             for key, value in round_results.items():
                 results[key].append(value)
     viz.close()
+    core.close()
     for writer in writers.values():
         writer.close()
-    return {key: stats.median(values) for key, values in results.items()}
+    medians = {key: stats.median(values) for key, values in results.items()}
+    medians["gradcam_layer"] = ", ".join(gradcam_layer)
+    return medians
+
+
+def time_grad_cam(model: nn.Module, probes: torch.Tensor, layers: list[str]) -> None:
+    """Grad-CAM of the probe images as DeepViz computes it at a checkpoint (model in eval mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        grad_cam(model, probes, layers)
+    finally:
+        model.train(was_training)
 
 
 class _OpCounter(TorchDispatchMode):
@@ -303,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
         ["floor (forward passes alone)", floor * 1000, "", ""],
         ["hand-made recipe", recipe * 1000, recipe * 1000, figures["recipe_bytes"] / 1e6],
         ["DeepViz.log_checkpoint", blocking * 1000, figures["deepviz_total"] * 1000, figures["deepviz_bytes"] / 1e6],
+        [
+            "DeepViz without units records and Grad-CAM",
+            figures["core_blocking"] * 1000,
+            "",
+            figures["core_bytes"] / 1e6,
+        ],
     ]
     table = markdown_table(["per checkpoint", "blocking training (ms)", "until on disk (ms)", "MB written"], rows)
     ratios = markdown_table(
@@ -313,9 +364,24 @@ def main(argv: list[str] | None = None) -> int:
             ["deepviz bytes / recipe bytes", figures["deepviz_bytes"] / figures["recipe_bytes"], "<= 0.25"],
         ],
     )
+    parts = markdown_table(
+        ["part of log_checkpoint", "ms", "of the floor"],
+        [
+            [
+                "units records (top images, class means) and Grad-CAM",
+                (blocking - figures["core_blocking"]) * 1000,
+                f"{(blocking - figures['core_blocking']) / floor:.1%}",
+            ],
+            [
+                f"Grad-CAM of the 16 probes at {figures['gradcam_layer']} alone",
+                figures["gradcam"] * 1000,
+                f"{figures['gradcam'] / floor:.1%}",
+            ],
+        ],
+    )
     body = (
         f"Model `{args.model}` on `{device}`, {args.eval_size} eval images, 16 probes, batch {args.batch_size}; "
-        f"medians of {args.repeats} alternating rounds.\n\n{table}\n\n{ratios}"
+        f"medians of {args.repeats} alternating rounds.\n\n{table}\n\n{ratios}\n\n{parts}"
     )
     if not args.skip_log_step:
         step = measure_log_step(device, args.step_batch, args.step_repeats)

@@ -167,6 +167,7 @@ class DeepViz:
         cluster_description = f"input of {cluster_tap.module}" if cluster_tap.input else cluster_tap.module
 
         attribution_layers = _gradcam_layers(gradcam_layers, self._layers, trace, modules)
+        self._gradcam_layers = list(attribution_layers)
         setup = Setup(
             model=self._model,
             layers=list(self._layers),
@@ -213,6 +214,11 @@ class DeepViz:
     def probe_images(self) -> list[int]:
         """Eval-set indices of the probe images."""
         return list(self._probe)
+
+    @property
+    def gradcam_layers(self) -> list[str]:
+        """The layers whose Grad-CAM of the probe images each checkpoint logs (resolved from ``"auto"``)."""
+        return list(self._gradcam_layers)
 
     @property
     def class_names(self) -> list[str]:

@@ -3,9 +3,9 @@
 From the checkpoint's one batched pass, for every unit (output channel of a convolution, output
 of a linear layer): its spatial maximum on every eval image, kept as a running top-k with the
 position of the maximum; and the class means of its rectified, spatially averaged output. All is
-reduced on the model's device as each batch passes, with three reads of the layer's output
-(maximum, sum, sum of absolute values: ``relu(x) = (x + |x|) / 2`` needs no copy of the output),
-so memory stays O(units x (k + classes)) whatever the eval set's size. Receptive-field boxes of
+reduced on the model's device as each batch passes (a maximum and a rectified sum per unit and
+image; the argmax only for the images that enter a top list), so memory stays
+O(units x (k + classes)) whatever the eval set's size. Receptive-field boxes of
 the top positions are measured once per layer (``writer.receptive_field``) and computed in the
 worker.
 """
@@ -47,6 +47,23 @@ class _LayerSnapshot:
 UnitsSnapshot = dict[str, _LayerSnapshot]
 
 
+# Elements rectified at a time on the CPU: a temporary that stays in cache and is reused, instead
+# of a rectified copy of the whole output (whose fresh pages cost more than the arithmetic).
+_CPU_CHUNK_ELEMENTS = 1 << 20
+
+
+def rectified_sums(flat: torch.Tensor) -> torch.Tensor:
+    """``relu(flat).sum(dim=2)`` for ``[B, U, S]``, in float32 (float64 for float64 input).
+
+    On the CPU a few images at a time, so no rectified copy of the whole output is made.
+    """
+    accumulate = torch.float64 if flat.dtype == torch.float64 else torch.float32
+    if flat.device.type != "cpu":
+        return flat.clamp(min=0).sum(dim=2, dtype=accumulate)
+    rows = max(1, _CPU_CHUNK_ELEMENTS // max(1, flat.shape[1] * flat.shape[2]))
+    return torch.cat([chunk.clamp(min=0).sum(dim=2, dtype=accumulate) for chunk in flat.split(rows)])
+
+
 class UnitsCollector(Collector[UnitsSnapshot]):
     """Taps every logged layer; writes one units record per layer that ran in the eval pass."""
 
@@ -84,13 +101,7 @@ class UnitsCollector(Collector[UnitsSnapshot]):
             running = self._start(tap.module, flat, tuple(tensor.shape[2:]))
         # The unit's score on each image: its spatial maximum (argmax only for the winners, below).
         maxima = flat.amax(dim=2)  # [B, U]
-        # Rectified spatial mean without a rectified copy: relu(x) = (x + |x|) / 2; half precision
-        # is summed in float32.
-        accumulate = torch.float64 if flat.dtype == torch.float64 else torch.float32
-        total = flat.sum(dim=2, dtype=accumulate)
-        magnitude = torch.linalg.vector_norm(flat, ord=1, dim=2, dtype=accumulate)
-        # Clamped: where x + |x| cancels, rounding may leave a tiny negative.
-        rectified = ((total + magnitude) / (2 * flat.shape[2])).clamp_(min=0)
+        rectified = rectified_sums(flat) / flat.shape[2]
         running.class_sums.index_add_(0, batch.labels.to(torch.int64), rectified.to(torch.float64))
         self._merge_top(running, batch, flat, maxima)
 
