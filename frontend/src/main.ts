@@ -6,7 +6,7 @@
 import { Api } from "./api/client";
 import { ProbeImages } from "./api/probes";
 import type { AppContext } from "./core/context";
-import { dropUnitWithLayer, reconcile } from "./core/derived";
+import { reconcile } from "./core/derived";
 import { bindHash } from "./core/hash";
 import { createPoller, refreshIndex } from "./core/poll";
 import { createRunSelect } from "./core/run_select";
@@ -38,8 +38,6 @@ export function render(): void {
 
   // A run change keeps what still makes sense (layer, step, image) and fixes the rest.
   store.subscribe(() => store.set(reconcile(store.get())), ["run"]);
-  // The selected unit belongs to its layer.
-  dropUnitWithLayer(store);
 
   const header = h(
     "header",

@@ -9,8 +9,29 @@ const settle = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
 const byTestId = (id: string) => document.querySelector(`[data-testid="${id}"]`) as HTMLElement;
 const view = (name: string) => byTestId(`view-${name}`);
 
+/** An Image that loads any URL at once (the page's sprites and crops), 10 x 10 pixels. */
+class InstantImage {
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  decoding = "";
+  naturalWidth = 10;
+  naturalHeight = 10;
+  private url = "";
+  set src(url: string) {
+    this.url = url;
+    setTimeout(() => this.onload?.(), 0);
+  }
+  get src() {
+    return this.url;
+  }
+  decode() {
+    return Promise.resolve();
+  }
+}
+
 beforeAll(async () => {
   vi.stubGlobal("fetch", fetchMock);
+  vi.stubGlobal("Image", InstantImage);
   const { render } = await import("../src/main");
   render();
   await settle();
@@ -59,10 +80,19 @@ describe("render()", () => {
       "dynamics-stat",
       "dynamics-source",
       "dynamics-first-anomaly",
+      "filters-unit-colours",
+      "gradcam-toggle",
+      "units-layer",
+      "units-sort",
+      "units-caveats",
+      "units-matrix",
+      "units-histogram",
+      "units-history",
+      "confusion-pair-units",
     ]) {
       expect(byTestId(id), id).not.toBeNull();
     }
-    for (const name of ["filters", "confusion", "clusters", "compare", "dynamics"]) {
+    for (const name of ["filters", "confusion", "clusters", "compare", "dynamics", "units"]) {
       expect(byTestId(`tab-${name}`).tagName).toBe("BUTTON");
       expect(view(name).querySelectorAll('[data-testid="status"]')).toHaveLength(1);
     }
@@ -198,6 +228,32 @@ describe("render()", () => {
     await settle();
     expect(byTestId("tab-clusters").hidden).toBe(false);
     expect(view("clusters").hidden).toBe(false);
+  });
+
+  it("opens a unit from the Units tab and from a filter, and keeps them in the link", async () => {
+    byTestId("tab-units").click();
+    await settle();
+    expect(view("units").hidden).toBe(false);
+    const layer = byTestId("units-layer") as HTMLSelectElement;
+    layer.value = "conv1";
+    layer.dispatchEvent(new Event("change"));
+    await settle();
+    (view("units").querySelector('[data-testid="units-cell"][data-unit="5"]') as HTMLElement).click();
+    await settle(300);
+    const panel = view("units").querySelector('[data-testid="unit-panel"]') as HTMLElement;
+    expect(panel.getAttribute("data-unit")).toBe("5");
+    expect(panel.querySelectorAll('[data-testid="unit-crop"]')).toHaveLength(9);
+    expect(window.location.hash).toContain("unit=5");
+    expect(window.location.hash).toContain("view=units");
+    byTestId("tab-filters").click();
+    await settle();
+    const filtersPanel = view("filters").querySelector('[data-testid="unit-panel"]') as HTMLElement;
+    expect(filtersPanel.hidden).toBe(false);
+    expect(filtersPanel.getAttribute("data-unit")).toBe("5");
+    (byTestId("filters-unit-colours") as HTMLInputElement).click();
+    await settle(300);
+    expect(window.location.hash).toContain("ucolour=1");
+    expect(byTestId("unit-colours").querySelectorAll(".dv-unit-tint")).toHaveLength(8);
   });
 
   it("never puts markup from the logs into the page", () => {

@@ -4,7 +4,6 @@
 
 import type { Kind, LayerSummary, RunSummary } from "../api/types";
 import type { Key, State } from "./state";
-import type { Store } from "./store";
 
 export function currentRun(state: Readonly<State>): RunSummary | null {
   return state.runs.find((run) => run.run === state.run) ?? null;
@@ -100,17 +99,9 @@ export function layersWithUnits(run: RunSummary | null): LayerSummary[] {
   return (run?.layers ?? []).filter((layer) => layer.has_units);
 }
 
-/**
- * A unit is an index into the selected layer: when the layer changes without the unit being
- * chosen with it (a link, a unit of another layer in a list), the selected unit is dropped.
- */
-export function dropUnitWithLayer(store: Store): () => void {
-  return store.subscribe(
-    (state, changed) => {
-      if (!changed.has("unit") && state.unit !== null) store.set({ unit: null });
-    },
-    ["layer"],
-  );
+/** What a units history answer depends on besides its URL: the run's checkpoints with unit records. */
+export function unitsVersion(run: RunSummary): string {
+  return (run.steps_by_kind.units ?? []).join(",");
 }
 
 /**

@@ -12,7 +12,15 @@ import { topImagesSpriteUrl, topImagesUrl } from "../api/urls";
 import { BarChart } from "../charts/bars";
 import { LineChart } from "../charts/line_chart";
 import type { AppContext } from "../core/context";
-import { hasStep, layersWithUnits, MAIN, nearestCheckpoint, type Side, unitsLayer } from "../core/derived";
+import {
+  hasStep,
+  layersWithUnits,
+  MAIN,
+  nearestCheckpoint,
+  type Side,
+  unitsLayer,
+  unitsVersion,
+} from "../core/derived";
 import { Latest, runGate } from "../core/guards";
 import { Part } from "../core/part";
 import { categoricalColor } from "../lib/colours";
@@ -227,7 +235,7 @@ export class UnitPanel extends Part {
     const step = this.side.step(state);
     if (step === null) return empty("empty", `Run ${run.run} has no checkpoints yet.`);
     if (!hasStep(run, "units", step)) return empty("empty", `No unit summary was logged at step ${step}.`);
-    void this.loadHistory(run.run, layer.name, (run.steps_by_kind.units ?? []).join(","));
+    void this.loadHistory(run.run, layer.name, unitsVersion(run));
     if (!this.shown) this.status.set("loading", `Loading unit ${unit} of ${layer.name} at step ${step}…`);
     const { api, images } = this.ctx;
     // The sprite is asked for at once, beside its JSON (the URL the answer names; prefetched alike).
@@ -236,18 +244,23 @@ export class UnitPanel extends Part {
     let answer: TopImagesResponse;
     let corpus: CorpusResponse | null;
     let sprite: HTMLImageElement | null = null;
+    let spriteError: unknown = null;
     try {
       [answer, corpus] = await Promise.all([
         api.topImages(run.run, layer.name, unit, step),
         run.kinds.includes("corpus") ? api.corpus(run.run).catch(() => null) : Promise.resolve(null),
       ]);
-      if (answer.images.length && answer.sprite) {
-        sprite = answer.sprite === spriteUrl ? await early : await images.load(answer.sprite);
-        if (!sprite) sprite = await images.load(answer.sprite); // the error, once more
-      }
     } catch (error) {
       if (current()) empty("error", `Could not load unit ${unit} of ${layer.name}: ${errorText(error)}`);
       return;
+    }
+    if (answer.images.length && answer.sprite) {
+      // Without its crops the unit's facts still show; the status says what went wrong.
+      try {
+        sprite = (answer.sprite === spriteUrl ? await early : null) ?? (await images.load(answer.sprite));
+      } catch (error) {
+        spriteError = error;
+      }
     }
     if (!current()) return;
     const names = corpus?.class_names?.length ? corpus.class_names : run.class_names;
@@ -259,10 +272,12 @@ export class UnitPanel extends Part {
     this.drawBars();
     this.drawHistory();
     const top = className(names, answer.top_class);
-    this.status.set(
-      "ready",
-      `${layer.name} · unit ${unit} · step ${answer.step} · ${answer.dead ? "dead: never positive on an eval image" : `top class ${top}, selectivity ${fact(answer.selectivity, 2)}`}`,
-    );
+    if (spriteError) this.status.set("error", `Could not load the top images' crops: ${errorText(spriteError)}`);
+    else
+      this.status.set(
+        "ready",
+        `${layer.name} · unit ${unit} · step ${answer.step} · ${answer.dead ? "dead: never positive on an eval image" : `top class ${top}, selectivity ${fact(answer.selectivity, 2)}`}`,
+      );
     this.element.setAttribute("data-unit", String(unit));
     this.element.setAttribute("data-layer", layer.name);
     this.element.setAttribute("data-step", String(answer.step));
@@ -285,6 +300,7 @@ export class UnitPanel extends Part {
       });
       canvas.width = size;
       canvas.height = size;
+      if (!sprite) canvas.classList.add("dv-thumb-missing");
       const context = canvas.getContext("2d");
       if (context && sprite) {
         context.imageSmoothingEnabled = false;
@@ -426,7 +442,7 @@ export class UnitPanel extends Part {
   private historyKey(): string {
     const shown = this.shown;
     const run = this.side.run(this.store.get());
-    return shown && run ? `${shown.run}\u0000${shown.layer}\u0000${(run.steps_by_kind.units ?? []).join(",")}` : "";
+    return shown && run ? `${shown.run}\u0000${shown.layer}\u0000${unitsVersion(run)}` : "";
   }
 
   private async loadHistory(run: string, layer: string, version: string): Promise<void> {

@@ -10,6 +10,7 @@ import { ConfusionView } from "./confusion/view";
 import { DynamicsView } from "./dynamics/view";
 import { FiltersView } from "./filters/view";
 import { GraphView } from "./graph/view";
+import { UnitsView } from "./units/view";
 
 export interface ViewEntry {
   /** `view=` in links, and the test ids `tab-<name>` and `view-<name>` of a tab. */
@@ -59,6 +60,13 @@ export const VIEWS: readonly ViewEntry[] = [
     requires: ["statistics"],
     place: "tab",
     create: (ctx, root) => new DynamicsView(ctx, root),
+  },
+  {
+    name: "units",
+    label: "Units",
+    requires: ["units"],
+    place: "tab",
+    create: (ctx, root) => new UnitsView(ctx, root),
   },
   {
     name: "graph",

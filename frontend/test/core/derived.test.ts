@@ -3,7 +3,6 @@ import {
   checkpointAtOrAfter,
   checkpointIndex,
   currentRun,
-  dropUnitWithLayer,
   hasStep,
   layersWithUnits,
   MAIN,
@@ -14,7 +13,6 @@ import {
   unitsLayer,
 } from "../../src/core/derived";
 import { initialState } from "../../src/core/state";
-import { Store } from "../../src/core/store";
 import { runSummary } from "../helpers";
 
 describe("derived values", () => {
@@ -40,18 +38,6 @@ describe("reconcile", () => {
   it("picks the first run, its first layer with weights and its latest checkpoint", () => {
     const state = { ...initialState(), runs: [runSummary(), runSummary({ run: "other" })] };
     expect(reconcile(state)).toEqual({ run: "main", layer: "conv1", filter: null, unit: null, step: 6 });
-  });
-
-  it("drops the selected unit when the layer changes without it, keeps it when chosen with the layer", () => {
-    const store = new Store({ layer: "conv1", unit: 2 });
-    dropUnitWithLayer(store);
-    store.set({ layer: "fc", unit: 1 }); // a unit of another layer, picked from a list
-    expect(store.get().unit).toBe(1);
-    store.set({ layer: "conv1" });
-    expect(store.get().unit).toBeNull();
-    store.set({ unit: 4 });
-    store.set({ image: 3 });
-    expect(store.get().unit).toBe(4);
   });
 
   it("knows the layers with unit records", () => {

@@ -4,6 +4,7 @@ import type { State } from "../../src/core/state";
 import { UnitPanel, type UnitPanelSettings } from "../../src/panels/unit_panel";
 import { allByTestId, byTestId, fetched, place, settle, testContext } from "../context";
 import { DEAD_UNIT, FAKE_RUN, NAMES } from "../fake_server";
+import { runSummary } from "../helpers";
 
 const RUN = encodeURIComponent(FAKE_RUN.run);
 
@@ -131,6 +132,16 @@ describe("UnitPanel", () => {
     store.set({ layer: "conv1", step: 3 });
     await settle();
     expect(byTestId(element, "unit-status").textContent).toBe("No unit summary was logged at step 3.");
+  });
+
+  it("still shows the unit's facts when its crops do not load", async () => {
+    const run = runSummary({ ...FAKE_RUN, run: "missing crops" });
+    const { element } = await panel({ runs: [run], run: run.run });
+    expect(byTestId(element, "unit-status").getAttribute("data-state")).toBe("error");
+    expect(byTestId(element, "unit-status").textContent).toContain("Could not load the top images' crops");
+    expect(allByTestId(element, "unit-crop").every((crop) => crop.classList.contains("dv-thumb-missing"))).toBe(true);
+    expect(facts(element)["top class"]).toBe(NAMES[1]);
+    expect(byTestId(element, "unit-class-means").querySelectorAll(".dv-bar-row")).toHaveLength(4);
   });
 
   it("hides while no unit is selected when asked to, and closes", async () => {

@@ -191,7 +191,7 @@ export class CompareView extends TabView {
         };
         image.addEventListener("load", () => settle(true), { once: true });
         image.addEventListener("error", () => settle(false), { once: true });
-        image.addEventListener("click", () => this.store.set({ step, layer, filter: null }));
+        image.addEventListener("click", () => this.store.set({ step, layer, filter: null, unit: null }));
         image.src = cell.url;
         return h("td", {}, image);
       });

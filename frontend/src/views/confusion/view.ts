@@ -1,16 +1,20 @@
 // Confusion matrix at the selected checkpoint: cells shaded by count (or by share of the row),
 // accuracy, the change since the previous checkpoint, and small multiples of the images in a
-// cell on hover (click pins them; click an image to select it).
+// cell on hover (click pins them; click an image to select it). For a pinned cell off the
+// diagonal (true a, predicted b) of a run with unit records: the units with high class means for
+// both classes, each opening the unit panel.
 
 import { errorText } from "../../api/client";
-import type { ConfusionResponse } from "../../api/types";
-import { confusionUrl } from "../../api/urls";
+import type { ClassPairUnitsResponse, ConfusionResponse } from "../../api/types";
+import { toNumber } from "../../api/types";
+import { classPairUnitsUrl, confusionUrl } from "../../api/urls";
 import { type Cell, HeatMap, shade } from "../../charts/heatmap";
 import type { AppContext } from "../../core/context";
 import { currentRun, hasStep, previousStep } from "../../core/derived";
 import { checkpointGate, Latest } from "../../core/guards";
-import { percent } from "../../lib/format";
+import { formatNumber, percent } from "../../lib/format";
 import { className } from "../../lib/search";
+import { UnitPanel } from "../../panels/unit_panel";
 import { checkbox, h, replaceChildren, Status } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
 import { thumbnailsFor } from "../../ui/thumbnails";
@@ -20,6 +24,10 @@ const CSS = `
 .dv-confusion-layout { display: flex; gap: 16px; align-items: flex-start; flex-wrap: wrap; }
 .dv-examples { flex: 1; min-width: 260px; }
 .dv-examples-grid { display: flex; flex-wrap: wrap; gap: 3px; }
+.dv-pair-units { margin-top: 8px; }
+.dv-pair-units ol { margin: 4px 0; padding-left: 20px; }
+.dv-pair-units li { margin: 2px 0; }
+.dv-pair-units li.dv-selected button { font-weight: 600; }
 `;
 
 const COUNTS: [number, number, number] = [8, 69, 148];
@@ -56,7 +64,11 @@ export class ConfusionView extends TabView {
   private readonly rowNormalize: HTMLInputElement;
   private readonly delta: HTMLInputElement;
   private readonly examples: HTMLElement;
+  private readonly pairs: HTMLElement;
+  private readonly unitPanel: UnitPanel;
   private readonly loads = new Latest();
+  private readonly pairLoads = new Latest();
+  private pairsKey = "";
   private data: Loaded | null = null;
   private hovered: Cell | null = null;
   private pinned: Cell | null = null;
@@ -81,6 +93,12 @@ export class ConfusionView extends TabView {
       class: "dv-examples dv-panel",
       attrs: { "aria-live": "polite" },
     });
+    this.pairs = h("div", {
+      testid: "confusion-pair-units",
+      class: "dv-pair-units dv-panel",
+      attrs: { "aria-live": "polite" },
+    });
+    this.pairs.hidden = true;
     const matrixBox = h(
       "div",
       {},
@@ -101,11 +119,13 @@ export class ConfusionView extends TabView {
         this.pin(same ? null : cell);
       },
     });
+    const side = h("div", { class: "dv-examples" }, this.examples, this.pairs);
     root.append(
       h("div", { class: "dv-toolbar" }, this.accuracy, rowNormalize.label, delta.label),
       this.status.element,
-      h("div", { class: "dv-confusion-layout" }, matrixBox, this.examples),
+      h("div", { class: "dv-confusion-layout" }, matrixBox, side),
     );
+    this.unitPanel = new UnitPanel(root, ctx, { hideWhenNone: true });
     this.watchFrame(["runs", "run", "step", "loaded", "delta"], () => this.load());
     this.watch(["rowNormalize"], () => this.renderMatrix());
     store.subscribe(
@@ -119,11 +139,21 @@ export class ConfusionView extends TabView {
       this.pinned = null;
       this.hovered = null;
     }, ["run"]);
+    this.watch(["layer", "unit"], () => this.markPairs());
     ctx.prefetcher.register((step) => {
       const run = currentRun(store.get());
       if (!this.active || !run || !hasStep(run, "confusion", step)) return [];
-      return [{ kind: "json", url: confusionUrl(run.run, step) }];
+      const items = [{ kind: "json" as const, url: confusionUrl(run.run, step) }];
+      const pair = this.pinned;
+      if (pair && pair.row !== pair.column && hasStep(run, "units", step))
+        items.push({ kind: "json", url: classPairUnitsUrl(run.run, step, pair.row, pair.column) });
+      return items;
     });
+  }
+
+  protected override activeChanged(active: boolean): void {
+    super.activeChanged(active);
+    this.unitPanel.setActive(active);
   }
 
   protected refresh(): void {
@@ -134,6 +164,97 @@ export class ConfusionView extends TabView {
     this.pinned = cell;
     this.matrix.mark("dv-cell-pinned", cell ? [cell] : []);
     this.renderExamples();
+    void this.renderPairs();
+  }
+
+  /**
+   * The units (of every layer) with high class means for both classes of the pinned cell off the
+   * diagonal: the true class and the one it is mistaken for. Each opens the unit panel.
+   */
+  private async renderPairs(): Promise<void> {
+    const current = this.pairLoads.start();
+    const data = this.data;
+    const cell = this.pinned;
+    const run = currentRun(this.store.get());
+    const step = data?.current.step ?? null;
+    const hide = () => {
+      this.pairsKey = "";
+      this.pairs.hidden = true;
+      replaceChildren(this.pairs);
+    };
+    if (!data || !cell || cell.row === cell.column || !run?.kinds.includes("units") || step === null) return hide();
+    if (!hasStep(run, "units", step)) return hide();
+    const { row: a, column: b } = cell;
+    const key = `${data.run}|${step}|${a}|${b}`;
+    if (key === this.pairsKey) return;
+    const names = data.names;
+    const heading = h("strong", {
+      text: `Units active for both true ${className(names, a)} and predicted ${className(names, b)}`,
+    });
+    const note = h("div", {
+      class: "dv-small dv-muted",
+      text: "Mean rectified output for each class, and how much more than the unit's average over all classes (a unit that responds to both may carry what the two share).",
+    });
+    this.pairs.hidden = false;
+    if (!this.pairsKey) replaceChildren(this.pairs, heading, h("div", { class: "dv-muted", text: "Loading…" }));
+    let answer: ClassPairUnitsResponse;
+    try {
+      answer = await this.ctx.api.classPairUnits(data.run, step, a, b);
+    } catch (error) {
+      if (!current()) return;
+      this.pairsKey = "";
+      replaceChildren(this.pairs, heading, h("div", { class: "dv-status-error", text: errorText(error) }));
+      return;
+    }
+    if (!current()) return;
+    this.pairsKey = key;
+    const items = answer.units.map((unit) =>
+      h(
+        "li",
+        { attrs: { "data-layer": unit.layer, "data-unit": unit.unit } },
+        h("button", {
+          testid: "pair-unit",
+          class: "dv-link",
+          text: `${unit.layer} · unit ${unit.unit}`,
+          title: "Open this unit's panel",
+          attrs: { type: "button", "data-layer": unit.layer, "data-unit": unit.unit },
+          on: {
+            click: () => {
+              const state = this.store.get();
+              this.store.set(
+                state.layer === unit.layer ? { unit: unit.unit } : { layer: unit.layer, filter: null, unit: unit.unit },
+              );
+            },
+          },
+        }),
+        h("span", {
+          class: "dv-small",
+          text: ` · ${className(names, a)} ${formatNumber(toNumber(unit.mean_a), 3)}, ${className(names, b)} ${formatNumber(toNumber(unit.mean_b), 3)} · ×${formatNumber(toNumber(unit.score), 3)} its average`,
+        }),
+      ),
+    );
+    replaceChildren(
+      this.pairs,
+      heading,
+      items.length
+        ? h("ol", {}, ...items)
+        : h("div", {
+            class: "dv-muted",
+            text: `No unit responds to both more than to its average class at step ${answer.step}.`,
+          }),
+      items.length ? note : null,
+    );
+    this.markPairs();
+  }
+
+  private markPairs(): void {
+    const { layer, unit } = this.store.get();
+    for (const item of Array.from(this.pairs.querySelectorAll("li"))) {
+      item.classList.toggle(
+        "dv-selected",
+        item.getAttribute("data-layer") === layer && item.getAttribute("data-unit") === String(unit),
+      );
+    }
   }
 
   private async load(): Promise<void> {
@@ -146,6 +267,7 @@ export class ConfusionView extends TabView {
       this.matrix.clear();
       this.accuracy.textContent = "";
       this.renderExamples();
+      void this.renderPairs();
     };
     const gate = checkpointGate(state, "confusion", "confusion matrix");
     if (!gate.ok) return empty(gate.text, gate.state);
@@ -167,6 +289,7 @@ export class ConfusionView extends TabView {
     }
     this.renderMatrix();
     this.renderExamples();
+    void this.renderPairs();
   }
 
   private renderMatrix(): void {

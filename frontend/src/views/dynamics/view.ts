@@ -227,6 +227,7 @@ export class DynamicsView extends TabView {
     if (target.layer !== null) {
       patch.layer = target.layer;
       patch.filter = null;
+      patch.unit = null;
     }
     this.store.set(patch);
     const shown =
@@ -275,7 +276,7 @@ export class DynamicsView extends TabView {
           class: `dv-legend-item dv-link${name === state.layer ? " dv-selected" : ""}`,
           title: `select ${name}`,
           attrs: { type: "button", "data-layer": name },
-          on: { click: () => this.store.set({ layer: name, filter: null }) },
+          on: { click: () => this.store.set({ layer: name, filter: null, unit: null }) },
           style: { textDecoration: "none", color: "inherit", fontWeight: name === state.layer ? "600" : "400" },
         },
         h("span", { class: "dv-swatch", style: { background: categoricalColor(i) } }),

@@ -150,7 +150,7 @@ export class GraphView extends Part {
         h("span", { class: "dv-graph-type", text: `${node.type}${shape ? ` ${shape}` : ""}` }),
       );
       element.addEventListener("click", () => {
-        if (clickable) this.store.set({ layer: node.module, filter: null });
+        if (clickable) this.store.set({ layer: node.module, filter: null, unit: null });
         else if (!isIo)
           this.status.set(
             "ready",
