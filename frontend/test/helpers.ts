@@ -52,8 +52,7 @@ export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
       predictions: checkpoints,
       confusion: checkpoints,
       clusters: checkpoints,
-      units: checkpoints,
-      attribution: checkpoints,
+      // units and attribution: not listed, as the index answers (every checkpoint has them)
     },
     statistics_steps: { count: 7, first: 0, last: 6 },
     class_names: ["cat", "dog", "bird", "fish"],

@@ -72,15 +72,30 @@ export function reconcile(state: Readonly<State>, previousRun: RunSummary | null
   return patch;
 }
 
+/** Checkpoint kinds whose steps `index` may leave out of `steps_by_kind` (logged with every checkpoint). */
+const STEPS_UNLISTED: readonly Kind[] = ["units", "attribution"];
+
+/**
+ * The steps at which `run` logged records of `kind`: its entry of `steps_by_kind`; for units and
+ * attribution, which the index may not list, every checkpoint when the run logged the kind at
+ * all (a checkpoint without the record then answers with a 4xx saying so).
+ */
+export function kindSteps(run: RunSummary | null, kind: Kind): readonly number[] {
+  if (!run) return [];
+  const listed = run.steps_by_kind[kind];
+  if (listed) return listed;
+  return STEPS_UNLISTED.includes(kind) && run.kinds.includes(kind) ? run.checkpoints : [];
+}
+
 /** Whether `run` logged records of `kind` at `step`. */
 export function hasStep(run: RunSummary | null, kind: Kind, step: number | null): boolean {
   if (!run || step === null) return false;
-  return (run.steps_by_kind[kind] ?? []).includes(step);
+  return kindSteps(run, kind).includes(step);
 }
 
 /** The step before `step` among `kind`'s steps, or null. */
 export function previousStep(run: RunSummary | null, kind: Kind, step: number): number | null {
-  const steps = (run?.steps_by_kind[kind] ?? []).filter((candidate) => candidate < step);
+  const steps = kindSteps(run, kind).filter((candidate) => candidate < step);
   return steps.length ? Math.max(...steps) : null;
 }
 
@@ -101,7 +116,7 @@ export function layersWithUnits(run: RunSummary | null): LayerSummary[] {
 
 /** What a units history answer depends on besides its URL: the run's checkpoints with unit records. */
 export function unitsVersion(run: RunSummary): string {
-  return (run.steps_by_kind.units ?? []).join(",");
+  return kindSteps(run, "units").join(",");
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   checkpointIndex,
   currentRun,
   hasStep,
+  kindSteps,
   layersWithUnits,
   MAIN,
   nearestCheckpoint,
@@ -11,6 +12,7 @@ import {
   reconcile,
   selectedLayer,
   unitsLayer,
+  unitsVersion,
 } from "../../src/core/derived";
 import { initialState } from "../../src/core/state";
 import { runSummary } from "../helpers";
@@ -38,6 +40,17 @@ describe("reconcile", () => {
   it("picks the first run, its first layer with weights and its latest checkpoint", () => {
     const state = { ...initialState(), runs: [runSummary(), runSummary({ run: "other" })] };
     expect(reconcile(state)).toEqual({ run: "main", layer: "conv1", filter: null, unit: null, step: 6 });
+  });
+
+  it("takes every checkpoint for a logged kind the index lists no steps for", () => {
+    const { units: _, ...listed } = runSummary().steps_by_kind;
+    const run = runSummary({ steps_by_kind: listed, checkpoints: [0, 2, 4, 6] });
+    expect(kindSteps(run, "units")).toEqual([0, 2, 4, 6]);
+    expect(hasStep(run, "units", 4)).toBe(true);
+    expect(unitsVersion(run)).toBe("0,2,4,6");
+    const without = runSummary({ steps_by_kind: listed, kinds: run.kinds.filter((kind) => kind !== "units") });
+    expect(kindSteps(without, "units")).toEqual([]);
+    expect(hasStep(without, "units", 4)).toBe(false);
   });
 
   it("knows the layers with unit records", () => {
