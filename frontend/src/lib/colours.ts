@@ -122,9 +122,19 @@ export function hslToRgb(hue: number, saturation: number, lightness: number): [n
  * own colour). A non-finite selectivity counts as 0.
  */
 export function unitColour(topClass: number, selectivity: number): string {
+  return rgb(unitRgb(topClass, selectivity));
+}
+
+/** unitColour as RGB 0..255. */
+export function unitRgb(topClass: number, selectivity: number): [number, number, number] {
   const [hue, saturation, lightness] = rgbToHsl(parseColour(categoricalColor(topClass)));
   const amount = Number.isFinite(selectivity) ? Math.max(0, Math.min(1, selectivity)) : 0;
-  return rgb(hslToRgb(hue, saturation * amount, lightness));
+  return hslToRgb(hue, saturation * amount, lightness);
+}
+
+/** A colour with an opacity, as CSS. */
+export function rgba(colour: Rgb, alpha: number): string {
+  return `rgba(${colour[0]}, ${colour[1]}, ${colour[2]}, ${alpha})`;
 }
 
 /** The sequential map (the activations' colours) at `t` in 0..1, interpolated between its stops. */

@@ -1,5 +1,5 @@
-// Unit colours over a filter bank: each filter's tile washed with the colour of its unit (the
-// filter's output channel): hue = the unit's top class (the colour that class has everywhere on
+// Unit colours over a filter bank: each filter's tile framed and lightly washed with the colour
+// of its unit (the filter's output channel): hue = the unit's top class (the colour that class has everywhere on
 // the dashboard), saturation = its selectivity; dead units dark with a cross. It draws for the
 // checkpoint of the sprite on screen, so it changes with the sprite while the timeline plays.
 
@@ -11,7 +11,7 @@ import type { AppContext } from "../core/context";
 import { hasStep, MAIN, type Side, unitsLayer } from "../core/derived";
 import { Latest } from "../core/guards";
 import { Part } from "../core/part";
-import { unitColour } from "../lib/colours";
+import { rgb, rgba, unitRgb } from "../lib/colours";
 import { formatNumber } from "../lib/format";
 import { filterIndex, filterTileOrigin } from "../lib/layout";
 import { className } from "../lib/search";
@@ -22,7 +22,7 @@ import type { FilterBank } from "./filter_bank";
 
 const CSS = `
 .dv-unit-tints { position: absolute; left: 0; top: 0; pointer-events: none; }
-.dv-unit-tint { position: absolute; opacity: .62; }
+.dv-unit-tint { position: absolute; box-sizing: border-box; }
 .dv-unit-tint.dv-unit-dead {
   opacity: .88;
   background: linear-gradient(to top right, transparent calc(50% - 1.5px), #fff calc(50% - 1.5px), #fff calc(50% + 1.5px), transparent calc(50% + 1.5px)),
@@ -143,6 +143,7 @@ export class UnitColours extends Part {
       const info = units.units[unit];
       if (!info) continue;
       const selectivity = toNumber(info.selectivity);
+      const colour = unitRgb(info.top_class, selectivity);
       tiles.push(
         h("div", {
           class: info.dead ? "dv-unit-tint dv-unit-dead" : "dv-unit-tint",
@@ -154,8 +155,14 @@ export class UnitColours extends Part {
             "data-top-class": info.top_class,
             "data-selectivity": selectivity,
             "data-dead": info.dead ? "true" : "false",
+            "data-colour": rgb(colour),
           },
-          style: { ...tileBox(layout, tile), background: unitColour(info.top_class, selectivity) },
+          // A frame in the unit's colour and a light wash of it: the weights stay readable beneath.
+          style: {
+            ...tileBox(layout, tile),
+            background: rgba(colour, 0.45),
+            boxShadow: `inset 0 0 0 3px ${rgb(colour)}`,
+          },
         }),
       );
     }

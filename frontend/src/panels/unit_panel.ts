@@ -43,6 +43,7 @@ const CSS = `
 .dv-unit-preview { position: relative; display: inline-block; line-height: 0; }
 .dv-unit-box { position: absolute; border: 2px solid var(--dv-accent); box-shadow: 0 0 0 1px #fff; pointer-events: none; box-sizing: border-box; }
 .dv-unit-side { min-width: 220px; flex: 1; max-width: 360px; }
+.dv-unit-bars { margin-top: 8px; }
 .dv-unit-top .dv-bar { background: var(--dv-accent); }
 .dv-unit-top .dv-bar-label { font-weight: 600; }
 .dv-unit-charts { display: flex; flex-wrap: wrap; gap: 8px; }
@@ -126,7 +127,7 @@ export class UnitPanel extends Part {
     this.previewCaption = h("div", { testid: id("unit-preview-caption"), class: "dv-small dv-muted" });
     this.facts = h("dl", { testid: id("unit-facts"), class: "dv-facts" });
     const side = h("div", { class: "dv-unit-side" }, this.facts);
-    this.bars = new BarChart(side, { testid: id("unit-class-means") });
+    this.bars = new BarChart(side, { testid: id("unit-class-means"), className: "dv-unit-bars" });
     const charts = h("div", { class: "dv-unit-charts" });
     const chart = (testid: string) =>
       new LineChart(charts, {
@@ -482,12 +483,7 @@ export class UnitPanel extends Part {
         yDomain: [0, 1],
         ariaLabel: `${title} of unit ${unit} of ${shown.layer}`,
       });
-    draw(
-      this.stabilityChart,
-      "stability",
-      "top-image stability (overlap with the previous checkpoint)",
-      answer.stability,
-    );
+    draw(this.stabilityChart, "stability", "top-image stability vs previous checkpoint", answer.stability);
     draw(this.selectivityChart, "selectivity", "selectivity over checkpoints", answer.selectivity);
   }
 

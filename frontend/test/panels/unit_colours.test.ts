@@ -42,7 +42,8 @@ describe("UnitColours", () => {
       const [selectivity, top] = fakeSelectivity(fakeClassMeans("conv1", unit, 6));
       expect(tile.getAttribute("data-top-class")).toBe(String(top));
       expect(Number(tile.getAttribute("data-selectivity"))).toBeCloseTo(selectivity, 6);
-      if (unit !== DEAD_UNIT) expect(tile.style.background).toBe(unitColour(top, selectivity));
+      expect(tile.getAttribute("data-colour")).toBe(unitColour(top, selectivity));
+      if (unit !== DEAD_UNIT) expect(tile.style.boxShadow).toContain(unitColour(top, selectivity));
     }
     // a tile's box in shares of the sprite: tile 4 is at row 1, column 1 (pitch 17 + 2 of 55 px)
     expect([tiles[4].style.left, tiles[4].style.top, tiles[4].style.width]).toEqual([
