@@ -6,6 +6,31 @@ function jsonResponse(body: unknown, status = 200): Response {
 }
 
 describe("Api", () => {
+  it("asks the units and Grad-CAM routes, and keeps a units history while its version holds", async () => {
+    const fetchFn = vi.fn(async () => jsonResponse({}));
+    const api = new Api(fetchFn);
+    await api.units("r", "l", 2);
+    await api.topImages("r", "l", 5, 2);
+    await api.attribution("r", 3, 2);
+    await api.attribution("r", 3, 2, "conv2");
+    await api.classPairUnits("r", 2, 0, 1);
+    await api.unitsHistory("r", "l", "0,2");
+    await api.unitsHistory("r", "l", "0,2");
+    await api.unitsHistory("r", "l", "0,2,4"); // a new checkpoint: asked again
+    expect(fetchFn.mock.calls.map((call) => (call as unknown[])[0])).toEqual([
+      "units?run=r&layer=l&step=2",
+      "top_images?run=r&layer=l&unit=5&step=2",
+      "attribution?run=r&image=3&step=2",
+      "attribution?run=r&image=3&step=2&layer=conv2",
+      "class_pair_units?run=r&step=2&a=0&b=1",
+      "units_history?run=r&layer=l",
+      "units_history?run=r&layer=l",
+    ]);
+    api.forgetRun("r");
+    await api.unitsHistory("r", "l", "0,2,4");
+    expect(fetchFn).toHaveBeenCalledTimes(8);
+  });
+
   it("asks every JSON route at its relative URL", async () => {
     const fetchFn = vi.fn(async () => jsonResponse({}));
     const api = new Api(fetchFn);

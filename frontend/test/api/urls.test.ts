@@ -7,6 +7,7 @@ import {
   predictionsUrl,
   thumbnailsUrl,
   thumbnailUrl,
+  topImagesSpriteUrl,
 } from "../../src/api/urls";
 
 describe("buildQuery", () => {
@@ -32,6 +33,9 @@ describe("route URLs", () => {
     expect(activationsUrl("r", "l", 4, 12, "layer")).toBe("activations?run=r&layer=l&step=4&image=12&norm=layer");
     expect(thumbnailUrl("r", 5)).toBe("thumbnail?run=r&index=5");
     expect(thumbnailsUrl("r", "0:255", 16)).toBe("thumbnails?run=r&indices=0%3A255&columns=16");
+    // the URL a top_images answer names as its `sprite`, so prefetching and showing share one
+    expect(topImagesSpriteUrl("r 1", "conv1", 3, 8)).toBe("top_images_sprite?run=r+1&layer=conv1&unit=3&step=8");
+    expect(topImagesSpriteUrl("r", "l", 0, 2, 64)).toBe("top_images_sprite?run=r&layer=l&unit=0&step=2&size=64");
   });
   it("builds the JSON URLs the views prefetch", () => {
     expect(predictionsUrl("r", 2)).toBe("predictions?run=r&step=2");

@@ -42,6 +42,12 @@ describe("tabs for a run", () => {
     expect(graph && runHas(graph, statisticsOnly)).toBe(true);
   });
 
+  it("shows the Units tab only for a run with unit records", () => {
+    expect(names(visibleTabs(VIEWS, full))).toContain("units");
+    const without = runSummary({ kinds: full.kinds.filter((kind) => kind !== "units") });
+    expect(names(visibleTabs(VIEWS, without))).not.toContain("units");
+  });
+
   it("keeps the first tab when the run has none of the tabs' records", () => {
     expect(names(visibleTabs(VIEWS, runSummary({ kinds: ["graph"] })))).toEqual(["filters"]);
   });
