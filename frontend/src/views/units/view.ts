@@ -203,9 +203,12 @@ export class UnitsView extends TabView {
     void this.load();
   }
 
+  /** Open the unit of the clicked row (rows are positions in the sorted order). */
   private pick(cell: Cell): void {
-    const unit = this.data?.order[cell.row];
-    if (unit !== undefined) this.store.set({ unit: this.data?.answer.units[unit]?.unit ?? unit });
+    const data = this.data;
+    const index = data?.order[cell.row];
+    const unit = index === undefined ? undefined : data?.answer.units[index]?.unit;
+    if (unit !== undefined) this.store.set({ unit });
   }
 
   private async load(): Promise<void> {
