@@ -23,6 +23,9 @@ CHECKPOINT_KINDS = (
     metadata.KIND_WEIGHTS,
     metadata.KIND_ACTIVATIONS,
 )
+# Kinds a checkpoint may hold or not (turned off, or written on their own cadence): their steps are
+# listed in ``steps_by_kind`` but do not decide which steps are checkpoints.
+OPTIONAL_CHECKPOINT_KINDS = (metadata.KIND_UNITS, metadata.KIND_ATTRIBUTION)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +120,7 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
     for info in tags.values():
         by_kind.setdefault(info.kind, []).append(info)
     steps_by_kind = {}
-    for kind in CHECKPOINT_KINDS:
+    for kind in CHECKPOINT_KINDS + OPTIONAL_CHECKPOINT_KINDS:
         infos = sorted(by_kind.get(kind, []), key=lambda i: i.tag)
         if infos:  # every tag of a kind has the same steps: the first one's stand for them
             steps_by_kind[kind] = [ref.step for ref in run.steps(infos[0])]
@@ -141,7 +144,8 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
                 "has_attribution": metadata.tag_for(metadata.KIND_ATTRIBUTION, name) in tags,
             }
         )
-    every_step = sorted(set().union(*steps_by_kind.values())) if steps_by_kind else []
+    core_steps = [steps for kind, steps in steps_by_kind.items() if kind in CHECKPOINT_KINDS]
+    every_step = sorted(set().union(*core_steps)) if core_steps else []
     complete = complete_steps(
         {info.tag: info.max_step for info in tags.values()},
         [info.tag for kind in CHECKPOINT_KINDS for info in by_kind.get(kind, [])],

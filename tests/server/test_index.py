@@ -113,6 +113,9 @@ def test_a_run_summary_describes_layers_checkpoints_and_the_eval_set():
     }
     assert head["has_activations"] is False and head["has_units"] is True and head["has_attribution"] is False
     assert entry["steps_by_kind"][metadata.KIND_CONFUSION] == [0, 2]
+    # Units and Grad-CAM steps are listed too (they may be off, or come at some checkpoints only).
+    assert entry["steps_by_kind"][metadata.KIND_UNITS] == [0, 2]
+    assert entry["steps_by_kind"][metadata.KIND_ATTRIBUTION] == [0, 2]
     assert entry["statistics_steps"] == {"count": 3, "first": 0, "last": 2}
     assert entry["class_names"] == ["cat", "dog", "bird"] and entry["corpus_size"] == 6
     assert entry["thumbnail_shape"] == [4, 4, 3] and entry["cluster_layer"] == "head"
