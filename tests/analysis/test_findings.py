@@ -1,0 +1,177 @@
+"""Findings rules on runs whose answer is known by construction: planted faults, and healthy runs that stay quiet."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pytest
+
+from tensorboard_deepviz.analysis import findings
+from tensorboard_deepviz.analysis.findings import LayerStatistics, RunEvidence
+from tensorboard_deepviz.contract import metadata
+
+LAYERS = ["conv1", "conv2", "fc"]
+STEPS = np.arange(0, 100, 10)  # statistics every 10 steps
+CHECKPOINTS = list(range(0, 100, 10))
+S = {name: i for i, name in enumerate(metadata.STATISTIC_NAMES)}
+SOURCES = {name: i for i, name in enumerate(metadata.STATISTIC_SOURCES)}
+
+
+def healthy_statistics(layer_index: int, *, seed: int = 0) -> LayerStatistics:
+    """Weights that move a little every step, gradient norms of one order of magnitude, no NaN."""
+    rng = np.random.default_rng(seed + layer_index)
+    rows = np.zeros((len(STEPS), len(SOURCES), len(S)))
+    for source in SOURCES.values():
+        rows[:, source, S["count"]] = 1000
+        rows[:, source, S["mean"]] = rng.normal(0, 0.01, len(STEPS))
+        rows[:, source, S["std"]] = 0.1 + rng.uniform(0, 0.01, len(STEPS))
+        rows[:, source, S["min"]] = -0.5 + rng.uniform(0, 0.01, len(STEPS))
+        rows[:, source, S["max"]] = 0.5 + rng.uniform(0, 0.01, len(STEPS))
+    rows[:, SOURCES["weights"], S["norm"]] = 3.0 + np.cumsum(rng.uniform(0.001, 0.01, len(STEPS)))
+    rows[:, SOURCES["gradients"], S["norm"]] = rng.uniform(0.05, 0.5, len(STEPS))
+    rows[:, SOURCES["activations"], S["norm"]] = rng.uniform(5, 10, len(STEPS))
+    return LayerStatistics(STEPS.copy(), rows)
+
+
+def learning_confusion(classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy rising from chance to 95%, errors spread over the other classes."""
+    counts = np.zeros((len(CHECKPOINTS), classes, classes))
+    for c, accuracy in enumerate(np.linspace(1 / classes, 0.95, len(CHECKPOINTS))):
+        per_class = 100
+        right = round(per_class * accuracy)
+        counts[c] = (per_class - right) / (classes - 1)
+        np.fill_diagonal(counts[c], right)
+    return np.array(CHECKPOINTS), counts
+
+
+def evidence(
+    statistics: Optional[dict[str, LayerStatistics]] = None,
+    confusion: Optional[tuple[np.ndarray, np.ndarray]] = None,
+    dead: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None,
+    eval_inputs: Optional[dict[str, float]] = None,
+) -> RunEvidence:
+    return RunEvidence(
+        layers=LAYERS,
+        statistics=statistics or {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)},
+        checkpoints=CHECKPOINTS,
+        confusion=confusion if confusion is not None else learning_confusion(),
+        dead_units=dead or {layer: (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.02)) for layer in LAYERS},
+        eval_inputs=eval_inputs or {"mean": 0.01, "std": 1.0, "min": -2.1, "max": 2.6},
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_healthy_run_raises_nothing(seed):
+    statistics = {layer: healthy_statistics(i, seed=seed) for i, layer in enumerate(LAYERS)}
+    assert findings.find(evidence(statistics=statistics)) == []
+
+
+def test_the_first_nan_is_found_at_its_step_and_layer_weights_before_the_flood():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    # conv2's weights turn Inf at step 40; every layer's activations and conv1's gradients follow at 50.
+    statistics["conv2"].rows[4:, SOURCES["weights"], S["inf_count"]] = 1
+    for layer in LAYERS:
+        statistics[layer].rows[5:, SOURCES["activations"], S["nan_count"]] = 7
+    statistics["conv1"].rows[5:, SOURCES["gradients"], S["nan_count"]] = 3
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "nan_inf"]
+    assert (found.severity, found.layer, found.step, found.last_step) == ("error", "conv2", 40, 90)
+    assert found.evidence == {"source": "weights", "nan_count": 0, "inf_count": 1}
+    assert found.view == "dynamics" and found.selection["layer"] == "conv2"
+    # On a tie of steps, the source decides (weights, then gradients, then activations), then forward order.
+    statistics["conv1"].rows[4, SOURCES["activations"], S["nan_count"]] = 1
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "nan_inf"]
+    assert found.layer == "conv2"
+
+
+def test_vanishing_gradients_warn_once_the_ratio_stays_below_its_threshold():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    statistics["conv1"].rows[3:, SOURCES["gradients"], S["norm"]] = 1e-6  # from step 30 on
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "vanishing_gradients"]
+    assert (found.severity, found.layer, found.step, found.last_step) == ("warning", "conv1", 30, 90)
+    assert found.evidence["ratio"] < findings.VANISHING_RATIO
+
+
+def test_exploding_gradients_and_a_spike_that_passes_is_only_information():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    statistics["conv1"].rows[2:, SOURCES["gradients"], S["norm"]] = 1e3
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "exploding_gradients"]
+    assert (found.severity, found.step) == ("warning", 20)
+    # Two checkpoints of large gradients: not persistent, no finding; three that end: resolved (info).
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    statistics["conv1"].rows[2:4, SOURCES["gradients"], S["norm"]] = 1e3
+    assert not [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "exploding_gradients"]
+    statistics["conv1"].rows[2:5, SOURCES["gradients"], S["norm"]] = 1e3
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "exploding_gradients"]
+    assert (found.severity, found.step, found.last_step) == ("info", 20, 40)
+
+
+def test_a_layer_whose_units_all_die_is_an_error_and_a_few_dead_units_are_information():
+    dead = {layer: (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.0)) for layer in LAYERS}
+    dead["conv2"] = (np.array(CHECKPOINTS), np.where(np.array(CHECKPOINTS) >= 20, 1.0, 0.0))
+    dead["fc"] = (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.2))
+    found = [f for f in findings.find(evidence(dead=dead)) if f.kind == "dead_units"]
+    by_layer = {f.layer: f for f in found}
+    assert (by_layer["conv2"].severity, by_layer["conv2"].step) == ("error", 20)
+    assert by_layer["conv2"].message == "conv2: 100% of units never fire on the eval set since step 20"
+    assert by_layer["fc"].severity == "info"
+    assert "conv1" not in by_layer
+
+
+def test_a_layer_left_out_of_the_optimizer_is_frozen():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    weights = statistics["conv2"].rows[:, SOURCES["weights"]]
+    weights[:] = weights[0]  # the same weights at every step
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "frozen_layer"]
+    assert (found.severity, found.layer, found.step) == ("warning", "conv2", 10)
+    # When every layer stops (training over), nothing is frozen "while others change".
+    for layer in LAYERS:
+        statistics[layer].rows[:, SOURCES["weights"]] = statistics[layer].rows[0, SOURCES["weights"]]
+    assert not [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "frozen_layer"]
+
+
+def test_two_classes_confused_both_ways_may_have_swapped_labels():
+    steps, counts = learning_confusion()
+    counts[:, 1, 1], counts[:, 1, 2] = 10, 80 + counts[:, 1, 2]
+    counts[:, 2, 2], counts[:, 2, 1] = 10, 80 + counts[:, 2, 1]
+    (found,) = [f for f in findings.find(evidence(confusion=(steps, counts))) if f.kind == "confused_classes"]
+    assert found.evidence["classes"] == [1, 2] and found.evidence["swapped"] is True
+    assert "labels may be swapped" in found.message and found.severity == "warning"
+    assert found.view == "confusion" and found.selection["cell"] == [1, 2]
+
+
+def test_early_confusion_that_training_resolves_is_information_only():
+    steps, counts = learning_confusion()
+    counts[:4, 0, 0], counts[:4, 0, 3] = 20, 60  # class 0 taken for class 3 at the first four checkpoints
+    (found,) = [f for f in findings.find(evidence(confusion=(steps, counts))) if f.kind == "confused_classes"]
+    assert (found.severity, found.step, found.last_step) == ("info", 0, 30)
+    assert found.evidence["swapped"] is False
+
+
+def test_accuracy_stuck_at_chance_is_not_learning():
+    steps, counts = learning_confusion()
+    counts[:] = counts[0]  # chance throughout
+    (found,) = [f for f in findings.find(evidence(confusion=(steps, counts))) if f.kind == "not_learning"]
+    assert found.severity == "warning" and found.step == 10 and found.evidence["chance"] == 0.25
+
+
+def test_byte_valued_inputs_are_far_from_normalized():
+    found = findings.input_scale(evidence(eval_inputs={"mean": 110.0, "std": 60.0, "min": 0.0, "max": 255.0}))
+    assert [f.kind for f in found] == ["input_scale"]
+    assert "0..255 pixel values" in found[0].message and found[0].severity == "warning"
+    assert findings.input_scale(evidence(eval_inputs={"mean": 0.45, "std": 0.25, "min": 0.0, "max": 1.0})) == []
+
+
+def test_findings_are_ordered_by_severity_then_step():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    statistics["fc"].rows[6:, SOURCES["weights"], S["nan_count"]] = 1
+    steps, counts = learning_confusion()
+    counts[:] = counts[0]
+    found = findings.find(
+        evidence(
+            statistics=statistics, confusion=(steps, counts), eval_inputs={"mean": 100, "std": 50, "min": 0, "max": 255}
+        )
+    )
+    assert [f.severity for f in found] == sorted((f.severity for f in found), key=findings.SEVERITIES.index)
+    assert found[0].kind == "nan_inf"
+    assert {f.kind for f in found} <= set(findings.KINDS)
