@@ -270,7 +270,9 @@ def units_summary(
       output_shape: the layer's output per image (``[C, H, W]`` or ``[F]``).
       input_shape: the model's input image ``[H, W]`` (the boxes' frame).
 
-    Record: fields ``k``, ``output_shape``, ``input_shape``, ``rectified`` (true); arrays
+    Record: fields ``k``, ``output_shape``, ``input_shape``, ``rectified`` (true), ``units`` and
+    ``dead_units`` (how many units were never positive: readers judging a run over many
+    checkpoints need only the headers); arrays
     ``top_images`` (int32), ``top_values`` (float32), ``top_positions`` (int16), ``top_boxes``
     (int16), ``class_means`` (float32), ``mean`` (float32).
     """
@@ -290,12 +292,15 @@ def units_summary(
     means = np.asarray(class_means, dtype=np.float32)
     if means.ndim != 2 or len(means) != units:
         raise ValueError(f"class_means of {layer!r} must be [{units}, classes], got shape {means.shape}")
+    best = np.asarray(top_values, dtype=np.float64)[:, 0] if k else np.full(units, np.nan)
     blobs = records.encode_record(
         {
             "k": int(k),
             "output_shape": [int(d) for d in output_shape],
             "input_shape": [int(d) for d in input_shape],
             "rectified": True,
+            "units": int(units),
+            "dead_units": int(np.count_nonzero(best <= 0)),
         },
         {
             "top_images": images.astype(np.int32),

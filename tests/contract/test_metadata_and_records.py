@@ -85,3 +85,22 @@ def test_compressed_array_may_not_inflate_past_its_announced_size():
     header = json.dumps({"fields": {}, "arrays": [entry]}).encode()
     with pytest.raises(records.RecordError, match="inflates past"):
         records.decode_record([header, bomb])
+
+
+def test_a_units_record_counts_its_dead_units_in_the_header():
+    from tensorboard_deepviz import summary
+
+    top_values = np.array([[2.0, 1.0], [-1.0, -2.0], [0.0, -1.0]], dtype=np.float32)
+    written = summary.units_summary(
+        "conv",
+        top_images=np.array([[0, 1], [1, 0], [2, 0]]),
+        top_values=top_values,
+        top_positions=np.zeros((3, 2, 2)),
+        top_boxes=np.zeros((3, 2, 4)),
+        class_means=np.zeros((3, 2)),
+        mean=np.zeros(3),
+        output_shape=[3, 4, 4],
+        input_shape=[8, 8],
+    ).value[0]
+    fields = records.decode_header(written.tensor.string_val[0])["fields"]
+    assert (fields["units"], fields["dead_units"]) == (3, 2)
