@@ -21,6 +21,10 @@ from .contract import metadata, records
 from .contract.codes import quantize_activations
 
 
+# Confusion matrices up to this many classes are also in the record's header (10,000 counts at most).
+HEADER_COUNTS_MAX_CLASSES = 100
+
+
 def _blob_summary(kind: str, blobs: Sequence[bytes], layer: str = "") -> summary_pb2.Summary:
     tensor = tensor_pb2.TensorProto(
         dtype=types_pb2.DT_STRING,
@@ -200,13 +204,17 @@ def predictions_summary(
 def confusion_summary(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> summary_pb2.Summary:
     """The confusion matrix at one checkpoint, with the eval images of every cell.
 
-    Record: field ``num_classes``; arrays ``counts`` (int32 ``[C, C]``, rows true, columns
-    predicted), ``cell_offsets`` (int32 ``[C*C+1]``), ``cell_images`` (int32 ``[N]``); see
-    ``analysis.confusion.Confusion``.
+    Record: fields ``num_classes`` and, for up to ``HEADER_COUNTS_MAX_CLASSES`` classes, ``counts``
+    (the matrix as lists: readers judging a run over many checkpoints need only the headers);
+    arrays ``counts`` (int32 ``[C, C]``, rows true, columns predicted), ``cell_offsets`` (int32
+    ``[C*C+1]``), ``cell_images`` (int32 ``[N]``); see ``analysis.confusion.Confusion``.
     """
     confusion = confusion_matrix(labels, predicted, num_classes)
+    fields: dict[str, Any] = {"num_classes": int(num_classes)}
+    if num_classes <= HEADER_COUNTS_MAX_CLASSES:
+        fields["counts"] = confusion.counts.astype(np.int64).tolist()
     blobs = records.encode_record(
-        {"num_classes": int(num_classes)},
+        fields,
         {
             "counts": confusion.counts.astype(np.int32),
             "cell_offsets": confusion.cell_offsets.astype(np.int32),
@@ -350,6 +358,92 @@ def attribution_summary(
         {"probe_images": probe, "targets": target, "maps": values},
     )
     return _blob_summary(metadata.KIND_ATTRIBUTION, blobs, layer)
+
+
+def feature_vis_summary(
+    layer: str,
+    *,
+    images: np.ndarray,
+    units: Sequence[int],
+    objective: np.ndarray,
+    no_signal: np.ndarray,
+    warm: Optional[np.ndarray] = None,
+    method: str,
+    steps: int,
+    seconds: float,
+    normalization: Mapping[str, Any],
+    warm_from: Optional[int] = None,
+    output_shape: Sequence[int] = (),
+) -> summary_pb2.Summary:
+    """Feature visualization of a layer's units: for each, an image that excites it, rendered from one checkpoint's weights.
+
+    Written at the step of the checkpoint whose weights it used, after that checkpoint's marker
+    (it is rendered in the background and is not named by the marker), and only at some
+    checkpoints: a reader shows, for a checkpoint, the latest record at or before it.
+
+    Args:
+      layer: module name.
+      images: uint8 ``[U, H, W, 3]``, one image per unit, in [0, 1] scaled to 0..255 (the image
+        optimized, before it is mapped into the model's input space).
+      units: the unit (channel, or output of a linear layer) of each image.
+      objective: float ``[U]`` each unit's objective on its image: the mean of its channel over
+        positions (or its value), with the image mapped into the model's input space.
+      no_signal: bool ``[U]`` units whose objective never moved during the optimization (dead or
+        constant for every image tried): their image is the starting noise and means nothing.
+      warm: bool ``[U]`` units whose optimization continued from the record at ``warm_from``
+        (default: none).
+      method: ``"fourier"`` or ``"toolbox"`` (``FeatureVis``).
+      steps: optimization steps run.
+      seconds: wall-clock time of the layer's optimization.
+      normalization: how an image in [0, 1] became the model's input, ``(image - mean) / std``:
+        ``{"mean": [per channel], "std": [per channel], "learned": true when derived from the
+        eval set}``.
+      warm_from: the step of the record whose parameters the warm units continued from.
+      output_shape: the layer's output per image (``[C, h, w]`` or ``[F]``).
+
+    Record: fields ``method``, ``steps``, ``size`` (``[H, W]``), ``warm_started`` (every unit
+    continued from ``warm_from``), ``warm_from``, ``seconds``, ``normalization``,
+    ``output_shape``; arrays ``images`` (uint8, zlib), ``units`` (int32), ``objective``
+    (float32), ``no_signal`` (bool), ``warm`` (bool).
+    """
+    pictures = np.asarray(images)
+    if pictures.dtype != np.uint8 or pictures.ndim != 4 or pictures.shape[3] != 3:
+        raise ValueError(f"images of {layer!r} must be uint8 [U, H, W, 3], got {pictures.dtype} {list(pictures.shape)}")
+    count = len(pictures)
+    unit_indices = np.asarray(units)
+    warm_units = np.zeros(count, dtype=bool) if warm is None else np.asarray(warm, dtype=bool)
+    for name, array in (("units", unit_indices), ("objective", objective), ("no_signal", no_signal), ("warm", warm_units)):
+        if np.shape(array) != (count,):
+            raise ValueError(f"{name} of {layer!r} must have one entry per image ({count}), got shape {list(np.shape(array))}")
+    if method not in ("fourier", "toolbox"):
+        raise ValueError(f"method must be 'fourier' or 'toolbox', got {method!r}")
+    fields = {
+        "method": method,
+        "steps": int(steps),
+        "size": [int(pictures.shape[1]), int(pictures.shape[2])],
+        "warm_started": bool(count and warm_units.all()),
+        "warm_from": None if warm_from is None else int(warm_from),
+        "seconds": float(seconds),
+        "normalization": {
+            "mean": [float(v) for v in normalization.get("mean", [])],
+            "std": [float(v) for v in normalization.get("std", [])],
+            "learned": bool(normalization.get("learned", False)),
+        },
+        "output_shape": [int(d) for d in output_shape],
+    }
+    blobs = records.encode_record(
+        fields,
+        {
+            "images": pictures,
+            "units": unit_indices.astype(np.int32),
+            "objective": np.asarray(objective, dtype=np.float32),
+            "no_signal": np.asarray(no_signal, dtype=bool),
+            "warm": warm_units,
+        },
+        compress=["images"],
+        compression_level=6,
+    )
+    return _blob_summary(metadata.KIND_FEATURE_VIS, blobs, layer)
 
 
 def checkpoint_summary(tags: Sequence[str]) -> summary_pb2.Summary:

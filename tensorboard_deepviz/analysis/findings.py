@@ -229,7 +229,7 @@ def nan_inf(evidence: RunEvidence) -> list[Finding]:
             step=step,
             last_step=last,
             message=f"{layer}: its {what} first held NaN or Inf at step {step}, before any other layer's",
-            evidence={"source": source, **counts},
+            evidence={"source": source, **counts, "lead_lag": lead_lag(evidence, step)},
             view="dynamics",
             selection={"layer": layer, "step": step, "stat": "nan_count", "source": source},
         )
@@ -528,6 +528,65 @@ def input_scale(evidence: RunEvidence) -> list[Finding]:
             selection={"step": first},
         )
     ]
+
+
+# Lead-lag: a statistic "leaves its usual band" when its log10 moves more than this many robust
+# deviations (MAD) from its median over the baseline, the first half of the steps before the event,
+# and stays out for LEAD_PERSIST consecutive logged steps.
+LEAD_BAND_MADS = 6.0
+LEAD_MIN_BAND = 0.05  # log10 units: about 12%, so a flat series does not call every wiggle a departure
+LEAD_PERSIST = 3
+_LEAD_SERIES = (("weights", "norm"), ("gradients", "norm"), ("activations", "norm"), ("activations", "max"))
+
+
+def lead_lag(evidence: RunEvidence, event_step: int) -> list[dict[str, Any]]:
+    """Layers ranked by how long before ``event_step`` their statistics left their own usual band.
+
+    The automated form of descending from the snapshot where something broke to the layer where
+    it started: the layer whose numbers drifted first is the likeliest root. Only layers that left
+    their band before the event are listed, earliest first.
+
+    Returns:
+      ``[{"layer", "source", "statistic", "left_band_at", "lead_steps"}]``.
+    """
+    ranked: list[dict[str, Any]] = []
+    for order, layer in enumerate(evidence.layers):
+        stats = evidence.statistics.get(layer)
+        if stats is None:
+            continue
+        best: Optional[dict[str, Any]] = None
+        for source, statistic in _LEAD_SERIES:
+            steps, values = stats.series(source, statistic)
+            before = steps < event_step
+            steps, values = steps[before], values[before]
+            finite = np.isfinite(values)
+            steps, values = steps[finite], np.log10(np.abs(values[finite]) + 1e-12)
+            if len(values) < 2 * LEAD_PERSIST + 2:
+                continue
+            baseline = values[: len(values) // 2]
+            median = float(np.median(baseline))
+            spread = max(LEAD_BAND_MADS * float(np.median(np.abs(baseline - median))), LEAD_MIN_BAND)
+            outside = np.abs(values - median) > spread
+            outside[: len(baseline)] = False
+            for index in range(len(values) - LEAD_PERSIST + 1):
+                if outside[index : index + LEAD_PERSIST].all():
+                    departure = int(steps[index])
+                    if best is None or departure < best["left_band_at"]:
+                        best = {
+                            "layer": layer,
+                            "source": source,
+                            "statistic": statistic,
+                            "left_band_at": departure,
+                            "lead_steps": int(event_step) - departure,
+                            "_order": order,
+                        }
+                    break
+        if best is not None:
+            ranked.append(best)
+    ranked.sort(key=lambda entry: (entry["left_band_at"], entry["_order"]))
+    for entry in ranked:
+        del entry["_order"]
+    return ranked
 
 
 def _number(value: float) -> Optional[float]:

@@ -76,7 +76,7 @@ def test_the_first_nan_is_found_at_its_step_and_layer_weights_before_the_flood()
     statistics["conv1"].rows[5:, SOURCES["gradients"], S["nan_count"]] = 3
     (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "nan_inf"]
     assert (found.severity, found.layer, found.step, found.last_step) == ("error", "conv2", 40, 90)
-    assert found.evidence == {"source": "weights", "nan_count": 0, "inf_count": 1}
+    assert found.evidence == {"source": "weights", "nan_count": 0, "inf_count": 1, "lead_lag": []}
     assert found.view == "dynamics" and found.selection["layer"] == "conv2"
     # On a tie of steps, the source decides (weights, then gradients, then activations), then forward order.
     statistics["conv1"].rows[4, SOURCES["activations"], S["nan_count"]] = 1
@@ -175,3 +175,25 @@ def test_findings_are_ordered_by_severity_then_step():
     assert [f.severity for f in found] == sorted((f.severity for f in found), key=findings.SEVERITIES.index)
     assert found[0].kind == "nan_inf"
     assert {f.kind for f in found} <= set(findings.KINDS)
+
+
+def test_lead_lag_ranks_the_layer_whose_numbers_drifted_first():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    steps = np.arange(0, 200, 5)
+    for i, layer in enumerate(LAYERS):
+        rows = np.repeat(statistics[layer].rows[:1], len(steps), axis=0).copy()
+        noise = np.random.default_rng(i).uniform(0.99, 1.01, len(steps))
+        rows[:, SOURCES["gradients"], S["norm"]] = 0.2 * noise
+        statistics[layer] = LayerStatistics(steps, rows)
+    # conv2's gradients grow from step 120; the NaN reaches every layer at step 180.
+    grads = statistics["conv2"].rows[:, SOURCES["gradients"], S["norm"]]
+    grads[steps >= 120] *= 10 ** ((steps[steps >= 120] - 115) / 20)
+    for layer in LAYERS:
+        statistics[layer].rows[steps >= 180, SOURCES["activations"], S["nan_count"]] = 5
+    run = RunEvidence(layers=LAYERS, statistics=statistics, checkpoints=list(range(0, 200, 20)))
+    (found,) = findings.nan_inf(run)
+    assert found.step == 180 and found.layer == "conv1"  # the first layer in forward order at the NaN step
+    lead = found.evidence["lead_lag"]
+    assert [entry["layer"] for entry in lead] == ["conv2"]
+    assert lead[0]["source"] == "gradients" and 120 <= lead[0]["left_band_at"] <= 130
+    assert lead[0]["lead_steps"] == 180 - lead[0]["left_band_at"]
