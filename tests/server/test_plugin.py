@@ -44,6 +44,7 @@ ROUTE_NAMES = [
     "units_history",
     "class_pair_units",
     "attribution",
+    "findings",
 ]
 
 

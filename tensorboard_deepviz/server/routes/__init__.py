@@ -18,6 +18,7 @@ from . import (
     corpus,
     dynamics,
     filters,
+    findings,
     graph,
     index,
     predictions,
@@ -37,6 +38,7 @@ MODULES = (
     dynamics,
     units,
     attribution,
+    findings,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for module in MODULES for route in module.ROUTES)
