@@ -45,6 +45,8 @@ KIND_STATISTICS = "statistics"
 KIND_UNITS = "units"
 # Grad-CAM of the probe images at one layer.
 KIND_ATTRIBUTION = "attribution"
+# Feature visualization of a layer's units: written at some checkpoints only, after their marker.
+KIND_FEATURE_VIS = "feature_vis"
 # Written after every other record of a checkpoint, naming the tags written for it: a reader
 # that sees it knows the checkpoint is complete (a live log's newest one may not be yet).
 KIND_CHECKPOINT = "checkpoint"
@@ -60,9 +62,12 @@ KINDS = (
     KIND_STATISTICS,
     KIND_UNITS,
     KIND_ATTRIBUTION,
+    KIND_FEATURE_VIS,
     KIND_CHECKPOINT,
 )
-PER_LAYER_KINDS = frozenset({KIND_WEIGHTS, KIND_ACTIVATIONS, KIND_STATISTICS, KIND_UNITS, KIND_ATTRIBUTION})
+PER_LAYER_KINDS = frozenset(
+    {KIND_WEIGHTS, KIND_ACTIVATIONS, KIND_STATISTICS, KIND_UNITS, KIND_ATTRIBUTION, KIND_FEATURE_VIS}
+)
 
 # Layer statistics are a float64 tensor of shape [len(STATISTIC_SOURCES), len(STATISTIC_NAMES)].
 # A row whose "count" is 0 was not available at that step (e.g. no gradient yet).
