@@ -113,6 +113,7 @@ class RunEvidence:
       dead_units: per layer, ``(steps [C], share [C])`` of units never positive on the eval set.
       eval_inputs: statistics of the eval images as the model sees them (``mean``, ``std``,
         ``min``, ``max``), or None.
+      class_names: one name per class, for messages.
     """
 
     layers: Sequence[str]
@@ -121,6 +122,13 @@ class RunEvidence:
     confusion: Optional[tuple[np.ndarray, np.ndarray]] = None
     dead_units: dict[str, tuple[np.ndarray, np.ndarray]] = dataclasses.field(default_factory=dict)
     eval_inputs: Optional[dict[str, float]] = None
+    class_names: Sequence[str] = ()
+
+    def class_name(self, index: int) -> str:
+        """How messages name class ``index``: its name in quotes, else its number."""
+        if 0 <= index < len(self.class_names):
+            return repr(str(self.class_names[index]))
+        return f"class {index}"
 
 
 def find(evidence: RunEvidence) -> list[Finding]:
@@ -275,6 +283,9 @@ def gradient_norms(evidence: RunEvidence) -> list[Finding]:
                 message=(
                     f"{first}'s gradient norm is {ratio[index]:.3g} times {last}'s since step {start}, "
                     f"{condition}" + ("" if ongoing else f"; it no longer is after step {end}")
+                    if ratio[index] > 0
+                    else f"{first} gets no gradient at all ({last} does) since step {start}"
+                    + ("" if ongoing else f"; it does again after step {end}")
                 ),
                 evidence={
                     "ratio": _number(ratio[index]),
@@ -354,6 +365,8 @@ def frozen_layers(evidence: RunEvidence) -> list[Finding]:
         return []
     names = [metadata.STATISTIC_NAMES.index(n) for n in ("mean", "std", "min", "max", "norm")]
     weights = metadata.STATISTIC_SOURCES.index("weights")
+    gradients = metadata.STATISTIC_SOURCES.index("gradients")
+    norm = metadata.STATISTIC_NAMES.index("norm")
     unchanged: dict[str, np.ndarray] = {}
     for layer in evidence.layers:
         stats = evidence.statistics.get(layer)
@@ -362,8 +375,12 @@ def frozen_layers(evidence: RunEvidence) -> list[Finding]:
         where = np.searchsorted(stats.steps, np.asarray(checkpoints), side="right") - 1
         values = stats.rows[np.clip(where, 0, None)][:, weights][:, names]  # [C, 5]
         present = (where >= 0) & (stats.rows[np.clip(where, 0, None), weights, 0] > 0)
+        rows = stats.rows[np.clip(where, 0, None)]
+        # Gradients that are there and all exactly zero explain still weights (dead units, vanishing
+        # gradients: other rules); still weights with a gradient, or with none at all, do not.
+        zero_gradient = (rows[:, gradients, 0] > 0) & (rows[:, gradients, norm] == 0)
         same = np.zeros(len(checkpoints), dtype=bool)
-        same[1:] = present[1:] & present[:-1] & np.all(values[1:] == values[:-1], axis=1)
+        same[1:] = present[1:] & present[:-1] & np.all(values[1:] == values[:-1], axis=1) & ~zero_gradient[1:]
         unchanged[layer] = same
     findings: list[Finding] = []
     for layer, same in unchanged.items():
@@ -413,24 +430,29 @@ def confused_classes(evidence: RunEvidence) -> list[Finding]:
         shares = np.where(rows > 0, counts / rows, 0.0)  # [C, K, K]
     classes = counts.shape[1]
     step_list = [int(step) for step in steps]
+    # A column that takes most other classes' rows is a collapse onto one class (not_learning says
+    # so), not a pair.
+    off_diagonal = shares * (1 - np.eye(classes))[None]
+    collapsed = (off_diagonal >= CONFUSED_SHARE).sum(axis=1) >= max(3, int(np.ceil((classes - 1) / 2)))  # [C, K]
     findings: list[Finding] = []
     reported: set[tuple[int, int]] = set()
+    name = evidence.class_name
     for a in range(classes):
         for b in range(classes):
             if a == b or (b, a) in reported:
                 continue
-            forward = shares[:, a, b] >= CONFUSED_SHARE
+            forward = (shares[:, a, b] >= CONFUSED_SHARE) & ~collapsed[:, b]
             spell = _persistent(step_list, forward.tolist())
             if spell is None:
                 continue
             start, end, ongoing = spell
             index = step_list.index(end)
-            backward = _persistent(step_list, (shares[:, b, a] >= CONFUSED_SHARE).tolist())
+            backward = _persistent(step_list, ((shares[:, b, a] >= CONFUSED_SHARE) & ~collapsed[:, a]).tolist())
             swapped = backward is not None and backward[2] and ongoing
             reported.add((a, b))
-            message = f"{shares[index, a, b]:.0%} of class {a} is predicted as class {b} since step {start}"
+            message = f"{shares[index, a, b]:.0%} of {name(a)} is predicted as {name(b)} since step {start}"
             if swapped:
-                message += f", and {shares[index, b, a]:.0%} of class {b} as class {a}: the labels may be swapped"
+                message += f", and {shares[index, b, a]:.0%} of {name(b)} as {name(a)}: the labels may be swapped"
             if not ongoing:
                 message += f"; resolved after step {end}"
             findings.append(
@@ -475,6 +497,10 @@ def not_learning(evidence: RunEvidence) -> list[Finding]:
         return []
     start, end, ongoing = spell
     index = step_list.index(end)
+    predicted = counts[index].sum(axis=0)
+    favourite = int(predicted.argmax())
+    one_class = predicted[favourite] >= 0.9 * predicted.sum() and predicted.sum() > 0
+    collapse = f"; it predicts {evidence.class_name(favourite)} for almost every image" if one_class else ""
     return [
         Finding(
             kind="not_learning",
@@ -484,9 +510,14 @@ def not_learning(evidence: RunEvidence) -> list[Finding]:
             last_step=end,
             message=(
                 f"accuracy is {accuracy[index]:.1%} at step {end}, near chance ({chance:.1%}) since step {start}"
-                + ("" if ongoing else "; it learned after that")
+                + (collapse if ongoing else "; it learned after that")
             ),
-            evidence={"accuracy": float(accuracy[index]), "chance": chance, "factor": CHANCE_FACTOR},
+            evidence={
+                "accuracy": float(accuracy[index]),
+                "chance": chance,
+                "factor": CHANCE_FACTOR,
+                "predicted_class": favourite if one_class else None,
+            },
             view="confusion",
             selection={"step": end},
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import numpy as np
@@ -197,3 +198,26 @@ def test_lead_lag_ranks_the_layer_whose_numbers_drifted_first():
     assert [entry["layer"] for entry in lead] == ["conv2"]
     assert lead[0]["source"] == "gradients" and 120 <= lead[0]["left_band_at"] <= 130
     assert lead[0]["lead_steps"] == 180 - lead[0]["left_band_at"]
+
+
+def test_a_network_that_predicts_one_class_for_everything_is_not_learning_not_a_pile_of_pairs():
+    steps, counts = learning_confusion(classes=6)
+    counts[:] = 0
+    counts[:, :, 4] = 100  # every image predicted as class 4
+    names = ["a", "b", "c", "d", "<e>", "f"]
+    run = dataclasses.replace(evidence(confusion=(steps, counts)), class_names=names)
+    found = findings.find(run)
+    assert [f.kind for f in found if f.kind in ("confused_classes", "not_learning")] == ["not_learning"]
+    (stuck,) = [f for f in found if f.kind == "not_learning"]
+    assert "predicts '<e>' for almost every image" in stuck.message and stuck.evidence["predicted_class"] == 4
+
+
+def test_weights_still_because_their_gradients_are_zero_are_not_a_frozen_layer():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    rows = statistics["conv2"].rows
+    rows[:, SOURCES["weights"]] = rows[0, SOURCES["weights"]]
+    rows[:, SOURCES["gradients"], S["norm"]] = 0.0  # dead: no gradient reaches it
+    assert not [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "frozen_layer"]
+    # Without any gradient at all (requires_grad=False) still weights are a frozen layer again.
+    rows[:, SOURCES["gradients"], S["count"]] = 0
+    assert [f.layer for f in findings.find(evidence(statistics=statistics)) if f.kind == "frozen_layer"] == ["conv2"]

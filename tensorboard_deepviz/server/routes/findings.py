@@ -42,6 +42,8 @@ def gather_evidence(run: RunAccess) -> rules.RunEvidence:
     checkpoints = sorted(complete)
     graph = run.latest(metadata.KIND_GRAPH)
     eval_inputs = graph.fields.get("eval_inputs") if graph is not None else None
+    corpus = run.latest(metadata.KIND_CORPUS, header_only=True)
+    class_names = corpus.fields.get("class_names") if corpus is not None else None
     return rules.RunEvidence(
         layers=layers,
         statistics=statistics,
@@ -49,6 +51,7 @@ def gather_evidence(run: RunAccess) -> rules.RunEvidence:
         confusion=confusion,
         dead_units=_dead_unit_shares(run, complete),
         eval_inputs=eval_inputs if isinstance(eval_inputs, dict) else None,
+        class_names=[str(name) for name in class_names] if isinstance(class_names, list) else [],
     )
 
 
@@ -101,7 +104,7 @@ def link(run: str, finding: rules.Finding) -> str:
         if name is None:
             continue
         query[name] = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
-    return "#" + urlencode(query)
+    return "#" + urlencode(query, safe=",")
 
 
 def answer_findings(run: RunAccess) -> dict[str, Any]:
