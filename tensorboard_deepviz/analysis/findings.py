@@ -45,6 +45,9 @@ VANISHING_RATIO = 1e-3
 EXPLODING_RATIO = 70.0
 # A layer's gradient norm that is exploding whatever the ratio (DLCheck: 1e6).
 EXPLODING_NORM = 1e6
+# With a ratio above EXPLODING_RATIO, the first layer's gradient norm must also have grown this much
+# over its first checkpoints' (ours: a converging last layer alone makes the ratio large).
+EXPLODING_GROWTH = 10.0
 # Share of a layer's units never positive on the eval set: information, a warning, an error.
 DEAD_INFO_SHARE = 0.10
 DEAD_WARNING_SHARE = 0.50
@@ -114,6 +117,9 @@ class RunEvidence:
       eval_inputs: statistics of the eval images as the model sees them (``mean``, ``std``,
         ``min``, ``max``), or None.
       class_names: one name per class, for messages.
+      judged_for_dead_units: the layers whose units can be dead: not the model's output (logits
+        are not rectified) and not a layer whose output a normalization layer rescales (a unit
+        never positive before BatchNorm may fire after it). None: every layer but the last.
     """
 
     layers: Sequence[str]
@@ -123,6 +129,7 @@ class RunEvidence:
     dead_units: dict[str, tuple[np.ndarray, np.ndarray]] = dataclasses.field(default_factory=dict)
     eval_inputs: Optional[dict[str, float]] = None
     class_names: Sequence[str] = ()
+    judged_for_dead_units: Optional[frozenset[str]] = None
 
     def class_name(self, index: int) -> str:
         """How messages name class ``index``: its name in quotes, else its number."""
@@ -197,37 +204,54 @@ def _at_checkpoints(steps: np.ndarray, values: np.ndarray, checkpoints: Sequence
 # ------------------------------------------------------------------------------------ rules
 
 
-def nan_inf(evidence: RunEvidence) -> list[Finding]:
-    """The first step any logged tensor held NaN or Inf, at the first layer in forward order.
+# Within one logged step, the order in which NaN/Inf can arise: log_step runs after the optimizer
+# step, so its activations come from the forward pass (layers in forward order), its gradients
+# from the backward pass (the layer nearest the loss first), and its weights from the update that
+# both fed. The first bad value in that order is the root; the rest is the flood it caused.
+_CAUSAL_SOURCES = ("activations", "gradients", "weights")
 
-    Weights are looked at before gradients before activations: the root cause, not the flood
-    downstream. An error at once.
+
+def nan_inf(evidence: RunEvidence) -> list[Finding]:
+    """The first step any logged tensor held NaN or Inf, at its root layer. An error at once.
+
+    At that step the root is the first bad value in the order the training step made them:
+    activations in forward order, then gradients from the loss backwards, then weights (bad
+    alone only when the update itself overflowed). A weight that turned Inf between two steps
+    shows first in its layer's output, while the update that follows floods every layer's
+    weights with NaN.
     """
     nan = metadata.STATISTIC_NAMES.index("nan_count")
     inf = metadata.STATISTIC_NAMES.index("inf_count")
-    # (first step, source, forward order) decides; then the layer, its counts and its last bad step.
-    best: Optional[tuple[tuple[int, int, int], str, dict[str, int], int]] = None
-    for order, layer in enumerate(evidence.layers):
+    first_bad: dict[str, tuple[int, int, np.ndarray]] = {}  # layer -> (first bad step, its row index, bad sources)
+    for layer in evidence.layers:
         stats = evidence.statistics.get(layer)
         if stats is None or not len(stats.steps):
             continue
         bad = (stats.rows[:, :, nan] > 0) | (stats.rows[:, :, inf] > 0)  # [T, sources]
         hits = np.nonzero(bad.any(axis=1))[0]
-        if not len(hits):
-            continue
-        first = int(hits[0])
-        source_index = int(np.nonzero(bad[first])[0][0])
-        counts = {
-            "nan_count": int(stats.rows[first, source_index, nan]),
-            "inf_count": int(stats.rows[first, source_index, inf]),
-        }
-        key = (int(stats.steps[first]), source_index, order)
-        if best is None or key < best[0]:
-            best = (key, layer, counts, int(stats.steps[hits[-1]]))
-    if best is None:
+        if len(hits):
+            first_bad[layer] = (int(stats.steps[hits[0]]), int(hits[0]), bad[hits[0]])
+    if not first_bad:
         return []
-    (step, source_index, _), layer, counts, last = best
-    source = metadata.STATISTIC_SOURCES[source_index]
+    step = min(found[0] for found in first_bad.values())
+    at_step = {layer: found for layer, found in first_bad.items() if found[0] == step}
+    forward = [layer for layer in evidence.layers if layer in at_step]
+    root: Optional[tuple[str, str]] = None
+    for source in _CAUSAL_SOURCES:
+        index = metadata.STATISTIC_SOURCES.index(source)
+        candidates = [layer for layer in forward if at_step[layer][2][index]]
+        if candidates:
+            root = (candidates[-1] if source == "gradients" else candidates[0], source)
+            break
+    assert root is not None
+    layer, source = root
+    stats = evidence.statistics[layer]
+    row, source_index = at_step[layer][1], metadata.STATISTIC_SOURCES.index(source)
+    counts = {
+        "nan_count": int(stats.rows[row, source_index, nan]),
+        "inf_count": int(stats.rows[row, source_index, inf]),
+    }
+    last = max(int(evidence.statistics[name].steps[-1]) for name in first_bad)
     what = {"weights": "weights", "gradients": "gradients", "activations": "output"}[source]
     return [
         Finding(
@@ -246,7 +270,10 @@ def nan_inf(evidence: RunEvidence) -> list[Finding]:
 
 def gradient_norms(evidence: RunEvidence) -> list[Finding]:
     """Exploding or vanishing gradients from the first layer's gradient norm over the last one's."""
-    layers = [layer for layer in evidence.layers if layer in evidence.statistics]
+    # A frozen layer's gradients update nothing (and grow as the rest adapts around it): the
+    # frozen_layer finding speaks for it, the ratio is taken between the layers that train.
+    frozen = {finding.layer for finding in frozen_layers(evidence) if finding.severity == "warning"}
+    layers = [layer for layer in evidence.layers if layer in evidence.statistics and layer not in frozen]
     if len(layers) < 2 or not evidence.checkpoints:
         return []
     first, last = layers[0], layers[-1]
@@ -262,7 +289,13 @@ def gradient_norms(evidence: RunEvidence) -> list[Finding]:
     for layer in layers:
         steps, norms = evidence.statistics[layer].series("gradients", "norm")
         largest = np.fmax(largest, _at_checkpoints(steps, norms, checkpoints))
-    exploding = (np.isfinite(ratio) & (ratio > EXPLODING_RATIO)) | (np.isfinite(largest) & (largest > EXPLODING_NORM))
+    # A large ratio alone also comes from a last layer whose gradients shrink as its loss does: the
+    # first layer's own gradients must have grown too.
+    early = at_first[np.isfinite(at_first) & (at_first > 0)][:PERSIST]
+    grown = at_first >= EXPLODING_GROWTH * float(np.median(early)) if len(early) else np.zeros(len(at_first), bool)
+    exploding = (np.isfinite(ratio) & (ratio > EXPLODING_RATIO) & grown) | (
+        np.isfinite(largest) & (largest > EXPLODING_NORM)
+    )
     vanishing = np.isfinite(ratio) & (ratio < VANISHING_RATIO)
     for kind, held, condition in (
         ("exploding_gradients", exploding, f"above {EXPLODING_RATIO:g} (or a gradient norm above {EXPLODING_NORM:g})"),
@@ -306,8 +339,11 @@ def gradient_norms(evidence: RunEvidence) -> list[Finding]:
 def dead_units(evidence: RunEvidence) -> list[Finding]:
     """Layers whose units never fire on the eval set (units records: never positive)."""
     findings: list[Finding] = []
+    judged = evidence.judged_for_dead_units
+    if judged is None:
+        judged = frozenset(evidence.layers[:-1])
     for layer in evidence.layers:
-        if layer not in evidence.dead_units:
+        if layer not in evidence.dead_units or layer not in judged:
             continue
         steps, share = evidence.dead_units[layer]
         steps_list = [int(step) for step in steps]

@@ -68,7 +68,7 @@ def test_a_healthy_run_raises_nothing(seed):
     assert findings.find(evidence(statistics=statistics)) == []
 
 
-def test_the_first_nan_is_found_at_its_step_and_layer_weights_before_the_flood():
+def test_the_first_nan_is_found_at_its_step_and_root_layer_not_in_the_flood():
     statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
     # conv2's weights turn Inf at step 40; every layer's activations and conv1's gradients follow at 50.
     statistics["conv2"].rows[4:, SOURCES["weights"], S["inf_count"]] = 1
@@ -79,10 +79,20 @@ def test_the_first_nan_is_found_at_its_step_and_layer_weights_before_the_flood()
     assert (found.severity, found.layer, found.step, found.last_step) == ("error", "conv2", 40, 90)
     assert found.evidence == {"source": "weights", "nan_count": 0, "inf_count": 1, "lead_lag": []}
     assert found.view == "dynamics" and found.selection["layer"] == "conv2"
-    # On a tie of steps, the source decides (weights, then gradients, then activations), then forward order.
+    # Within a step, the order the step made them decides: outputs in forward order (the forward
+    # pass), then gradients from the loss backwards, then the weights the update wrote.
     statistics["conv1"].rows[4, SOURCES["activations"], S["nan_count"]] = 1
     (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "nan_inf"]
-    assert found.layer == "conv2"
+    assert (found.layer, found.evidence["source"]) == ("conv1", "activations")
+
+
+def test_a_nan_loss_shows_first_in_the_gradients_of_the_layer_nearest_it():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    for layer in LAYERS:  # the backward pass floods every gradient, the update every weight
+        statistics[layer].rows[6:, SOURCES["gradients"], S["nan_count"]] = 10
+        statistics[layer].rows[6:, SOURCES["weights"], S["nan_count"]] = 10
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "nan_inf"]
+    assert (found.layer, found.step, found.evidence["source"]) == ("fc", 60, "gradients")
 
 
 def test_vanishing_gradients_warn_once_the_ratio_stays_below_its_threshold():
@@ -110,13 +120,18 @@ def test_exploding_gradients_and_a_spike_that_passes_is_only_information():
 def test_a_layer_whose_units_all_die_is_an_error_and_a_few_dead_units_are_information():
     dead = {layer: (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.0)) for layer in LAYERS}
     dead["conv2"] = (np.array(CHECKPOINTS), np.where(np.array(CHECKPOINTS) >= 20, 1.0, 0.0))
-    dead["fc"] = (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.2))
+    dead["conv1"] = (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.2))
+    # The last layer's outputs are logits, not rectified units: never positive is not dead.
+    dead["fc"] = (np.array(CHECKPOINTS), np.full(len(CHECKPOINTS), 0.9))
     found = [f for f in findings.find(evidence(dead=dead)) if f.kind == "dead_units"]
     by_layer = {f.layer: f for f in found}
     assert (by_layer["conv2"].severity, by_layer["conv2"].step) == ("error", 20)
     assert by_layer["conv2"].message == "conv2: 100% of units never fire on the eval set since step 20"
-    assert by_layer["fc"].severity == "info"
-    assert "conv1" not in by_layer
+    assert by_layer["conv1"].severity == "info"
+    assert "fc" not in by_layer
+    # Layers a normalization follows are not judged either (the route reads that from the graph).
+    judged = dataclasses.replace(evidence(dead=dead), judged_for_dead_units=frozenset({"conv1"}))
+    assert {f.layer for f in findings.find(judged) if f.kind == "dead_units"} == {"conv1"}
 
 
 def test_a_layer_left_out_of_the_optimizer_is_frozen():

@@ -52,7 +52,28 @@ def gather_evidence(run: RunAccess) -> rules.RunEvidence:
         dead_units=_dead_unit_shares(run, complete),
         eval_inputs=eval_inputs if isinstance(eval_inputs, dict) else None,
         class_names=[str(name) for name in class_names] if isinstance(class_names, list) else [],
+        judged_for_dead_units=_judged_for_dead_units(layers, graph.fields if graph is not None else {}),
     )
+
+
+# Modules after which a unit's sign says nothing about whether it fires: they rescale it.
+_NORMALIZATIONS = ("BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "LocalResponseNorm")
+
+
+def _judged_for_dead_units(layers: list[str], graph: dict[str, Any]) -> Optional[frozenset[str]]:
+    """Layers whose units can be dead: not feeding the model's output or a normalization layer."""
+    nodes, edges = graph.get("nodes"), graph.get("edges")
+    if not isinstance(nodes, list) or not isinstance(edges, list) or not edges:
+        return None
+    types = {node.get("id"): str(node.get("type", "")) for node in nodes if isinstance(node, dict)}
+    excluded = set()
+    for edge in edges:
+        if not isinstance(edge, dict):
+            continue
+        target = edge.get("target")
+        if target == "output" or types.get(target, "").startswith(_NORMALIZATIONS):
+            excluded.add(edge.get("source"))
+    return frozenset(layer for layer in layers if layer not in excluded)
 
 
 def _confusion_series(

@@ -74,3 +74,24 @@ def test_two_classes_swapped_over_many_checkpoints_are_found_and_link_to_their_c
     assert found["evidence"]["classes"] == [1, 2] and found["evidence"]["swapped"] is True
     assert found["severity"] == "warning" and "labels may be swapped" in found["message"]
     assert _hash(found["link"]) == {"run": run_name, "view": "confusion", "step": "10", "cell": "1,2"}
+
+
+def test_units_before_a_normalization_or_the_output_are_not_judged_for_dead_units():
+    graph = {
+        "nodes": [
+            {"id": "conv1", "type": "Conv2d"},
+            {"id": "bn1", "type": "BatchNorm2d"},
+            {"id": "conv2", "type": "Conv2d"},
+            {"id": "fc", "type": "Linear"},
+            {"id": "output", "type": "Output"},
+        ],
+        "edges": [
+            {"source": "conv1", "target": "bn1"},
+            {"source": "bn1", "target": "conv2"},
+            {"source": "conv2", "target": "fc"},
+            {"source": "fc", "target": "output"},
+        ],
+    }
+    judged = findings._judged_for_dead_units(["conv1", "conv2", "fc"], graph)
+    assert judged == frozenset({"conv2"})
+    assert findings._judged_for_dead_units(["conv1"], {}) is None

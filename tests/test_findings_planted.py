@@ -1,0 +1,191 @@
+"""Findings on real training runs with planted faults, and on healthy ones that must stay quiet.
+
+Each test trains a small network with DeepViz for a few dozen steps, with one fault planted where
+a user would make it (a layer killed by a large negative bias, an Inf in one weight, two classes'
+training labels swapped, a layer left out of the optimizer, a deep sigmoid stack, a learning rate
+far too high), then asks the findings route what is wrong: kind, layer and step must be the
+planted ones. The same network trained properly must raise no warning or error. The log is kept in
+memory (``tests.support.fakelog``) and read through the server's own access layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import pytest
+import torch
+from torch import nn
+
+from tensorboard_deepviz import DeepViz
+from tensorboard_deepviz.server.routes import findings
+from tests.support.fakelog import FakeLog
+
+CLASSES = 4
+SIDE = 12
+STEPS = 60
+EVERY = 6  # a checkpoint every 6 steps: 11 checkpoints
+
+
+class LogWriter:
+    """A writer adding DeepViz's summaries to a ``FakeLog`` run."""
+
+    def __init__(self, log: FakeLog, run: str) -> None:
+        self.log, self.run = log, run
+
+    def add_summary(self, summary: Any, global_step: Optional[int] = None) -> None:
+        self.log.add(self.run, summary, int(global_step or 0))
+
+    def flush(self) -> None:
+        pass
+
+
+def quadrant_images(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise images in [-1, 1] scale whose bright quadrant is the class: easy to learn in a few steps."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % CLASSES
+    images = torch.randn(count, 3, SIDE, SIDE, generator=generator) * 0.3
+    half = SIDE // 2
+    for index, label in enumerate(labels.tolist()):
+        row, col = divmod(label, 2)
+        images[index, :, row * half : (row + 1) * half, col * half : (col + 1) * half] += 1.5
+    return images, labels
+
+
+class SmallNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.relu2 = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(32, CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.flatten(self.pool(self.relu2(self.conv2(self.relu1(self.conv1(x)))))))
+
+
+def train(
+    make_model: Callable[[], nn.Module],
+    *,
+    lr: float = 0.05,
+    parameters: Optional[Callable[[nn.Module], Any]] = None,
+    relabel: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    before_step: Optional[Callable[[nn.Module, int], None]] = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Train a model made by ``make_model`` with DeepViz logging into memory; return the findings route's findings.
+
+    The model is made after seeding, so every test's run is the same whatever ran before it.
+    """
+    torch.manual_seed(seed)
+    model = make_model()
+    images, labels = quadrant_images(256, seed=seed)
+    eval_images, eval_labels = quadrant_images(64, seed=seed + 100)
+    train_labels = relabel(labels) if relabel else labels
+    optimizer = torch.optim.SGD(parameters(model) if parameters else model.parameters(), lr=lr, momentum=0.9)
+    log = FakeLog()
+    with DeepViz(LogWriter(log, "run"), model, (eval_images, eval_labels), probe=4, clusters=4, batch_size=64) as viz:
+        for step in range(STEPS + 1):
+            if step % EVERY == 0:
+                viz.log_checkpoint(step)
+            if step == STEPS:
+                break
+            if before_step:
+                before_step(model, step)
+            batch = torch.randint(0, len(images), (32,), generator=torch.Generator().manual_seed(step))
+            loss = nn.functional.cross_entropy(model(images[batch]), train_labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            viz.log_step(step)
+    return findings.answer_findings(log.run("run"))["findings"]
+
+
+def alarms(found: list[dict[str, Any]]) -> list[tuple[str, str, Optional[str]]]:
+    return [(f["severity"], f["kind"], f["layer"]) for f in found if f["severity"] != "info"]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("lr", [0.02, 0.05])
+def test_healthy_training_raises_no_warning_or_error(seed, lr):
+    assert alarms(train(SmallNet, lr=lr, seed=seed)) == []
+
+
+def test_a_layer_killed_by_a_large_negative_bias_has_dead_units():
+    def killed() -> nn.Module:
+        model = SmallNet()
+        with torch.no_grad():
+            model.conv2.bias.fill_(-100.0)
+        return model
+
+    found = train(killed)
+    (dead,) = [f for f in found if f["kind"] == "dead_units" and f["severity"] != "info"]
+    assert (dead["severity"], dead["layer"], dead["step"]) == ("error", "conv2", 0)
+    assert dead["message"].startswith("conv2: 100% of units never fire")
+
+
+def test_an_inf_planted_in_one_weight_is_found_at_its_step_and_layer():
+    def plant(model: nn.Module, step: int) -> None:
+        if step == 20:
+            with torch.no_grad():
+                model.conv2.weight[0, 0, 0, 0] = float("inf")
+
+    found = train(SmallNet, before_step=plant)
+    first = found[0]
+    assert (first["kind"], first["severity"], first["layer"]) == ("nan_inf", "error", "conv2")
+    # Planted before the forward pass of step 20: log_step(20) is the first to see it, in conv2's
+    # output; the update after it floods every weight with NaN.
+    assert first["step"] == 20 and first["evidence"]["source"] == "activations"  # its output, in the forward pass
+
+
+def test_two_classes_training_labels_swapped_are_confused_both_ways():
+    def swap(labels: torch.Tensor) -> torch.Tensor:
+        swapped = labels.clone()
+        swapped[labels == 1], swapped[labels == 2] = 2, 1
+        return swapped
+
+    found = train(SmallNet, relabel=swap)
+    (confused,) = [f for f in found if f["kind"] == "confused_classes" and f["severity"] == "warning"]
+    assert sorted(confused["evidence"]["classes"]) == [1, 2] and confused["evidence"]["swapped"] is True
+    assert "labels may be swapped" in confused["message"]
+
+
+def test_a_layer_left_out_of_the_optimizer_is_frozen():
+    def without_conv1(model: nn.Module) -> list[nn.Parameter]:
+        return [p for name, p in model.named_parameters() if not name.startswith("conv1.")]
+
+    found = train(SmallNet, parameters=without_conv1)
+    assert [(f["severity"], f["layer"]) for f in found if f["kind"] == "frozen_layer"] == [("warning", "conv1")]
+    assert [f for f in alarms(found) if f[1] != "frozen_layer"] == []
+
+
+class SigmoidStack(nn.Module):
+    """Eight sigmoid layers: the classic vanishing-gradient network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = 3 * SIDE * SIDE
+        for _ in range(8):
+            layers += [nn.Linear(width, 32), nn.Sigmoid()]
+            width = 32
+        layers.append(nn.Linear(32, CLASSES))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def test_a_deep_sigmoid_stack_has_vanishing_gradients():
+    found = train(SigmoidStack, lr=0.05)
+    (vanishing,) = [f for f in found if f["kind"] == "vanishing_gradients"]
+    assert vanishing["severity"] == "warning" and vanishing["layer"] == "body.1"
+    assert vanishing["evidence"]["ratio"] < findings.rules.VANISHING_RATIO
+
+
+def test_a_learning_rate_far_too_high_is_found():
+    found = train(SmallNet, lr=50.0)
+    kinds = {f["kind"] for f in found if f["severity"] in ("error", "warning")}
+    assert kinds & {"nan_inf", "exploding_gradients", "not_learning"}, found
