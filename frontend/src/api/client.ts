@@ -18,6 +18,7 @@ import type {
   FilterLayout,
   FilterNorm,
   FilterValues,
+  FindingsResponse,
   GraphResponse,
   IndexResponse,
   PredictionResponse,
@@ -38,6 +39,7 @@ import {
   dynamicsUrl,
   filtersLayoutUrl,
   filterValuesUrl,
+  findingsUrl,
   graphUrl,
   indexUrl,
   predictionsUrl,
@@ -150,6 +152,14 @@ export class Api {
 
   classPairUnits(run: string, step: number, a: number, b: number, limit?: number): Promise<ClassPairUnitsResponse> {
     return this.getJson<ClassPairUnitsResponse>(classPairUnitsUrl(run, step, a, b, limit), true);
+  }
+
+  /**
+   * The run's findings. They change as the run grows, so they are not memoized: each look asks
+   * again (the server answers from its cache, or with 304, while the log has not grown).
+   */
+  findings(run: string): Promise<FindingsResponse> {
+    return this.getJson<FindingsResponse>(findingsUrl(run));
   }
 
   // ---------------------------------------------------------------- plumbing

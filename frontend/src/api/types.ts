@@ -320,6 +320,56 @@ export interface ClassPairUnitsResponse {
   units: ClassPairUnit[];
 }
 
+/** How bad a finding is; the findings route orders them this way (then by step). */
+export type Severity = "error" | "warning" | "info";
+
+/** What a finding is about (tensorboard_deepviz/analysis/findings.py, KINDS). */
+export type FindingKind =
+  | "nan_inf"
+  | "exploding_gradients"
+  | "vanishing_gradients"
+  | "dead_units"
+  | "saturated_units"
+  | "frozen_layer"
+  | "unstable_updates"
+  | "confused_classes"
+  | "input_scale"
+  | "not_learning";
+
+/** A layer whose statistics left their usual band before a NaN/Inf (`evidence.lead_lag` of nan_inf). */
+export interface LeadLag {
+  layer: string;
+  source: string;
+  statistic: string;
+  /** The first step outside the band. */
+  left_band_at: number;
+  /** How many steps before the NaN/Inf. */
+  lead_steps: number;
+}
+
+/** One thing wrong with a run (`findings`). */
+export interface Finding {
+  kind: FindingKind | string;
+  severity: Severity;
+  /** The layer it concerns, or null (the whole model, a class pair). */
+  layer: string | null;
+  /** The first step it was seen; `last_step`: the last. */
+  step: number;
+  last_step: number;
+  /** One plain sentence (it may name layers and classes: text from a log). */
+  message: string;
+  /** The numbers behind it; for nan_inf, `lead_lag` ranks the layers that drifted first. */
+  evidence: { lead_lag?: LeadLag[]; [key: string]: unknown };
+  /** The URL hash of this dashboard that opens the evidence ("#run=...&view=...&layer=...&step=..."). */
+  link: string;
+}
+
+export interface FindingsResponse {
+  run: string;
+  /** Ordered by severity (error, warning, info), then step. */
+  findings: Finding[];
+}
+
 export interface CompareRequest {
   steps?: string;
   layers?: string;

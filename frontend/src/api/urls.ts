@@ -120,3 +120,6 @@ export function attributionUrl(run: string, image: number, step: number, layer?:
 export function classPairUnitsUrl(run: string, step: number, a: number, b: number, limit?: number): string {
   return buildQuery("class_pair_units", { run, step, a, b, limit });
 }
+
+/** What is wrong with a run: its findings, each with its evidence and the link that opens it. */
+export const findingsUrl = (run: string): string => buildQuery("findings", { run });

@@ -33,6 +33,18 @@ export function count(name: string): HashCodec<number | null> {
   };
 }
 
+/** Two non-negative integers written "a,b" (a confusion matrix cell: true class, predicted class). */
+export function pair(name: string): HashCodec<[number, number] | null> {
+  return {
+    params: [name],
+    write: (value, params) => params.set(name, `${value[0]},${value[1]}`),
+    read: (params) => {
+      const match = /^(\d{1,9}),(\d{1,9})$/.exec(params.get(name) ?? "");
+      return match ? [Number(match[1]), Number(match[2])] : undefined;
+    },
+  };
+}
+
 /** One of a fixed list of names. */
 export function oneOf<T extends string>(name: string, options: readonly T[]): HashCodec<T> {
   return {

@@ -69,7 +69,32 @@ export function reconcile(state: Readonly<State>, previousRun: RunSummary | null
     patch.step = checkpoints[checkpoints.length - 1];
   }
   if (state.image !== null && (state.image < 0 || state.image >= run.corpus_size)) patch.image = null;
+  const classes = run.class_names.length;
+  if (state.cell !== null && classes && (state.cell[0] >= classes || state.cell[1] >= classes)) patch.cell = null;
   return patch;
+}
+
+/**
+ * What a link (a URL hash: a finding's, a hand-edited one, the history's) changes, made to fit
+ * the listing. A step that is not a checkpoint of the link's run becomes the first checkpoint at
+ * or after it, where what happened at that step shows (a finding names the step its condition
+ * was first seen, which may fall between checkpoints); a new layer drops the old layer's filter
+ * and unit unless the link names them; following a link stops playback. Before the listing has
+ * loaded the step is kept as it is (refreshIndex resolves it when the listing arrives).
+ */
+export function resolveLink(patch: Partial<State>, state: Readonly<State>): Partial<State> {
+  const result: Partial<State> = { ...patch };
+  if (!Object.keys(patch).length) return result;
+  result.playing = false;
+  if (patch.layer !== undefined && patch.layer !== state.layer) {
+    if (patch.filter === undefined) result.filter = null;
+    if (patch.unit === undefined) result.unit = null;
+  }
+  const runName = patch.run !== undefined ? patch.run : state.run;
+  const run = state.runs.find((entry) => entry.run === runName);
+  if (run && patch.step !== undefined && patch.step !== null && !run.checkpoints.includes(patch.step))
+    result.step = checkpointAtOrAfter(run.checkpoints, patch.step);
+  return result;
 }
 
 /** Checkpoint kinds whose steps `index` may leave out of `steps_by_kind` (logged with every checkpoint). */

@@ -4,6 +4,7 @@
 // fills the browser's history, and are rate-limited (browsers throttle frequent replaceState).
 // Which fields travel, and how each is spelled, is the STATE_FIELDS table (state.ts).
 
+import { resolveLink } from "./derived";
 import { fieldEntries, type Key, type State } from "./state";
 import { type Store, same } from "./store";
 
@@ -36,6 +37,22 @@ export function decodeHash(hash: string): Partial<State> {
   return result as Partial<State>;
 }
 
+/** Take what the link `hash` names into the store (made to fit the listing: derived.resolveLink). */
+export function applyHash(store: Store, hash: string): void {
+  store.set(resolveLink(decodeHash(hash), store.get()));
+}
+
+/**
+ * Open a link of this dashboard (a URL hash, as the findings route writes them): the store takes
+ * what it names at once, and the address gets it as a new history entry (so Back returns to what
+ * was shown before); bindHash then finds the store already there.
+ */
+export function followLink(store: Store, link: string, win: { location: { hash: string } } = window): void {
+  if (!link.startsWith("#")) return;
+  applyHash(store, link);
+  win.location.hash = link;
+}
+
 export interface HashWindow {
   location: { hash: string; href: string };
   history: { replaceState(data: unknown, unused: string, url?: string | URL | null): void; state: unknown };
@@ -49,7 +66,7 @@ export interface HashWindow {
  * most every `delayMs`) and the store in step with hash edits.
  */
 export function bindHash(store: Store, win: HashWindow, delayMs = 250): () => void {
-  store.set(decodeHash(win.location.hash));
+  applyHash(store, win.location.hash);
   let written = win.location.hash;
   let timer: number | null = null;
 
@@ -69,7 +86,7 @@ export function bindHash(store: Store, win: HashWindow, delayMs = 250): () => vo
   win.addEventListener("hashchange", () => {
     if (win.location.hash === written) return;
     written = win.location.hash;
-    store.set(decodeHash(win.location.hash));
+    applyHash(store, win.location.hash);
   });
   return () => {
     unsubscribe();

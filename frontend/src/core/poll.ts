@@ -5,7 +5,7 @@
 import { type Api, errorText } from "../api/client";
 import type { IndexResponse } from "../api/types";
 import { h, option } from "../ui/dom";
-import { currentRun, reconcile } from "./derived";
+import { currentRun, reconcile, resolveLink } from "./derived";
 import { POLL_INTERVALS } from "./state";
 import type { Store } from "./store";
 
@@ -27,6 +27,8 @@ export async function refreshIndex(store: Store, api: Api): Promise<void> {
     if (old && (old.kinds.join() !== run.kinds.join() || old.corpus_size !== run.corpus_size)) api.forgetRun(run.run);
   }
   store.set({ runs, loaded: true, indexError: null });
+  // A link opened before the first listing may name a step between checkpoints (a finding's).
+  if (!before.loaded && before.step !== null) store.set(resolveLink({ step: before.step }, store.get()));
   store.set(reconcile(store.get(), previousRun));
 }
 

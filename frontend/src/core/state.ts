@@ -7,7 +7,7 @@
 // Row order is the order of the hash's parameters. Hash names are the link format: keep them,
 // so that links made earlier keep working.
 
-import type { RunSummary } from "../api/types";
+import type { FindingsResponse, RunSummary } from "../api/types";
 import {
   ACTIVATION_NORMS,
   type ActivationNorm,
@@ -19,7 +19,7 @@ import {
   type StatisticSource,
 } from "../generated/contract";
 import { UNITS_SORTS, type UnitsSort } from "../lib/units";
-import { count, flag, type HashCodec, identifier, oneOf, parts, text } from "./codecs";
+import { count, flag, type HashCodec, identifier, oneOf, pair, parts, text } from "./codecs";
 
 export interface FieldSpec<T> {
   /** The value before anything is chosen (and after a reload without it in the link). */
@@ -61,6 +61,8 @@ export const STATE_FIELDS = {
   loaded: field(false),
   /** The last failure of `index`, shown while the previous listing stays in use. */
   indexError: field<string | null>(null),
+  /** The selected run's findings (`findings`, looked at again with each new listing), or null. */
+  findings: field<FindingsResponse | null>(null),
 
   // ---- the selection; always in the link
   run: field<string | null>(null, text("run"), SELECTION),
@@ -73,6 +75,8 @@ export const STATE_FIELDS = {
   filter: field<number | null>(null, count("filter"), SELECTION),
   /** The selected unit of `layer` (output channel or feature): the unit panel shows it. */
   unit: field<number | null>(null, count("unit"), SELECTION),
+  /** The pinned cell of the confusion matrix: [true class, predicted class] ("cell=1,2"). */
+  cell: field<[number, number] | null>(null, pair("cell"), SELECTION),
   /** The open tab: a name in views/registry.ts (the first tab the run has is shown for any other). */
   view: field<string>("filters", identifier("view"), SELECTION),
 

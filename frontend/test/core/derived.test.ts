@@ -66,6 +66,12 @@ describe("reconcile", () => {
     expect(reconcile(state)).toEqual({ step: 2 });
   });
 
+  it("drops a confusion cell outside the run's classes", () => {
+    const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "fc", step: 2 };
+    expect(reconcile({ ...state, cell: [3, 1] })).toEqual({});
+    expect(reconcile({ ...state, cell: [1, 4] })).toEqual({ cell: null });
+  });
+
   it("drops an image outside the corpus", () => {
     const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "fc", step: 2, image: 48 };
     expect(reconcile(state)).toEqual({ image: null });

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
-import { bindHash, decodeHash, encodeHash, HASH_KEYS, type HashWindow } from "../../src/core/hash";
+import { bindHash, decodeHash, encodeHash, followLink, HASH_KEYS, type HashWindow } from "../../src/core/hash";
 import { initialState } from "../../src/core/state";
 import { Store } from "../../src/core/store";
+import { runSummary } from "../helpers";
 
 function pick(state: ReturnType<typeof initialState>) {
   return Object.fromEntries(HASH_KEYS.map((key) => [key, state[key]]));
@@ -54,6 +55,23 @@ describe("hash round trip", () => {
     expect([old.filter, old.unit, old.unitColours, old.unitsSort, old.gradcam]).toEqual([2, null, false, "unit", true]);
     expect(encodeHash(old)).toBe("#run=a&layer=conv1&step=4&filter=2&view=filters");
     expect(decodeHash("#unit=-1&ucolour=2&usort=size&gradcam=maybe")).toEqual({});
+  });
+
+  it("carries the pinned confusion cell as cell=true,predicted; links without it keep working", () => {
+    // As the findings route writes its links (Python's urlencode: the comma as %2C).
+    expect(decodeHash("#run=r&view=confusion&step=10&cell=1%2C2")).toEqual({
+      run: "r",
+      view: "confusion",
+      step: 10,
+      cell: [1, 2],
+    });
+    expect(decodeHash("#run=r&view=confusion&step=10&cell=1,2").cell).toEqual([1, 2]);
+    const state = { ...initialState(), run: "r", step: 10, view: "confusion", cell: [3, 0] as [number, number] };
+    expect(encodeHash(state)).toBe("#run=r&step=10&cell=3%2C0&view=confusion");
+    expect(decodeHash(encodeHash(state)).cell).toEqual([3, 0]);
+    expect(encodeHash({ ...state, cell: null })).toBe("#run=r&step=10&view=confusion");
+    expect(decodeHash("#run=r&step=10").cell).toBeUndefined();
+    expect(decodeHash("#cell=1&cell2=3,4")).toEqual({});
   });
 
   it("keeps a view name it does not know (the tabs show the first tab for it)", () => {
@@ -151,5 +169,48 @@ describe("bindHash", () => {
     win.location.hash = "#run=x&image=7";
     win.fire();
     expect(store.get()).toMatchObject({ run: "x", image: 7 });
+  });
+});
+
+describe("links", () => {
+  const runs = [runSummary({ checkpoints: [0, 2, 4, 6] }), runSummary({ run: "b", checkpoints: [0, 10, 20] })];
+
+  it("opens a link's step at the first checkpoint at or after it, on the link's run", () => {
+    const win = fakeWindow("");
+    const store = new Store({ loaded: true, runs, run: "main", layer: "conv1", step: 6, filter: 2, unit: 1 });
+    bindHash(store, win);
+    store.set({ playing: true });
+    win.location.hash = "#run=main&view=dynamics&layer=fc&step=3&stat=nan_count&source=gradients";
+    win.fire();
+    expect(store.get()).toMatchObject({
+      run: "main",
+      view: "dynamics",
+      layer: "fc",
+      step: 4,
+      stat: "nan_count",
+      source: "gradients",
+      filter: null, // of the old layer
+      unit: null,
+      playing: false,
+    });
+    win.location.hash = "#run=b&step=11";
+    win.fire();
+    expect([store.get().run, store.get().step]).toEqual(["b", 20]);
+    win.location.hash = "#run=b&step=99";
+    win.fire();
+    expect(store.get().step).toBe(20); // past the last checkpoint: the last
+  });
+
+  it("follows a link at once and puts it in the address", () => {
+    const win = fakeWindow("");
+    const store = new Store({ loaded: true, runs, run: "main", layer: "conv1", step: 6 });
+    bindHash(store, win);
+    followLink(store, "#run=main&view=confusion&step=2&cell=1%2C3", win);
+    expect(win.location.hash).toBe("#run=main&view=confusion&step=2&cell=1%2C3");
+    expect(store.get()).toMatchObject({ view: "confusion", step: 2, cell: [1, 3], layer: "conv1" });
+    win.fire(); // the browser's hashchange: nothing more to do
+    expect(store.get()).toMatchObject({ view: "confusion", step: 2, cell: [1, 3] });
+    followLink(store, "javascript:alert(1)", win); // not a link of this page
+    expect(win.location.hash).toBe("#run=main&view=confusion&step=2&cell=1%2C3");
   });
 });

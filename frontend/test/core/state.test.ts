@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { count, flag, identifier, oneOf, parts, text } from "../../src/core/codecs";
+import { count, flag, identifier, oneOf, pair, parts, text } from "../../src/core/codecs";
 import { decodeHash, encodeHash, HASH_KEYS } from "../../src/core/hash";
 import { initialState, STATE_FIELDS } from "../../src/core/state";
 import { Store } from "../../src/core/store";
@@ -29,6 +29,7 @@ describe("STATE_FIELDS", () => {
       "image",
       "filter",
       "unit",
+      "cell",
       "view",
       "norm",
       "activationNorm",
@@ -59,6 +60,7 @@ describe("STATE_FIELDS", () => {
       image: 0,
       filter: 7,
       unit: 5,
+      cell: [2, 0] as [number, number],
       view: "clusters",
       norm: "layer" as const,
       activationNorm: "layer" as const,
@@ -105,6 +107,11 @@ describe("codecs", () => {
     expect(read(flag("log"), "log=0")).toBe(false);
     expect(read(flag("log"), "log=yes")).toBeUndefined();
     expect(written((p) => flag("log").write(true, p))).toBe("log=1");
+    expect(read(pair("cell"), "cell=1,2")).toEqual([1, 2]);
+    expect(read(pair("cell"), "cell=1%2C12")).toEqual([1, 12]);
+    for (const bad of ["cell=1", "cell=1,2,3", "cell=-1,2", "cell=a,b", "cell=1.5,2", "cell=", "other=1,2"])
+      expect(read(pair("cell"), bad), bad).toBeUndefined();
+    expect(written((p) => pair("cell").write([3, 0], p))).toBe("cell=3%2C0");
   });
 
   it("write a record of texts as one parameter per non-empty part", () => {
