@@ -1,6 +1,7 @@
 // Confusion matrix at the selected checkpoint: cells shaded by count (or by share of the row),
 // accuracy, the change since the previous checkpoint, and small multiples of the images in a
-// cell on hover (click pins them; click an image to select it). For a pinned cell off the
+// cell on hover (click pins them; click an image to select it). The pinned cell is the state's
+// `cell`, so a link (a finding's "cell=true,predicted") pins it too. For a pinned cell off the
 // diagonal (true a, predicted b) of a run with unit records: the units with high class means for
 // both classes, each opening the unit panel.
 
@@ -71,7 +72,6 @@ export class ConfusionView extends TabView {
   private pairsKey = "";
   private data: Loaded | null = null;
   private hovered: Cell | null = null;
-  private pinned: Cell | null = null;
   private examplesKey = "";
 
   constructor(ctx: AppContext, root: HTMLElement) {
@@ -135,10 +135,17 @@ export class ConfusionView extends TabView {
       },
       ["rowNormalize", "delta"],
     );
-    store.subscribe(() => {
-      this.pinned = null;
-      this.hovered = null;
-    }, ["run"]);
+    // Another run's matrix: unpin, unless what changed the run pinned a cell of the new one (a link).
+    let shownRun = store.get().run;
+    store.subscribe(
+      (s, changed) => {
+        this.hovered = null;
+        if (shownRun !== null && !changed.has("cell") && s.cell !== null) store.set({ cell: null });
+        shownRun = s.run;
+      },
+      ["run"],
+    );
+    this.watch(["cell"], () => this.showPinned());
     this.watch(["layer", "unit"], () => this.markPairs());
     ctx.prefetcher.register((step) => {
       const run = currentRun(store.get());
@@ -160,8 +167,18 @@ export class ConfusionView extends TabView {
     void this.load();
   }
 
+  /** The pinned cell (the state's `cell`: true class, predicted class), or null. */
+  private get pinned(): Cell | null {
+    const cell = this.store.get().cell;
+    return cell ? { row: cell[0], column: cell[1] } : null;
+  }
+
   private pin(cell: Cell | null): void {
-    this.pinned = cell;
+    this.store.set({ cell: cell ? [cell.row, cell.column] : null });
+  }
+
+  private showPinned(): void {
+    const cell = this.pinned;
     this.matrix.mark("dv-cell-pinned", cell ? [cell] : []);
     this.renderExamples();
     void this.renderPairs();
