@@ -1,7 +1,7 @@
 // The dashboard's entry point. TensorBoard imports this module in the plugin's iframe and calls
 // render() once; everything is built into document.body: the header (run menu, timeline,
-// polling), then every view of views/registry.ts as a tab or in the sidebar. Nothing here is
-// about one view in particular.
+// polling), then every view of views/registry.ts as a tab, in the sidebar or above the tabs.
+// Nothing here is about one view in particular.
 
 import { Api } from "./api/client";
 import { ProbeImages } from "./api/probes";
@@ -47,9 +47,10 @@ export function render(): void {
     createPoller(store, api),
   );
   const tabBar = h("nav", { class: "dv-tabs", attrs: { role: "tablist", "aria-label": "Views" } });
-  const main = h("main", { class: "dv-main" }, tabBar);
+  const banner = h("div", { class: "dv-banner" });
+  const main = h("main", { class: "dv-main" }, banner, tabBar);
   const sidebar = h("aside", { class: "dv-sidebar" });
-  const tabs = new Tabs(context, VIEWS, { tabs: tabBar, main, sidebar });
+  const tabs = new Tabs(context, VIEWS, { tabs: tabBar, main, sidebar, banner });
   // Playback starts after every view has subscribed, so each frame is tracked by the gate; it moves
   // on once the next frame's images and JSON (what the views prefetch) have loaded.
   new Player(store, gate, realClock, 2000, (step) => prefetcher.prepare(step));

@@ -1,6 +1,7 @@
 // A stand-in for the plugin's routes: plausible answers for the run of helpers.runSummary()
 // (named "<i>main</i>", with hostile class names), for tests that render the page or a panel.
 
+import type { Finding, FindingsResponse } from "../src/api/types";
 import { topImagesSpriteUrl } from "../src/api/urls";
 import { runSummary } from "./helpers";
 
@@ -167,6 +168,73 @@ function unitsRoute(route: string, params: URLSearchParams): unknown {
   return undefined;
 }
 
+// ---------------------------------------------------------------- findings
+
+/** A link as the findings route writes it (Python's urlencode: ',' as %2C). */
+export function findingLink(params: Record<string, string | number>): string {
+  return `#${new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)])).toString()}`;
+}
+
+/**
+ * The findings of `run`, in the route's order (error, warning, info, then step): a NaN in conv1's
+ * weights at step 2 (where the dynamics answer has it) with fc and bn1 drifting before it; a
+ * confused class pair (hostile class names in the message); dead units in fc; bn1 frozen for a
+ * while (resolved, so information).
+ */
+export function fakeFindings(run: string): FindingsResponse {
+  const findings: Finding[] = [
+    {
+      kind: "nan_inf",
+      severity: "error",
+      layer: "conv1",
+      step: 2,
+      last_step: 6,
+      message: "conv1: its weights first held NaN or Inf at step 2, before any other layer's",
+      evidence: {
+        source: "weights",
+        nan_count: 1,
+        inf_count: 0,
+        lead_lag: [
+          { layer: "fc", source: "gradients", statistic: "norm", left_band_at: 0, lead_steps: 2 },
+          { layer: "bn1", source: "activations", statistic: "std", left_band_at: 1, lead_steps: 1 },
+        ],
+      },
+      link: findingLink({ run, view: "dynamics", layer: "conv1", step: 2, stat: "nan_count", source: "weights" }),
+    },
+    {
+      kind: "confused_classes",
+      severity: "warning",
+      layer: null,
+      step: 2,
+      last_step: 6,
+      message: `true ${NAMES[0]} is predicted as ${NAMES[1]} for 40% of its images`,
+      evidence: { a: 0, b: 1, share: 0.4 },
+      link: findingLink({ run, view: "confusion", step: 6, cell: "0,1" }),
+    },
+    {
+      kind: "dead_units",
+      severity: "warning",
+      layer: "fc",
+      step: 4,
+      last_step: 6,
+      message: "fc: 50% of its units never fire on the eval set",
+      evidence: { dead_share: 0.5, threshold: 0.5 },
+      link: findingLink({ run, view: "units", layer: "fc", step: 6, usort: "selectivity" }),
+    },
+    {
+      kind: "frozen_layer",
+      severity: "info",
+      layer: "bn1",
+      step: 0,
+      last_step: 2,
+      message: "bn1: its weights did not change for 3 checkpoints (resolved)",
+      evidence: { unchanged_checkpoints: 3, persist: 3 },
+      link: findingLink({ run, view: "dynamics", layer: "bn1", step: 2, stat: "norm", source: "weights" }),
+    },
+  ];
+  return { run, findings };
+}
+
 /** The answer of the plugin route `url` (relative, as the dashboard asks), for a run like helpers.runSummary(). */
 export function fakeServer(url: string): unknown {
   const [route, query = ""] = url.split("?");
@@ -181,6 +249,12 @@ export function fakeServer(url: string): unknown {
       return unitsRoute(route, params);
     case "index":
       return { version: 1, runs: [run, SECOND_RUN] };
+    case "findings": {
+      const name = params.get("run") ?? "";
+      // The second run: nothing above information.
+      if (name === SECOND_RUN.run) return { run: name, findings: fakeFindings(name).findings.slice(3) };
+      return fakeFindings(name);
+    }
     case "graph":
       return {
         nodes: [

@@ -89,6 +89,10 @@ describe("render()", () => {
       "units-histogram",
       "units-history",
       "confusion-pair-units",
+      "findings",
+      "findings-summary",
+      "findings-list",
+      "timeline-findings",
     ]) {
       expect(byTestId(id), id).not.toBeNull();
     }
@@ -109,6 +113,21 @@ describe("render()", () => {
     expect((byTestId("timeline-slider") as HTMLInputElement).value).toBe("3");
     expect(byTestId("timeline-play").getAttribute("aria-pressed")).toBe("false");
     expect(byTestId("poll-toggle").getAttribute("aria-pressed")).toBe("true");
+  });
+
+  it("shows the run's findings at once, above the tabs, with badges on the graph and ticks on the timeline", () => {
+    const panel = byTestId("findings");
+    const tabBar = document.querySelector('[role="tablist"]') as HTMLElement;
+    expect(panel.compareDocumentPosition(tabBar) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(panel.getAttribute("data-worst")).toBe("error");
+    expect(byTestId("findings-list").hidden).toBe(false);
+    const kinds = [...panel.querySelectorAll('[data-testid="finding"]')].map((row) => row.getAttribute("data-kind"));
+    expect(kinds).toEqual(["nan_inf", "confused_classes", "dead_units", "frozen_layer"]);
+    const badge = (layer: string) =>
+      document.querySelector(`[data-testid="graph-node"][data-layer="${layer}"] [data-testid="graph-badge"]`);
+    expect(badge("conv1")?.getAttribute("data-severity")).toBe("error");
+    expect(badge("fc")?.getAttribute("data-severity")).toBe("warning");
+    expect(document.querySelectorAll('[data-testid="timeline-finding"]')).toHaveLength(3);
   });
 
   it("shows only the active view and switches with the tabs", async () => {
@@ -254,6 +273,31 @@ describe("render()", () => {
     await settle(300);
     expect(window.location.hash).toContain("ucolour=1");
     expect(byTestId("unit-colours").querySelectorAll(".dv-unit-tint")).toHaveLength(8);
+  });
+
+  it("opens a finding's evidence in one click: its view, layer, step and selection", async () => {
+    const rows = () => [...document.querySelectorAll<HTMLElement>('[data-testid="finding"]')];
+    (rows()[0].querySelector('[data-testid="finding-open"]') as HTMLElement).click();
+    await settle(300);
+    expect(view("dynamics").hidden).toBe(false);
+    expect(byTestId("tab-dynamics").getAttribute("aria-selected")).toBe("true");
+    expect(byTestId("timeline-step").textContent).toBe("2");
+    expect(document.querySelector('[data-testid="graph-node"][aria-current="true"]')?.getAttribute("data-layer")).toBe(
+      "conv1",
+    );
+    expect((byTestId("dynamics-stat") as HTMLSelectElement).value).toBe("nan_count");
+    expect(window.location.hash).toContain("view=dynamics");
+    expect(window.location.hash).toContain("stat=nan_count");
+    (rows()[1].querySelector('[data-testid="finding-open"]') as HTMLElement).click();
+    await settle(300);
+    expect(view("confusion").hidden).toBe(false);
+    expect(byTestId("timeline-step").textContent).toBe("6");
+    const pinned = view("confusion").querySelector(".dv-cell-pinned");
+    expect([pinned?.getAttribute("data-true"), pinned?.getAttribute("data-pred")]).toEqual(["0", "1"]);
+    expect(byTestId("confusion-examples").textContent).toContain(
+      "true <b>cat</b> → predicted <img src=x onerror=alert(1)>",
+    );
+    expect(window.location.hash).toContain("cell=0%2C1");
   });
 
   it("never puts markup from the logs into the page", () => {

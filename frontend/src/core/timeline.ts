@@ -10,8 +10,9 @@
 //    step changes at the start of the frame that is to show it, so each checkpoint stays on
 //    screen for a whole number of display frames (2 at 30/s on a 60 Hz display), never 1 or 3.
 
+import { findingsByStep, findingsTitle, worstSeverity } from "../lib/findings";
 import { h, isTypingTarget, option, replaceChildren } from "../ui/dom";
-import { checkpointIndex, currentRun } from "./derived";
+import { checkpointAtOrAfter, checkpointIndex, currentRun } from "./derived";
 import { SPEEDS } from "./state";
 import type { Store } from "./store";
 
@@ -294,6 +295,20 @@ export class Player {
 
 // ------------------------------------------------------------------ the timeline bar
 
+/**
+ * Where `step` falls along the slider, from 0 (the first checkpoint) to 1 (the last): the slider
+ * moves by checkpoint, so a step between two checkpoints lies between their places.
+ */
+export function stepFraction(checkpoints: readonly number[], step: number): number {
+  const last = checkpoints.length - 1;
+  if (last < 1 || step <= checkpoints[0]) return 0;
+  if (step >= checkpoints[last]) return 1;
+  let i = 0;
+  while (checkpoints[i + 1] < step) i += 1;
+  const [a, b] = [checkpoints[i], checkpoints[i + 1]];
+  return (i + (step - a) / (b - a)) / last;
+}
+
 export interface TimelineDeps {
   store: Store;
   gate: FrameGate;
@@ -336,6 +351,8 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
     const index = Math.min(run.checkpoints.length - 1, Math.max(0, Number(slider.value)));
     store.set({ step: run.checkpoints[index], playing: false });
   });
+  // Under the slider: a tick where each finding of the run starts (coloured by the worst there).
+  const ticks = h("div", { testid: "timeline-findings", class: "dv-ticks" });
   const stepText = h("span", { testid: "timeline-step", class: "dv-step-value" });
   const position = h("span", { class: "dv-muted" });
   const speed = h("select", {
@@ -350,7 +367,7 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
     "div",
     { testid: "timeline", class: "dv-timeline", attrs: { role: "group", "aria-label": "Timeline" } },
     h("div", { class: "dv-timeline-buttons" }, rewind, back, play, forward),
-    slider,
+    h("div", { class: "dv-slider-box" }, slider, ticks),
     h("span", { class: "dv-step" }, h("span", { class: "dv-muted", text: "step " }), stepText),
     position,
     h("label", { class: "dv-inline", title: "Checkpoints per second while playing" }, "speed ", speed),
@@ -379,6 +396,35 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
   };
   store.subscribe(renderState, ["runs", "run", "step", "playing", "speed"]);
   renderState();
+
+  const renderTicks = () => {
+    const state = store.get();
+    const run = currentRun(state);
+    const checkpoints = run?.checkpoints ?? [];
+    const findings = run && state.findings?.run === run.run ? state.findings.findings : [];
+    const items = checkpoints.length
+      ? findingsByStep(findings).map(([step, list]) => {
+          const worst = worstSeverity(list) ?? "info";
+          const fraction = stepFraction(checkpoints, step);
+          return h("span", {
+            testid: "timeline-finding",
+            class: `dv-tick dv-sev-${worst}`,
+            title: `from step ${step}:\n${findingsTitle(list)}`,
+            attrs: { "data-step": step, "data-severity": worst, "data-position": fraction.toFixed(4) },
+            style: { left: `calc(8px + (100% - 16px) * ${fraction.toFixed(4)})` },
+            on: {
+              click: () => {
+                const target = checkpointAtOrAfter(checkpoints, step);
+                if (target !== null) store.set({ step: target, playing: false });
+              },
+            },
+          });
+        })
+      : [];
+    replaceChildren(ticks, ...items);
+  };
+  store.subscribe(renderTicks, ["runs", "run", "findings"]);
+  renderTicks();
 
   // A new step begins a new frame; then prefetch what follows it.
   store.subscribe(

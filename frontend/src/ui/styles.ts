@@ -23,6 +23,9 @@ export const BASE_STYLES = `
   --dv-panel: #f8f9fa;
   --dv-error: #c62828;
   --dv-select: #1565c0;
+  --dv-sev-error: #c62828;
+  --dv-sev-warning: #ef8f00;
+  --dv-sev-info: #607d8b;
   font-family: Roboto, "Helvetica Neue", Arial, sans-serif;
   font-size: 13px;
   color: var(--dv-text);
@@ -80,4 +83,12 @@ select, input[type=search], input[type=text] { font: inherit; padding: 3px 4px; 
 .dv-swatch-wide { width: 36px; }
 .dv-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; font-size: 11px; margin: 4px 0; max-width: 520px; }
 .dv-legend-item { display: inline-flex; align-items: center; gap: 4px; }
+.dv-sev-error { --dv-sev: var(--dv-sev-error); }
+.dv-sev-warning { --dv-sev: var(--dv-sev-warning); }
+.dv-sev-info { --dv-sev: var(--dv-sev-info); }
+.dv-sev-badge { display: inline-block; flex: none; min-width: 14px; padding: 0 5px; border-radius: 8px; background: var(--dv-sev, var(--dv-muted)); color: #fff; font-size: 10px; font-weight: 600; line-height: 15px; text-align: center; text-transform: uppercase; letter-spacing: .03em; }
+.dv-slider-box { flex: 1; min-width: 120px; position: relative; display: flex; align-items: center; }
+.dv-slider-box .dv-slider { flex: 1; min-width: 0; margin: 0; }
+.dv-ticks { position: absolute; left: 0; right: 0; bottom: -7px; height: 6px; pointer-events: none; }
+.dv-tick { position: absolute; top: 0; width: 3px; height: 6px; margin-left: -1px; border-radius: 1px; background: var(--dv-sev, var(--dv-muted)); pointer-events: auto; cursor: pointer; }
 `;

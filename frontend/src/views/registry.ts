@@ -1,5 +1,5 @@
-// The list of views, and the only one: main.ts makes a tab (or a sidebar place) for each entry,
-// in this order. A new view is a folder under views/ and one entry here. A tab shows only for a
+// The list of views, and the only one: main.ts makes a tab (or a sidebar place, or a banner above
+// the tabs) for each entry, in this order. A new view is a folder under views/ and one entry here. A tab shows only for a
 // run that logged the record kinds it needs (every tab shows while no run is selected).
 
 import type { Kind, RunSummary } from "../api/types";
@@ -9,6 +9,7 @@ import { CompareView } from "./compare/view";
 import { ConfusionView } from "./confusion/view";
 import { DynamicsView } from "./dynamics/view";
 import { FiltersView } from "./filters/view";
+import { FindingsView } from "./findings/view";
 import { GraphView } from "./graph/view";
 import { UnitsView } from "./units/view";
 
@@ -19,9 +20,9 @@ export interface ViewEntry {
   readonly label: string;
   /** Record kinds a run needs for the view to show; an inner list means any one of its kinds. */
   readonly requires: readonly (Kind | readonly Kind[])[];
-  /** "tab": one of the tabs; "sidebar": always shown beside them. */
-  readonly place: "tab" | "sidebar";
-  /** Build the view into `root` (a tab panel, or the view's place in the sidebar). */
+  /** "tab": one of the tabs; "sidebar": always shown beside them; "banner": always shown above them. */
+  readonly place: "tab" | "sidebar" | "banner";
+  /** Build the view into `root` (a tab panel, or the view's place in the sidebar or the banner). */
   create(ctx: AppContext, root: HTMLElement): View;
 }
 
@@ -75,7 +76,19 @@ export const VIEWS: readonly ViewEntry[] = [
     place: "sidebar",
     create: (ctx, root) => new GraphView(ctx, root),
   },
+  {
+    name: "findings",
+    label: "Findings",
+    requires: [],
+    place: "banner",
+    create: (ctx, root) => new FindingsView(ctx, root, { viewLabel }),
+  },
 ];
+
+/** The label of the view `name` ("Training dynamics"), or the name itself. */
+export function viewLabel(name: string): string {
+  return VIEWS.find((entry) => entry.name === name)?.label ?? name;
+}
 
 /** Whether `run` logged what `entry` needs (true while no run is selected: the view then says why it is empty). */
 export function runHas(entry: ViewEntry, run: RunSummary | null): boolean {

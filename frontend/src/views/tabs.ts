@@ -1,6 +1,7 @@
 // Mounting the registry's views: a tab panel and a tab button for each tab entry, a place in
-// the sidebar for each sidebar entry. The tab bar hides tabs whose records the selected run
-// lacks, and keeps exactly one tab's view active (drawing); the others stay hidden and idle.
+// the sidebar for each sidebar entry, and one above the tabs for each banner entry. The tab bar
+// hides tabs whose records the selected run lacks, and keeps exactly one tab's view active
+// (drawing); the others stay hidden and idle.
 
 import type { AppContext, View } from "../core/context";
 import { currentRun } from "../core/derived";
@@ -13,11 +14,14 @@ export interface Places {
   /** Where the tab panels go. */
   main: HTMLElement;
   sidebar: HTMLElement;
+  /** Above the tab bar (the sidebar when there is none). */
+  banner?: HTMLElement;
 }
 
 export class Tabs {
   private readonly views = new Map<string, View>();
   private readonly buttons = new Map<string, HTMLButtonElement>();
+  /** The views always shown: the sidebar's and the banner's. */
   private readonly sidebar: View[] = [];
   private shown: string | null = null;
   private started = false;
@@ -29,9 +33,10 @@ export class Tabs {
   ) {
     const { store } = ctx;
     for (const entry of entries) {
-      if (entry.place === "sidebar") {
-        const root = h("div", { class: "dv-sidebar-view" });
-        places.sidebar.appendChild(root);
+      if (entry.place === "sidebar" || entry.place === "banner") {
+        const banner = entry.place === "banner" && places.banner;
+        const root = h("div", { class: banner ? "dv-banner-view" : "dv-sidebar-view" });
+        (banner || places.sidebar).appendChild(root);
         this.sidebar.push(entry.create(ctx, root));
         continue;
       }
@@ -56,7 +61,7 @@ export class Tabs {
     store.subscribe(() => this.update(), ["view", "runs", "run"]);
   }
 
-  /** Show the chosen tab and start the sidebar's views (once the page is in the document). */
+  /** Show the chosen tab and start the sidebar's and the banner's views (once the page is in the document). */
   start(): void {
     this.started = true;
     for (const view of this.sidebar) view.setActive(true);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { identifier } from "../../src/core/codecs";
 import { STATE_FIELDS } from "../../src/core/state";
 import { KINDS } from "../../src/generated/contract";
-import { runHas, shownTab, VIEWS, visibleTabs } from "../../src/views/registry";
+import { runHas, shownTab, VIEWS, viewLabel, visibleTabs } from "../../src/views/registry";
 import { runSummary } from "../helpers";
 
 /** The tabs the browser tests know, in their order. */
@@ -13,6 +13,9 @@ describe("VIEWS", () => {
   it("lists the tabs in their order (new ones after them), and the graph in the sidebar", () => {
     expect(names(VIEWS.filter((entry) => entry.place === "tab")).slice(0, 5)).toEqual(FIVE);
     expect(names(VIEWS.filter((entry) => entry.place === "sidebar"))).toContain("graph");
+    expect(names(VIEWS.filter((entry) => entry.place === "banner"))).toEqual(["findings"]);
+    expect(viewLabel("dynamics")).toBe("Training dynamics");
+    expect(viewLabel("nope")).toBe("nope");
   });
 
   it("names each view once, as a link can spell it, and opens the first tab by default", () => {

@@ -19,14 +19,19 @@ function fakeViews() {
       return { setActive: (active) => calls.push(`${name}:${active}`) };
     },
   });
-  const entries = [entry("one", []), entry("two", ["clusters"]), entry("side", [], "sidebar")];
+  const entries = [
+    entry("one", []),
+    entry("two", ["clusters"]),
+    entry("side", [], "sidebar"),
+    entry("top", [], "banner"),
+  ];
   return { entries, calls };
 }
 
 function mount(state = {}) {
   const { ctx, store } = testContext(state);
   const { entries, calls } = fakeViews();
-  const places = { tabs: h("nav"), main: h("main"), sidebar: h("aside") };
+  const places = { tabs: h("nav"), main: h("main"), sidebar: h("aside"), banner: h("div") };
   const tabs = new Tabs(ctx, entries, places);
   tabs.start();
   return { store, tabs, calls, places };
@@ -41,7 +46,16 @@ describe("Tabs", () => {
     expect(panel.getAttribute("aria-label")).toBe("The two");
     expect(byTestId(places.tabs, "tab-two").getAttribute("aria-controls")).toBe(panel.id);
     expect(places.sidebar.textContent).toBe("side content");
-    expect(calls).toEqual(["side:true", "one:true"]);
+    expect(places.banner.textContent).toBe("top content");
+    expect(calls).toEqual(["side:true", "top:true", "one:true"]);
+  });
+
+  it("puts a banner entry in the sidebar when the page has no banner", () => {
+    const { ctx } = testContext();
+    const places = { tabs: h("nav"), main: h("main"), sidebar: h("aside") };
+    new Tabs(ctx, fakeViews().entries, places).start();
+    expect(places.sidebar.textContent).toBe("side contenttop content");
+    expect(allByTestId(places.tabs, "tab-top")).toHaveLength(0);
   });
 
   it("switches views on a click, telling each view once", () => {
@@ -52,7 +66,7 @@ describe("Tabs", () => {
     expect(byTestId(places.tabs, "tab-two").getAttribute("aria-selected")).toBe("true");
     expect(byTestId(places.tabs, "tab-one").classList.contains("dv-tab-active")).toBe(false);
     store.set({ runs: [...store.get().runs] }); // a new listing: nothing to switch
-    expect(calls).toEqual(["side:true", "one:true", "one:false", "two:true"]);
+    expect(calls).toEqual(["side:true", "top:true", "one:true", "one:false", "two:true"]);
   });
 
   it("hides a tab whose records the run lacks and shows the first tab instead, keeping the choice", () => {

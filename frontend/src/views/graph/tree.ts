@@ -80,6 +80,13 @@ export function containsModule(tree: GroupTree, module: string): boolean {
   );
 }
 
+/** The modules of every node inside `tree`, nested groups included. */
+export function modulesIn(tree: GroupTree): string[] {
+  return tree.children.flatMap((child) =>
+    child.kind === "node" ? (child.node.module ? [child.node.module] : []) : modulesIn(child),
+  );
+}
+
 export function loggedIn(tree: GroupTree, logged: ReadonlySet<string>): number {
   return tree.children.reduce(
     (sum, child) => sum + (child.kind === "node" ? (logged.has(child.node.id) ? 1 : 0) : loggedIn(child, logged)),

@@ -1,17 +1,28 @@
 // The network graph (from `graph`), in the sidebar: layers in the order the forward pass called
 // them, nested modules (nn.Sequential, blocks) as collapsible groups so a 100-layer model stays
 // readable, logged layers highlighted and clickable to select the layer; edges drawn on the left
-// rail (skip connections bulge further out).
+// rail (skip connections bulge further out). A layer with findings carries a badge of the worst
+// one (its colour, and every message in its title); a folded group, the worst of its layers'.
 
 import { errorText } from "../../api/client";
-import type { GraphNode, GraphResponse, RunSummary } from "../../api/types";
+import type { Finding, GraphNode, GraphResponse, RunSummary } from "../../api/types";
 import type { AppContext } from "../../core/context";
 import { currentRun } from "../../core/derived";
 import { Latest, runGate } from "../../core/guards";
 import { Part } from "../../core/part";
+import { findingsByLayer, findingsTitle, worstSeverity } from "../../lib/findings";
 import { h, replaceChildren, Status, svgElement } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
-import { buildTree, containsModule, countNodes, type GroupTree, graphFromListing, loggedIn, shortName } from "./tree";
+import {
+  buildTree,
+  containsModule,
+  countNodes,
+  type GroupTree,
+  graphFromListing,
+  loggedIn,
+  modulesIn,
+  shortName,
+} from "./tree";
 
 const CSS = `
 .dv-graph { font-size: 12px; position: relative; }
@@ -25,6 +36,7 @@ const CSS = `
 .dv-graph-node.dv-selected { background: var(--dv-accent-soft); border-color: var(--dv-accent); }
 .dv-graph-type { font-size: 10px; color: var(--dv-muted); font-weight: 400; }
 .dv-graph-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dv-graph-node .dv-graph-badge, .dv-graph-group-head .dv-graph-badge { margin-left: auto; align-self: center; }
 `;
 
 /** More nodes than this and groups below the top level start collapsed. */
@@ -40,6 +52,8 @@ export class GraphView extends Part {
   private graphRun: string | null = null;
   private collapsed = new Map<string, boolean>();
   private anchors = new Map<string, HTMLElement>();
+  /** The modules inside each group, by name (for a folded group's badge). */
+  private groupModules = new Map<string, string[]>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -59,6 +73,7 @@ export class GraphView extends Part {
     root.appendChild(this.element);
     this.watch(["runs", "run", "loaded"]);
     this.watch(["layer"], () => this.markSelected(true));
+    this.watch(["findings"], () => this.markFindings());
   }
 
   protected refresh(): void {
@@ -125,6 +140,7 @@ export class GraphView extends Part {
     const logged = this.logged(run);
     const layers = new Set(run.layers.map((layer) => layer.name));
     this.anchors.clear();
+    this.groupModules.clear();
 
     const renderNode = (node: GraphNode): HTMLElement => {
       const isIo = !node.module;
@@ -171,6 +187,7 @@ export class GraphView extends Part {
           continue;
         }
         const collapsed = hiddenUnder !== null || this.isCollapsed(child, total);
+        this.groupModules.set(child.name, modulesIn(child));
         const count = loggedIn(child, logged);
         const head = h(
           "button",
@@ -204,7 +221,42 @@ export class GraphView extends Part {
         `${graph.model_type ? `${graph.model_type} · ` : ""}${total - 2 > 0 ? total - 2 : total} modules called · ${loggedCount} logged (highlighted): click one to select it`,
     );
     this.markSelected(false);
+    this.markFindings();
     requestAnimationFrame(() => this.drawEdges());
+  }
+
+  /** Badges: a layer's worst finding on its node; a folded group's, the worst inside it. */
+  private markFindings(): void {
+    const state = this.store.get();
+    const findings = state.findings?.run === state.run ? state.findings.findings : [];
+    const byLayer = findingsByLayer(findings);
+    const badge = (list: readonly Finding[], title: string): HTMLElement | null => {
+      const worst = worstSeverity(list);
+      if (!worst) return null;
+      return h("span", {
+        testid: "graph-badge",
+        class: `dv-graph-badge dv-sev-badge dv-sev-${worst}`,
+        text: worst === "info" ? "i" : "!",
+        title,
+        attrs: { "data-severity": worst, "aria-label": `${worst}: ${title}` },
+      });
+    };
+    const place = (element: HTMLElement, list: readonly Finding[], title: string) => {
+      for (const old of Array.from(element.children)) if (old.classList.contains("dv-graph-badge")) old.remove();
+      const made = list.length ? badge(list, title) : null;
+      if (made) element.appendChild(made);
+    };
+    for (const element of Array.from(this.list.querySelectorAll<HTMLElement>("[data-testid=graph-node]"))) {
+      const list = byLayer.get(element.getAttribute("data-layer") ?? "") ?? [];
+      place(element, list, findingsTitle(list));
+    }
+    for (const head of Array.from(this.list.querySelectorAll<HTMLElement>("[data-testid=graph-group]"))) {
+      const folded = head.getAttribute("aria-expanded") === "false";
+      const modules = folded ? (this.groupModules.get(head.getAttribute("data-group") ?? "") ?? []) : [];
+      const inside = [...new Set(modules)].flatMap((module) => byLayer.get(module) ?? []);
+      const title = `${inside.length} finding${inside.length === 1 ? "" : "s"} inside:\n${findingsTitle(inside)}`;
+      place(head, inside, title);
+    }
   }
 
   private markSelected(reveal: boolean): void {
