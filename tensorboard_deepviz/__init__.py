@@ -5,13 +5,13 @@ feature clusters and per-layer statistics into TensorBoard event files; the ``de
 in TensorBoard shows them on one timeline. ``tensorboard_deepviz.summary`` holds the
 low-level summary functions for writers other than torch's.
 
-``DeepViz`` is imported lazily so that TensorBoard, which loads this package to serve the
-plugin, does not import torch.
+``DeepViz`` and ``FeatureVis`` (its feature visualization settings) are imported lazily so
+that TensorBoard, which loads this package to serve the plugin, does not import torch.
 """
 
 from typing import Any
 
-__all__ = ["DeepViz", "DeepVizError"]
+__all__ = ["DeepViz", "DeepVizError", "FeatureVis"]
 __version__ = "0.1.0"
 
 

@@ -20,7 +20,6 @@ from .analysis.confusion import confusion_matrix
 from .contract import metadata, records
 from .contract.codes import quantize_activations
 
-
 # Confusion matrices up to this many classes are also in the record's header (10,000 counts at most).
 HEADER_COUNTS_MAX_CLASSES = 100
 
@@ -412,9 +411,16 @@ def feature_vis_summary(
     count = len(pictures)
     unit_indices = np.asarray(units)
     warm_units = np.zeros(count, dtype=bool) if warm is None else np.asarray(warm, dtype=bool)
-    for name, array in (("units", unit_indices), ("objective", objective), ("no_signal", no_signal), ("warm", warm_units)):
+    for name, array in (
+        ("units", unit_indices),
+        ("objective", objective),
+        ("no_signal", no_signal),
+        ("warm", warm_units),
+    ):
         if np.shape(array) != (count,):
-            raise ValueError(f"{name} of {layer!r} must have one entry per image ({count}), got shape {list(np.shape(array))}")
+            raise ValueError(
+                f"{name} of {layer!r} must have one entry per image ({count}), got shape {list(np.shape(array))}"
+            )
     if method not in ("fourier", "toolbox"):
         raise ValueError(f"method must be 'fourier' or 'toolbox', got {method!r}")
     fields = {

@@ -22,11 +22,13 @@ from . import capture, collectors
 from . import moments as device_moments
 from .checkpoint import EvalPass, write_checkpoint
 from .collectors.base import Collector, Setup, Tap, host_copy, record_copies
+from .collectors.feature_vis import FeatureVisCollector
 from .eval_set import EvalData, check_labels, choose_probe_images, load_eval_data, make_thumbnails
+from .feature_vis.settings import FeatureVis, feature_vis_settings
 from .sinks import SummarySink
 from .worker import DeepVizError, Worker, close_at_exit
 
-__all__ = ["CLUSTER_METRICS", "DeepViz", "DeepVizError"]
+__all__ = ["CLUSTER_METRICS", "DeepViz", "DeepVizError", "FeatureVis"]
 
 CLUSTER_METRICS = ("euclidean", "cosine")
 
@@ -87,6 +89,12 @@ class DeepViz:
       gradcam_layers: where the Grad-CAM of each probe image (for its predicted class) is
         computed at each checkpoint: ``"auto"`` (default) the last logged layer with a spatial
         output, a list of module names, or None for none.
+      feature_vis: layers whose units get feature visualizations (an image that excites each
+        unit, rendered by regularized optimization): a list of module names for the defaults, a
+        ``FeatureVis`` for other settings, or None (default) for none. Rendered in the
+        background on a copy of the model and written at the step of the checkpoint whose
+        weights it used; ``flush()`` and ``close()`` wait for a running render (on a CPU this can
+        take minutes).
 
     Raises:
       ValueError: for wrong arguments, naming the problem.
@@ -115,6 +123,7 @@ class DeepViz:
         queue_size: int = 2,
         top_images: int = 9,
         gradcam_layers: Union[str, Sequence[str], None] = "auto",
+        feature_vis: Union[str, Sequence[str], FeatureVis, None] = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -168,6 +177,9 @@ class DeepViz:
 
         attribution_layers = _gradcam_layers(gradcam_layers, self._layers, trace, modules)
         self._gradcam_layers = list(attribution_layers)
+        rendering = feature_vis_settings(feature_vis)
+        if rendering is not None:
+            self._check_feature_vis(rendering, modules)
         setup = Setup(
             model=self._model,
             layers=list(self._layers),
@@ -184,6 +196,7 @@ class DeepViz:
             top_images=top_images,
             input_shape=(int(self._images.shape[-2]), int(self._images.shape[-1])),
             attribution_layers=attribution_layers,
+            feature_vis=rendering,
         )
         # Every record kind of a checkpoint, in the order its records are written.
         self._collectors: list[Collector[Any]] = [build(setup) for build in collectors.COLLECTORS]
@@ -192,6 +205,12 @@ class DeepViz:
         self._last_outputs = capture.LastOutputs(self._layer_modules)
         self._eval_pass.last_outputs = self._last_outputs
         self._worker = Worker(queue_size)
+        # Collectors with a thread of their own (feature visualization) write through the worker.
+        self._background = [c for c in self._collectors if isinstance(c, FeatureVisCollector)]
+        if self._sink is not None:
+            late = _LateRecords(self._worker, self._sink)
+            for collector in self._background:
+                collector.attach(late)
         close_at_exit(self)  # a script that ends without close() still gets its queued records written
         graph = dict(trace.graph)
         for node in graph["nodes"]:
@@ -284,7 +303,8 @@ class DeepViz:
         self._worker.submit(f"statistics at step {step}", lambda: self._write_statistics(job, sink))
 
     def flush(self) -> None:
-        """Wait until every queued record is written, then flush the writer."""
+        """Wait until every queued record is written (and a running feature visualization), then flush the writer."""
+        self._settle_background()
         self._worker.join()
         if self._sink is not None:
             self._sink.flush()
@@ -298,6 +318,9 @@ class DeepViz:
             return
         self._closed = True
         try:
+            self._settle_background()
+            for collector in self._background:
+                collector.close()
             self._worker.stop()
             if self._sink is not None:
                 self._sink.close()
@@ -323,6 +346,43 @@ class DeepViz:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this DeepViz logger is closed")
+
+    def _settle_background(self) -> None:
+        """Let background renders finish and queue their records, after every checkpoint queued so far is written."""
+        if not self._background:
+            return
+        self._worker.join()  # every queued checkpoint's marker is written: late records may follow
+        for collector in self._background:
+            collector.drain()
+
+    def _check_feature_vis(self, settings: FeatureVis, modules: dict[str, nn.Module]) -> None:
+        """Refuse feature visualization settings this model cannot render, naming the problem."""
+        settings.check_channels(int(self._images.shape[1]))
+        unknown = [name for name in settings.layers if name not in modules or not name]
+        if unknown:
+            raise ValueError(f"unknown feature_vis layers {unknown}; pick names from model.named_modules()")
+        shapes: dict[str, list[int]] = {}
+
+        def keep_shape(name: str) -> Callable[..., None]:
+            def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+                tensor = capture.first_tensor(output)
+                shapes.setdefault(name, list(tensor.shape) if tensor is not None else [])
+
+            return hook
+
+        hooks = [modules[name].register_forward_hook(keep_shape(name)) for name in settings.layers]
+        try:
+            with self._eval_pass.isolated():
+                self._model(self._images[:1].to(self._eval_pass.device(), self._eval_pass.input_dtype()))
+        finally:
+            for hook in hooks:
+                hook.remove()
+        never = [name for name in settings.layers if name not in shapes]
+        if never:
+            raise ValueError(f"feature_vis layers {never} are not called in the model's forward pass")
+        flat = [name for name in settings.layers if len(shapes[name]) < 2]
+        if flat:
+            raise ValueError(f"feature visualization needs layers with outputs [batch, units, ...]; {flat} have none")
 
     def _trace(self, logged: Sequence[str]) -> capture.GraphTrace:
         with self._eval_pass.isolated():
@@ -358,6 +418,21 @@ class DeepViz:
         rows = host_moments.statistics_from_moments(moments)
         for name, layer_rows in zip(self._layers, rows):
             sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
+
+
+class _LateRecords:
+    """Records a collector finishes after its checkpoint (feature visualization), queued on the writer's worker."""
+
+    def __init__(self, worker: Worker, sink: SummarySink) -> None:
+        self._worker = worker
+        self._sink = sink
+
+    def post(self, what: str, step: int, record: Any) -> None:
+        sink = self._sink
+        self._worker.submit(what, lambda: sink.add(record, step))
+
+    def report(self, what: str, error: BaseException) -> None:
+        self._worker.report(what, error)
 
 
 @dataclasses.dataclass

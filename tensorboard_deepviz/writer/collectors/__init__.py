@@ -14,6 +14,7 @@ from .activations import ActivationsCollector
 from .attribution import AttributionCollector
 from .base import Batch, CheckpointContext, CheckpointSink, Collector, Setup, Tap, host_copy, record_copies, to_host
 from .clusters import ClustersCollector
+from .feature_vis import FeatureVisCollector
 from .predictions import PredictionsCollector
 from .units import UnitsCollector
 from .weights import WeightsCollector
@@ -26,6 +27,7 @@ COLLECTORS: list[Callable[[Setup], Collector[Any]]] = [
     ClustersCollector,
     UnitsCollector,
     AttributionCollector,
+    FeatureVisCollector,
 ]
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "CheckpointSink",
     "ClustersCollector",
     "Collector",
+    "FeatureVisCollector",
     "PredictionsCollector",
     "Setup",
     "Tap",

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, Generic, Optional, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Optional, Protocol, Sequence, TypeVar
 
 import torch
 from tensorboard.compat.proto import summary_pb2
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..feature_vis.settings import FeatureVis
 
 SnapshotT = TypeVar("SnapshotT")
 
@@ -59,6 +62,7 @@ class Setup:
       top_images: how many top images each unit keeps (0: no units records).
       input_shape: ``(H, W)`` of the eval images.
       attribution_layers: the layers whose Grad-CAM of the probe images is logged.
+      feature_vis: the feature visualization settings (None: none is rendered).
     """
 
     model: nn.Module
@@ -76,6 +80,7 @@ class Setup:
     top_images: int = 9
     input_shape: tuple[int, int] = (0, 0)
     attribution_layers: list[str] = dataclasses.field(default_factory=list)
+    feature_vis: Optional[FeatureVis] = None
 
 
 @dataclasses.dataclass
