@@ -111,7 +111,7 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
 
     Returns:
       ``{"run", "layers": [{"name", "kind", "output_shape", "parameter_shapes", "has_weights",
-      "has_activations", "has_statistics", "has_units", "has_attribution"}], "checkpoints",
+      "has_activations", "has_statistics", "has_units", "has_attribution", "has_feature_vis"}], "checkpoints",
       "partial_checkpoints", "steps_by_kind", "statistics_steps": {"count", "first", "last"},
       "class_names", "corpus_size", "thumbnail_shape", "kinds", "cluster_layer"}``.
     """
@@ -142,6 +142,7 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
                 "has_statistics": metadata.tag_for(metadata.KIND_STATISTICS, name) in tags,
                 "has_units": metadata.tag_for(metadata.KIND_UNITS, name) in tags,
                 "has_attribution": metadata.tag_for(metadata.KIND_ATTRIBUTION, name) in tags,
+                "has_feature_vis": metadata.tag_for(metadata.KIND_FEATURE_VIS, name) in tags,
             }
         )
     core_steps = [steps for kind, steps in steps_by_kind.items() if kind in CHECKPOINT_KINDS]

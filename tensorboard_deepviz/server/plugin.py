@@ -4,7 +4,8 @@ The routes themselves live in ``server.routes`` (one module per feature); this m
 them and holds what they share, in one place: every failure a request can cause becomes a 4xx
 ``{"error": ...}``; answers with an identity are kept in a response cache and sent with an ETag
 (304 when the client has it), those naming an explicit ``step`` marked immutable for the
-browser, the others ``no-cache`` (docs/ARCHITECTURE.md, "The server and its routes").
+browser (unless the route says the answer may still change), the others ``no-cache``
+(docs/ARCHITECTURE.md, "The server and its routes").
 """
 
 from __future__ import annotations
@@ -81,12 +82,13 @@ class DeepVizPlugin(base_plugin.TBPlugin):
         @wrappers.Request.application
         def app(request: wrappers.Request) -> wrappers.Response:
             try:
-                # Inside the try: query bytes that are not UTF-8 fail here, as a ValueError (400).
-                cache_control = IMMUTABLE if request.args.get("step") else REVALIDATE
                 experiment = self._access.for_experiment(
                     plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
                 )
+                # Inside the try: query bytes that are not UTF-8 fail while the route reads its
+                # parameters, as a ValueError (400).
                 reply = route.handler(RouteRequest(request.args, experiment, self._memo))
+                cache_control = IMMUTABLE if request.args.get("step") and reply.final else REVALIDATE
                 etag = _etag(reply.identity) if reply.identity is not None else None
                 if etag is not None and etag in request.headers.get("If-None-Match", ""):
                     return werkzeug.Response(status=304, headers=[("ETag", etag), ("Cache-Control", cache_control)])

@@ -68,11 +68,15 @@ class Reply:
     never change. Without one it is computed for every request (answers about a whole run,
     such as the index, change as the log grows). ``keep=False`` suits small answers asked for
     one item at a time (one image's prediction), which would crowd larger ones out of the cache.
+    ``final=False`` marks an answer for an explicit ``step`` that may still change (one that falls
+    back to an earlier checkpoint's record while the step's own may yet be written): it is
+    revalidated by the browser instead of being kept as immutable.
     """
 
     compute: Callable[[], Payload]
     identity: Optional[tuple] = None
     keep: bool = True
+    final: bool = True
 
 
 class RouteRequest:

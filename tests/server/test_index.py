@@ -110,6 +110,7 @@ def test_a_run_summary_describes_layers_checkpoints_and_the_eval_set():
         "has_statistics": True,
         "has_units": True,
         "has_attribution": True,
+        "has_feature_vis": False,
     }
     assert head["has_activations"] is False and head["has_units"] is True and head["has_attribution"] is False
     assert entry["steps_by_kind"][metadata.KIND_CONFUSION] == [0, 2]
@@ -119,7 +120,7 @@ def test_a_run_summary_describes_layers_checkpoints_and_the_eval_set():
     assert entry["statistics_steps"] == {"count": 3, "first": 0, "last": 2}
     assert entry["class_names"] == ["cat", "dog", "bird"] and entry["corpus_size"] == 6
     assert entry["thumbnail_shape"] == [4, 4, 3] and entry["cluster_layer"] == "head"
-    assert set(entry["kinds"]) == set(metadata.KINDS)
+    assert set(entry["kinds"]) == set(metadata.KINDS) - {metadata.KIND_FEATURE_VIS}  # none rendered in it
 
 
 def test_a_run_with_statistics_only_has_no_checkpoints_and_no_eval_set():

@@ -45,6 +45,9 @@ ROUTE_NAMES = [
     "class_pair_units",
     "attribution",
     "findings",
+    "feature_vis",
+    "feature_vis_sprite",
+    "feature_vis_layout",
 ]
 
 

@@ -17,6 +17,7 @@ from . import (
     confusion,
     corpus,
     dynamics,
+    feature_vis,
     filters,
     findings,
     graph,
@@ -39,6 +40,7 @@ MODULES = (
     units,
     attribution,
     findings,
+    feature_vis,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for module in MODULES for route in module.ROUTES)
