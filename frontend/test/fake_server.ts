@@ -170,9 +170,10 @@ function unitsRoute(route: string, params: URLSearchParams): unknown {
 
 // ---------------------------------------------------------------- findings
 
-/** A link as the findings route writes it (Python's urlencode: ',' as %2C). */
+/** A link as the findings route writes it (urlencode, commas kept). */
 export function findingLink(params: Record<string, string | number>): string {
-  return `#${new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)])).toString()}`;
+  const query = new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)]));
+  return `#${query.toString().replace(/%2C/g, ",")}`;
 }
 
 /**

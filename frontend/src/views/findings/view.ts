@@ -198,7 +198,10 @@ export class FindingsView extends Part {
         text: finding.severity,
       }),
       h("span", { testid: "finding-step", class: "dv-finding-step", text: stepsText(finding) }),
-      finding.layer ? h("span", { testid: "finding-layer", class: "dv-finding-layer", text: finding.layer }) : null,
+      // The layer, unless the message already begins with it ("conv1: its weights ...").
+      finding.layer && !finding.message.startsWith(finding.layer)
+        ? h("span", { testid: "finding-layer", class: "dv-finding-layer", text: finding.layer })
+        : null,
       h("span", { testid: "finding-message", class: "dv-finding-message", text: finding.message }),
     );
     const leads =
