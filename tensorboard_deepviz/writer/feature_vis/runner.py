@@ -23,6 +23,7 @@ starts), so that on a CPU the training loop's threads go first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import threading
 from typing import Callable, Optional, Protocol
@@ -139,7 +140,7 @@ class Runner:
                 if job is None:
                     return
             try:
-                job.work(lambda record, job=job: self._publish(job, record))  # type: ignore[misc]
+                job.work(functools.partial(self._publish, job))
             except Exception as error:  # reported, never raised into training
                 late = self._late
                 if late is not None:
