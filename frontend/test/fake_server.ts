@@ -1,15 +1,32 @@
 // A stand-in for the plugin's routes: plausible answers for the run of helpers.runSummary()
 // (named "<i>main</i>", with hostile class names), for tests that render the page or a panel.
 
-import type { Finding, FindingsResponse } from "../src/api/types";
+import type { FeatureVisLayout, Finding, FindingsResponse } from "../src/api/types";
 import { topImagesSpriteUrl } from "../src/api/urls";
+import { thumbnailsLayout } from "../src/lib/layout";
 import { runSummary } from "./helpers";
 
 /** Class names with markup: they must reach the page as text. */
 export const NAMES = ["<b>cat</b>", "<img src=x onerror=alert(1)>", 'dog & "friends"', "plain"];
 
+/**
+ * Feature visualizations of the fake run: conv1 only, rendered at FEATURE_VIS_STEPS (checkpoints
+ * 0 and 4 have none of their own: 0 none at all, 4 shows step 2's), of FEATURE_VIS_UNITS (not
+ * units 4 and 7); the dead unit has no signal.
+ */
+export const FEATURE_VIS_STEPS = [2, 6];
+export const FEATURE_VIS_UNITS = [0, 1, 2, 3, 5, 6];
+export const NO_SIGNAL_UNIT = 3;
+
+const BASE_RUN = runSummary({ run: "<i>main</i>", class_names: NAMES });
+
 /** The first run of the index (the one a test context selects). */
-export const FAKE_RUN = runSummary({ run: "<i>main</i>", class_names: NAMES });
+export const FAKE_RUN = runSummary({
+  ...BASE_RUN,
+  layers: BASE_RUN.layers.map((layer) => ({ ...layer, has_feature_vis: layer.name === "conv1" })),
+  steps_by_kind: { ...BASE_RUN.steps_by_kind, feature_vis: FEATURE_VIS_STEPS },
+  kinds: [...BASE_RUN.kinds, "feature_vis"].sort() as typeof BASE_RUN.kinds,
+});
 
 /** The second run of the index: it logged no clusters. */
 export const SECOND_RUN = runSummary({
@@ -168,6 +185,42 @@ function unitsRoute(route: string, params: URLSearchParams): unknown {
   return undefined;
 }
 
+// ---------------------------------------------------------------- feature visualization
+
+/** The answer of `feature_vis_layout`: the latest render at or before the step, as the route picks it. */
+export function fakeFeatureVisLayout(params: URLSearchParams): FeatureVisLayout | HttpError {
+  const run = params.get("run") ?? "";
+  const layer = params.get("layer") ?? "";
+  if (layer !== "conv1") return new HttpError(404, `run '${run}' has no deepviz/feature_vis/${layer}`);
+  const requested = params.has("step") ? Number(params.get("step")) : null;
+  const earlier = FEATURE_VIS_STEPS.filter((step) => requested === null || step <= requested);
+  if (!earlier.length)
+    return new HttpError(
+      404,
+      `run '${run}' has no feature visualization of layer 'conv1' at or before step ${requested}; the first is at step ${FEATURE_VIS_STEPS[0]}`,
+    );
+  const step = earlier[earlier.length - 1];
+  const columns = params.has("columns") ? Number(params.get("columns")) : undefined;
+  const units = FEATURE_VIS_UNITS;
+  return {
+    ...thumbnailsLayout(units.length, [16, 16], columns),
+    layer,
+    step,
+    requested_step: requested,
+    units,
+    objective: units.map((unit) => (unit === NO_SIGNAL_UNIT ? 0 : 1 + unit + step / 10)),
+    no_signal: units.map((unit) => unit === NO_SIGNAL_UNIT),
+    warm: units.map(() => step > FEATURE_VIS_STEPS[0]),
+    method: "fourier",
+    steps: step > FEATURE_VIS_STEPS[0] ? 128 : 512,
+    warm_started: step > FEATURE_VIS_STEPS[0],
+    warm_from: step > FEATURE_VIS_STEPS[0] ? FEATURE_VIS_STEPS[0] : null,
+    seconds: 1.5,
+    normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], learned: true },
+    output_shape: [8, 16, 16],
+  };
+}
+
 // ---------------------------------------------------------------- findings
 
 /** A link as the findings route writes it (urlencode, commas kept). */
@@ -250,6 +303,18 @@ export function fakeServer(url: string): unknown {
       return unitsRoute(route, params);
     case "index":
       return { version: 1, runs: [run, SECOND_RUN] };
+    case "feature_vis_layout":
+      return fakeFeatureVisLayout(params);
+    case "feature_vis":
+    case "feature_vis_sprite": {
+      // PNG routes: fetched only to read why an image failed.
+      const layout = fakeFeatureVisLayout(params);
+      if (layout instanceof HttpError) return layout;
+      const unit = params.get("unit");
+      return unit === null || layout.units.includes(Number(unit))
+        ? {}
+        : new HttpError(404, `unit ${unit} of layer 'conv1' has no feature visualization at step ${layout.step}`);
+    }
     case "findings": {
       const name = params.get("run") ?? "";
       // The second run: nothing above information.

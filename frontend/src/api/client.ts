@@ -15,6 +15,7 @@ import type {
   CorpusResponse,
   DynamicsRequest,
   DynamicsResponse,
+  FeatureVisLayout,
   FilterLayout,
   FilterNorm,
   FilterValues,
@@ -37,6 +38,7 @@ import {
   confusionUrl,
   corpusUrl,
   dynamicsUrl,
+  featureVisLayoutUrl,
   filtersLayoutUrl,
   filterValuesUrl,
   findingsUrl,
@@ -155,6 +157,23 @@ export class Api {
   }
 
   /**
+   * The layout of a layer's feature visualization sprite at the render at or before `step`.
+   * Memoized while it names `step` itself (a render's own record never changes); an answer that
+   * falls back to an earlier render is asked for again next time (the step's render may come).
+   */
+  featureVisLayout(run: string, layer: string, step: number, columns?: number): Promise<FeatureVisLayout> {
+    const url = featureVisLayoutUrl(run, layer, step, columns);
+    const answer = this.getJson<FeatureVisLayout>(url, true);
+    void answer.then(
+      (layout) => {
+        if (layout.step !== step) this.forget(url);
+      },
+      () => undefined,
+    );
+    return answer;
+  }
+
+  /**
    * The run's findings. They change as the run grows, so they are not memoized: each look asks
    * again (the server answers from its cache, or with 304, while the log has not grown).
    */
@@ -189,6 +208,11 @@ export class Api {
       }
     }
     return request;
+  }
+
+  /** Forget the memoized answer of `url` (asked for again next time). */
+  forget(url: string): void {
+    this.memo.delete(url);
   }
 
   /** Forget memoized answers for a run (its graph or corpus may have been logged since). */

@@ -26,13 +26,18 @@ export interface LayerSummary {
   has_units?: boolean;
   /** Whether the layer has attribution (Grad-CAM) records; absent from older servers. */
   has_attribution?: boolean;
+  /** Whether the layer has feature visualizations (rendered at some checkpoints); absent from older servers. */
+  has_feature_vis?: boolean;
 }
 
 export interface RunSummary {
   run: string;
   layers: LayerSummary[];
   checkpoints: number[];
-  /** Steps of each checkpoint kind (predictions, confusion, clusters, weights, activations). */
+  /**
+   * Steps of each checkpoint kind (predictions, confusion, clusters, weights, activations; units,
+   * attribution and feature_vis when logged: feature visualizations exist at some checkpoints only).
+   */
   steps_by_kind: Partial<Record<Kind, number[]>>;
   statistics_steps: { count: number; first: number | null; last: number | null };
   class_names: string[];
@@ -189,6 +194,32 @@ export interface ClustersResponse {
   projection: JsonNumber[][];
 }
 
+/**
+ * `feature_vis_layout`: the layer's rendered units as one sprite (thumbnails in reading order, no
+ * gaps: lib/layout.ts thumbnailOrigin) and what each cell shows. Per-cell lists follow the sprite.
+ */
+export interface FeatureVisLayout extends ThumbnailsLayout {
+  layer: string;
+  /** The step the images were rendered at: the latest render at or before the requested step. */
+  step: number;
+  requested_step: number | null;
+  /** The unit (output channel or feature) of each cell. */
+  units: number[];
+  /** The objective each image reached. */
+  objective: JsonNumber[];
+  /** Units whose objective stayed near zero: their image means nothing (grey). */
+  no_signal: boolean[];
+  /** Units whose optimization started from the previous render's image. */
+  warm: boolean[];
+  method: string;
+  steps: number | null;
+  warm_started: boolean;
+  warm_from: number | null;
+  seconds: number | null;
+  normalization: unknown;
+  output_shape: number[];
+}
+
 export interface CompareCell {
   step: number;
   layer: string;
@@ -198,7 +229,8 @@ export interface CompareCell {
 }
 
 export interface CompareResponse {
-  kind: "weights" | "activations";
+  /** The route answers "weights" and "activations"; Direct Compare builds "feature_vis" grids itself. */
+  kind: "weights" | "activations" | "feature_vis";
   steps: number[];
   layers: string[];
   filters: string | null;

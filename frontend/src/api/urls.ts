@@ -47,6 +47,20 @@ export function topImagesSpriteUrl(run: string, layer: string, unit: number, ste
   return buildQuery("top_images_sprite", { run, layer, unit, step, size });
 }
 
+/** One unit's feature visualization (PNG), from the latest render at or before `step`. */
+export function featureVisUrl(run: string, layer: string, unit: number, step: number): string {
+  return buildQuery("feature_vis", { run, layer, unit, step });
+}
+
+/**
+ * Every rendered unit of a layer as one sprite (PNG), from the latest render at or before `step`.
+ * Views ask at the render's own step (core/derived.ts featureVisStep), so every checkpoint
+ * between two renders shares one URL: one request, one cached image.
+ */
+export function featureVisSpriteUrl(run: string, layer: string, step: number, columns?: number): string {
+  return buildQuery("feature_vis_sprite", { run, layer, step, columns });
+}
+
 // ------------------------------------------------------------------ JSON routes
 
 export const indexUrl = (): string => buildQuery("index");
@@ -119,6 +133,11 @@ export function attributionUrl(run: string, image: number, step: number, layer?:
 /** Units (of every layer) active for both classes `a` and `b`, best first. */
 export function classPairUnitsUrl(run: string, step: number, a: number, b: number, limit?: number): string {
   return buildQuery("class_pair_units", { run, step, a, b, limit });
+}
+
+/** The layout of featureVisSpriteUrl's sprite: which unit each cell shows, the step rendered at, no-signal flags. */
+export function featureVisLayoutUrl(run: string, layer: string, step: number, columns?: number): string {
+  return buildQuery("feature_vis_layout", { run, layer, step, columns });
 }
 
 /** What is wrong with a run: its findings, each with its evidence and the link that opens it. */

@@ -144,6 +144,38 @@ export function unitsVersion(run: RunSummary): string {
   return kindSteps(run, "units").join(",");
 }
 
+/** The layer `name` of `run` when it has feature visualizations, else null. */
+export function featureVisLayer(run: RunSummary | null, name: string | null): LayerSummary | null {
+  const layer = run?.layers.find((entry) => entry.name === name);
+  return layer?.has_feature_vis ? layer : null;
+}
+
+/** The layers of `run` that have feature visualizations, in the run's order. */
+export function layersWithFeatureVis(run: RunSummary | null): LayerSummary[] {
+  return (run?.layers ?? []).filter((layer) => layer.has_feature_vis);
+}
+
+/** The steps at which `run` rendered feature visualizations (some checkpoints only), in order. */
+export function featureVisSteps(run: RunSummary | null): readonly number[] {
+  return run?.steps_by_kind.feature_vis ?? [];
+}
+
+/**
+ * The render a checkpoint shows: the latest rendered step at or before `step`, or null when none
+ * is (yet). Renders repeat between rendered steps, so every checkpoint between two renders maps to
+ * one step, and so to one sprite URL: playback and prefetching never load the same images twice.
+ * A run whose listing names no steps of the kind (an older server) answers `step` itself: the
+ * routes then fall back to the earlier render on their own.
+ */
+export function featureVisStep(run: RunSummary | null, step: number | null): number | null {
+  if (!run || step === null) return null;
+  const steps = run.steps_by_kind.feature_vis;
+  if (!steps) return run.kinds.includes("feature_vis") ? step : null;
+  let found: number | null = null;
+  for (const candidate of steps) if (candidate <= step && (found === null || candidate > found)) found = candidate;
+  return found;
+}
+
 /**
  * Which (run, checkpoint) a panel shows. Panels take one in their settings, so that a view can
  * show two selections side by side (an A/B mode's second run and step are two more state

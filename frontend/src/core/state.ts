@@ -39,13 +39,26 @@ function field<T>(initial: T, hash?: HashCodec<T>, always = false): FieldSpec<T>
 
 const SELECTION = true;
 
-/** Direct Compare's form, as typed (checked against the run by views/compare/resolve.ts). */
+/**
+ * Direct Compare's form, as typed (checked against the run by views/compare/resolve.ts).
+ * `content` is one of COMPARE_CONTENTS, or "" (links made before it: activations when `image`
+ * is given, else weights).
+ */
 export type CompareSpec = {
   steps: string;
   layers: string;
   filters: string;
   image: string;
+  content: string;
 };
+
+/** What Direct Compare's cells show. */
+export const COMPARE_CONTENTS = ["weights", "activations", "feature_vis"] as const;
+export type CompareContent = (typeof COMPARE_CONTENTS)[number];
+
+/** What the Filters view shows of the selected layer: its weights, or its units' feature visualizations. */
+export const FILTERS_SHOW = ["weights", "feature_vis"] as const;
+export type FiltersShow = (typeof FILTERS_SHOW)[number];
 
 export const COLOUR_BY = ["class", "cluster"] as const;
 export type ColourBy = (typeof COLOUR_BY)[number];
@@ -105,9 +118,17 @@ export const STATE_FIELDS = {
   gradcam: field(true, flag("gradcam")),
   /** Direct Compare: the form. */
   compare: field<CompareSpec>(
-    { steps: "", layers: "", filters: "", image: "" },
-    parts<CompareSpec>({ steps: "csteps", layers: "clayers", filters: "cfilters", image: "cimage" }),
+    { steps: "", layers: "", filters: "", image: "", content: "" },
+    parts<CompareSpec>({
+      steps: "csteps",
+      layers: "clayers",
+      filters: "cfilters",
+      image: "cimage",
+      content: "ccontent",
+    }),
   ),
+  /** Filters: the filter bank's content, weights or feature visualizations (for layers with them). */
+  filtersShow: field<FiltersShow>("weights", oneOf("show", FILTERS_SHOW)),
 
   // ---- playback and polling; per session
   playing: field(false),

@@ -455,6 +455,7 @@ export function createTimeline({ store, gate, prefetcher }: TimelineDeps, doc: D
       "unit",
       "unitColours",
       "gradcam",
+      "filtersShow",
     ],
   );
 

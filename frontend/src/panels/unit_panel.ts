@@ -3,16 +3,21 @@
 // image with the box drawn on it; clicking selects the image), its class means as bars, its
 // selectivity and top class, and over all checkpoints the stability of its top images (overlap
 // with the previous checkpoint's: units whose examples never settle stand out) and its
-// selectivity. It follows the timeline; the Filters, Units and Confusion views open it.
+// selectivity. Beside the top images, its feature visualization (an image rendered to excite
+// it, from the latest render at or before the checkpoint: renders happen at some checkpoints
+// only), or "no signal" for a unit whose objective stayed near zero. It follows the timeline; the
+// Filters, Units and Confusion views open it.
 
 import { errorText } from "../api/client";
-import type { CorpusResponse, TopImagesResponse, UnitsHistoryResponse } from "../api/types";
+import type { CorpusResponse, FeatureVisLayout, TopImagesResponse, UnitsHistoryResponse } from "../api/types";
 import { toNumber } from "../api/types";
-import { topImagesSpriteUrl, topImagesUrl } from "../api/urls";
+import { featureVisLayoutUrl, featureVisSpriteUrl, topImagesSpriteUrl, topImagesUrl } from "../api/urls";
 import { BarChart } from "../charts/bars";
 import { LineChart } from "../charts/line_chart";
 import type { AppContext } from "../core/context";
 import {
+  featureVisLayer,
+  featureVisStep,
   hasStep,
   layersWithUnits,
   MAIN,
@@ -23,11 +28,21 @@ import {
 } from "../core/derived";
 import { Latest, runGate } from "../core/guards";
 import { Part } from "../core/part";
+import type { PrefetchItem } from "../core/timeline";
 import { categoricalColor } from "../lib/colours";
+import {
+  featureVisPosition,
+  methodText,
+  noFeatureVisText,
+  notRenderedYetText,
+  renderedAtText,
+  unitsText,
+} from "../lib/feature_vis";
 import { formatNumber } from "../lib/format";
 import { className } from "../lib/search";
 import { boxOnImage, CROP_SIZE, cropX, TOP_SHOWN, unitSeries } from "../lib/units";
 import { h, replaceChildren, Status, testids } from "../ui/dom";
+import { drawFeatureVisCell } from "../ui/feature_vis";
 import { ensureStyles } from "../ui/styles";
 import { thumbnailsFor } from "../ui/thumbnails";
 
@@ -48,6 +63,11 @@ const CSS = `
 .dv-unit-top .dv-bar-label { font-weight: 600; }
 .dv-unit-charts { display: flex; flex-wrap: wrap; gap: 8px; }
 .dv-unit-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
+.dv-unit-fv { width: 132px; }
+.dv-unit-fv-image { width: 132px; height: 132px; image-rendering: pixelated; display: block; background: #ddd; }
+.dv-unit-fv-nosignal { width: 132px; height: 132px; display: flex; align-items: center; justify-content: center; background: repeating-linear-gradient(45deg, #eee, #eee 6px, #e0e0e0 6px, #e0e0e0 12px); color: var(--dv-muted); font-weight: 600; border: 1px dashed #bdbdbd; }
+.dv-unit-fv-caption { margin-top: 2px; }
+.dv-unit-fv[data-state=earlier] .dv-unit-fv-caption { color: #8d6e00; }
 `;
 
 /** More classes than this and only the 10 largest class means are drawn. */
@@ -76,6 +96,9 @@ interface Shown {
   sprite: HTMLImageElement | null;
 }
 
+/** What the feature visualization block shows (its `data-state`). */
+export type FeatureVisState = "ready" | "earlier" | "no-signal" | "none" | "loading" | "error";
+
 /** A number for the facts: NaN/Inf as words, else `digits` significant digits. */
 function fact(value: unknown, digits = 3): string {
   return formatNumber(toNumber(value as number), digits);
@@ -88,6 +111,13 @@ export class UnitPanel extends Part {
   private readonly heading: HTMLElement;
   private readonly status: Status;
   private readonly body: HTMLElement;
+  /** The parts of the body about the unit records (hidden for a layer with a feature visualization only). */
+  private readonly unitParts: HTMLElement[];
+  private readonly fv: HTMLElement;
+  private readonly fvImage: HTMLCanvasElement;
+  private readonly fvNoSignal: HTMLElement;
+  private readonly fvCaption: HTMLElement;
+  private readonly fvLoads = new Latest();
   private readonly crops: HTMLElement;
   private readonly preview: HTMLElement;
   private readonly box: HTMLElement;
@@ -138,21 +168,40 @@ export class UnitPanel extends Part {
       });
     this.stabilityChart = chart(id("unit-stability"));
     this.selectivityChart = chart(id("unit-selectivity-history"));
+    this.fvImage = h("canvas", {
+      testid: id("unit-fv-image"),
+      class: "dv-unit-fv-image",
+      attrs: { role: "img", "aria-label": "Feature visualization of the unit" },
+    });
+    this.fvNoSignal = h("div", { testid: id("unit-fv-no-signal"), class: "dv-unit-fv-nosignal", text: "no signal" });
+    this.fvCaption = h("div", { testid: id("unit-fv-caption"), class: "dv-small dv-muted dv-unit-fv-caption" });
+    this.fv = h(
+      "div",
+      { testid: id("unit-fv"), class: "dv-unit-fv", attrs: { "data-state": "none" } },
+      h("div", { class: "dv-small dv-muted", text: "feature visualization" }),
+      this.fvImage,
+      this.fvNoSignal,
+      this.fvCaption,
+    );
+    this.fv.hidden = true;
+    const cropsColumn = h(
+      "div",
+      {},
+      h("div", { class: "dv-small dv-muted", text: "top images (receptive fields)" }),
+      this.crops,
+    );
+    const previewColumn = h("div", {}, this.preview, this.previewCaption);
+    const note = h("div", {
+      class: "dv-small dv-muted",
+      text: "Selectivity compares the unit's mean response to its top class with its other classes'; it does not say whether the network relies on the unit. Class means are of the rectified output (ReLU of what the module outputs, usually the pre-activation).",
+    });
+    this.unitParts = [cropsColumn, previewColumn, side, charts, note];
     this.body = h(
       "div",
       {},
-      h(
-        "div",
-        { class: "dv-unit-body" },
-        h("div", {}, h("div", { class: "dv-small dv-muted", text: "top images (receptive fields)" }), this.crops),
-        h("div", {}, this.preview, this.previewCaption),
-        side,
-      ),
+      h("div", { class: "dv-unit-body" }, cropsColumn, this.fv, previewColumn, side),
       charts,
-      h("div", {
-        class: "dv-small dv-muted",
-        text: "Selectivity compares the unit's mean response to its top class with its other classes'; it does not say whether the network relies on the unit. Class means are of the rectified output (ReLU of what the module outputs, usually the pre-activation).",
-      }),
+      note,
     );
     this.element = h(
       "div",
@@ -175,30 +224,53 @@ export class UnitPanel extends Part {
     this.element.hidden = Boolean(settings.hideWhenNone);
     container.appendChild(this.element);
 
-    this.watch(
-      [...this.side.runKeys, ...this.side.stepKeys, "layer", "unit"],
-      () => void ctx.gate.track(this.render()),
-    );
+    this.watch([...this.side.runKeys, ...this.side.stepKeys, "layer", "unit"], () => {
+      void ctx.gate.track(this.render());
+      void ctx.gate.track(this.renderFeatureVis());
+    });
     this.watch(["image"], () => this.markSelected());
     ctx.prefetcher.register((step) => {
       const state = ctx.store.get();
       const run = this.side.run(state);
-      const layer = unitsLayer(run, state.layer);
       const unit = state.unit;
-      if (!this.active || !run || !layer || unit === null || !hasStep(run, "units", step)) return [];
-      return [
-        { kind: "json", url: topImagesUrl(run.run, layer.name, unit, step) },
-        { kind: "image", url: topImagesSpriteUrl(run.run, layer.name, unit, step) },
-      ];
+      if (!this.active || !run || unit === null) return [];
+      const items: PrefetchItem[] = [];
+      const layer = unitsLayer(run, state.layer);
+      if (layer && hasStep(run, "units", step)) {
+        items.push(
+          { kind: "json", url: topImagesUrl(run.run, layer.name, unit, step) },
+          { kind: "image", url: topImagesSpriteUrl(run.run, layer.name, unit, step) },
+        );
+      }
+      // The render the step shows: the same URLs for every checkpoint up to the next render.
+      const visualized = featureVisLayer(run, state.layer);
+      const rendered = visualized ? featureVisStep(run, step) : null;
+      if (visualized && rendered !== null) {
+        items.push(
+          { kind: "json", url: featureVisLayoutUrl(run.run, visualized.name, rendered) },
+          { kind: "image", url: featureVisSpriteUrl(run.run, visualized.name, rendered) },
+        );
+      }
+      return items;
     });
   }
 
   protected override activeChanged(active: boolean): void {
-    if (!active) this.loads.cancel();
+    if (!active) {
+      this.loads.cancel();
+      this.fvLoads.cancel();
+    }
   }
 
   protected refresh(): void {
     void this.render();
+    void this.renderFeatureVis();
+  }
+
+  /** The body shows while the unit records or the feature visualization have something to show. */
+  private updateBody(): void {
+    for (const part of this.unitParts) part.hidden = !this.shown;
+    this.body.hidden = !this.shown && this.fv.hidden;
   }
 
   /** Draw the selection; resolves once the crops are on screen (what playback waits for). */
@@ -209,7 +281,7 @@ export class UnitPanel extends Part {
     const empty = (state: "loading" | "empty" | "error", text: string) => {
       this.shown = null;
       this.status.set(state, text);
-      this.body.hidden = true;
+      this.updateBody();
       this.element.removeAttribute("data-unit");
       this.element.removeAttribute("data-step");
     };
@@ -266,7 +338,7 @@ export class UnitPanel extends Part {
     if (!current()) return;
     const names = corpus?.class_names?.length ? corpus.class_names : run.class_names;
     this.shown = { run: run.run, layer: layer.name, step, answer, names, sprite };
-    this.body.hidden = false;
+    this.updateBody();
     this.drawCrops();
     this.drawPreview();
     this.drawFacts();
@@ -282,6 +354,91 @@ export class UnitPanel extends Part {
     this.element.setAttribute("data-unit", String(unit));
     this.element.setAttribute("data-layer", layer.name);
     this.element.setAttribute("data-step", String(answer.step));
+  }
+
+  /**
+   * The unit's feature visualization beside its top images: the latest render at or before the
+   * checkpoint, drawn from the layer's sprite (the one playback prefetches), or "no signal", or
+   * why there is none. Resolves once it is drawn (what playback waits for).
+   */
+  private async renderFeatureVis(): Promise<void> {
+    const current = this.fvLoads.start();
+    const state = this.store.get();
+    const unit = state.unit;
+    const run = runGate(state, this.side).ok ? this.side.run(state) : null;
+    const fv = this.fv;
+    const show = (mode: FeatureVisState, caption: string, rendered: number | null = null) => {
+      fv.hidden = false;
+      fv.setAttribute("data-state", mode);
+      if (rendered === null) fv.removeAttribute("data-step");
+      else fv.setAttribute("data-step", String(rendered));
+      this.fvImage.hidden = mode !== "ready" && mode !== "earlier";
+      this.fvNoSignal.hidden = mode !== "no-signal";
+      this.fvCaption.textContent = caption;
+      this.updateBody();
+    };
+    // A run without any feature visualization: nothing to say about it in every unit panel.
+    if (unit === null || !run || !run.kinds.includes("feature_vis")) {
+      fv.hidden = true;
+      fv.setAttribute("data-state", "none");
+      fv.removeAttribute("data-step");
+      this.updateBody();
+      return;
+    }
+    fv.setAttribute("data-unit", String(unit));
+    const layer = featureVisLayer(run, state.layer);
+    const step = this.side.step(state);
+    if (!layer) return show("none", noFeatureVisText(run, state.layer));
+    if (step === null) return show("none", `Run ${run.run} has no checkpoints yet.`);
+    const rendered = featureVisStep(run, step);
+    if (rendered === null) return show("none", notRenderedYetText(run, step));
+    const { api, images } = this.ctx;
+    const spriteUrl = featureVisSpriteUrl(run.run, layer.name, rendered);
+    // What is on screen stays until the next render is drawn (no blank frame while playing).
+    if (fv.getAttribute("data-state") !== "ready" && fv.getAttribute("data-state") !== "earlier")
+      show("loading", `Loading the feature visualization of unit ${unit}…`);
+    const early = images.load(spriteUrl).catch(() => null);
+    let layout: FeatureVisLayout;
+    let sprite: HTMLImageElement | null;
+    try {
+      layout = await api.featureVisLayout(run.run, layer.name, rendered);
+      // The sprite of the step the layout names (the same URL unless the route fell back further).
+      sprite =
+        layout.step === rendered
+          ? await early
+          : await images.load(featureVisSpriteUrl(run.run, layer.name, layout.step)).catch(() => null);
+    } catch (error) {
+      if (current()) show("error", `Could not load the feature visualization: ${errorText(error)}`);
+      return;
+    }
+    if (!current()) return;
+    const position = featureVisPosition(layout, unit);
+    if (position < 0) {
+      return show(
+        "none",
+        `Unit ${unit} was not rendered at step ${layout.step} (units rendered: ${unitsText(layout.units)}).`,
+        layout.step,
+      );
+    }
+    const when = renderedAtText(layout.step, step);
+    const objective = fact(layout.objective[position]);
+    if (layout.no_signal[position]) {
+      return show(
+        "no-signal",
+        `No signal: the unit's objective stayed near zero (${objective}), so its image would be plain grey; ${when}.`,
+        layout.step,
+      );
+    }
+    if (!sprite) {
+      return show("error", `Could not load the feature visualization's image (${when}).`, layout.step);
+    }
+    drawFeatureVisCell(this.fvImage, sprite, layout, position);
+    this.fvImage.title = `unit ${unit}: objective ${objective} · ${methodText(layout)}`;
+    show(
+      layout.step === step ? "ready" : "earlier",
+      `${when[0].toUpperCase()}${when.slice(1)} · objective ${objective}`,
+      layout.step,
+    );
   }
 
   private drawCrops(): void {

@@ -28,7 +28,7 @@ describe("hash round trip", () => {
       stat: "nan_count",
       source: "gradients",
       logScale: true,
-      compare: { steps: "0:500", layers: "", filters: "", image: "3" },
+      compare: { steps: "0:500", layers: "", filters: "", image: "3", content: "" },
     });
     // ... and writes it back the same way (parameters in the same order).
     const state = { ...initialState(), ...decodeHash(old) };
@@ -95,7 +95,8 @@ describe("hash round trip", () => {
       stat: "nan_count" as const,
       source: "gradients" as const,
       logScale: true,
-      compare: { steps: "0:500", layers: "conv1,fc|x", filters: "0:7", image: "3" },
+      compare: { steps: "0:500", layers: "conv1,fc|x", filters: "0:7", image: "3", content: "activations" },
+      filtersShow: "feature_vis" as const,
     };
     const hash = encodeHash(state);
     expect(hash.startsWith("#")).toBe(true);

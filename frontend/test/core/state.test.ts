@@ -43,6 +43,7 @@ describe("STATE_FIELDS", () => {
       "unitsSort",
       "gradcam",
       "compare",
+      "filtersShow",
     ]);
   });
 
@@ -73,7 +74,8 @@ describe("STATE_FIELDS", () => {
       unitColours: true,
       unitsSort: "class" as const,
       gradcam: false,
-      compare: { steps: "0:4", layers: "a,b", filters: "1", image: "#2" },
+      compare: { steps: "0:4", layers: "a,b", filters: "1", image: "#2", content: "feature_vis" },
+      filtersShow: "feature_vis" as const,
       playing: true, // per session: not in the hash
       speed: 20,
     };

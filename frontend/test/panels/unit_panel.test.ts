@@ -83,6 +83,9 @@ describe("UnitPanel", () => {
     expect(plan).toEqual([
       `json top_images?run=${RUN}&layer=conv1&unit=1&step=2`,
       `image top_images_sprite?run=${RUN}&layer=conv1&unit=1&step=2`,
+      // conv1's feature visualization rendered at step 2 (test/panels/unit_panel_feature_vis.test.ts)
+      `json feature_vis_layout?run=${RUN}&layer=conv1&step=2`,
+      `image feature_vis_sprite?run=${RUN}&layer=conv1&step=2`,
     ]);
     store.set({ step: 2 });
     await settle();

@@ -2,15 +2,18 @@
 // checkpoint with the facts of the filter pointed at (optionally coloured by what each unit
 // responds to; clicking a filter of a layer with unit records opens its unit panel below the
 // bank); beside it the selected image (facts, predicted classes, Grad-CAM), its activations at
-// that layer and the probe images; below, the corpus browser. The view is the toolbar and the
-// layout; the panels do the drawing.
+// that layer and the probe images; below, the corpus browser. For a run with feature
+// visualizations, "show" swaps the filter bank for the layer's units' feature visualizations (the
+// latest render at or before the checkpoint; clicking one opens its unit panel likewise). The
+// view is the toolbar and the layout; the panels do the drawing.
 
 import type { AppContext } from "../../core/context";
-import { currentRun } from "../../core/derived";
+import { currentRun, layersWithFeatureVis } from "../../core/derived";
 import type { Part } from "../../core/part";
-import type { State } from "../../core/state";
+import type { FiltersShow, State } from "../../core/state";
 import { ActivationsPanel } from "../../panels/activations";
 import { CorpusBrowser } from "../../panels/corpus_browser";
+import { FeatureVisBank } from "../../panels/feature_vis_bank";
 import { FilterBank } from "../../panels/filter_bank";
 import { ProbeChips } from "../../panels/probe_chips";
 import { SelectedImage } from "../../panels/selected_image";
@@ -36,8 +39,20 @@ export class FiltersView extends TabView {
   private readonly status = new Status();
   private readonly layerSelect: HTMLSelectElement;
   private readonly normSelect: HTMLSelectElement;
+  private readonly showSelect: HTMLSelectElement;
+  private readonly showLabel: HTMLElement;
   private readonly unitColours: { label: HTMLLabelElement; input: HTMLInputElement };
+  /** Panels shown whatever the bank shows. */
   private readonly panels: Part[];
+  /** The filter bank and its unit colours (weights), and the feature visualization bank. */
+  private readonly weightsParts: Part[];
+  private readonly featureVis: FeatureVisBank;
+  private readonly weightsBox: HTMLElement;
+  private readonly filterHeading: HTMLElement;
+  private readonly filterInfo: HTMLElement;
+  private readonly unitInfo: HTMLElement;
+  /** What the bank shows now (the state's choice, for a run that has feature visualizations). */
+  private showing: FiltersShow = "weights";
 
   constructor(ctx: AppContext, root: HTMLElement) {
     super(ctx, root);
@@ -62,19 +77,41 @@ export class FiltersView extends TabView {
       (norm) => store.set({ norm: norm as State["norm"] }),
       "Colour scale of the weights",
     );
+    this.showSelect = select(
+      "filters-show",
+      [
+        ["weights", "weights"],
+        ["feature_vis", "feature visualization"],
+      ],
+      store.get().filtersShow,
+      (show) => store.set({ filtersShow: show as FiltersShow }),
+      "What the bank shows: the layer's weights, or an image that excites each unit (rendered at some checkpoints)",
+    );
+    this.showLabel = h("label", { class: "dv-inline" }, "show ", this.showSelect);
     const sprite = h("div", { class: "dv-filters-sprite" });
+    this.weightsBox = h("div", { class: "dv-filters-weights" });
     const info = h("div", { testid: "filter-info", class: "dv-panel dv-info", attrs: { "aria-live": "polite" } });
+    this.filterInfo = info;
+    this.unitInfo = h("div", { testid: "fv-info", class: "dv-panel dv-info", attrs: { "aria-live": "polite" } });
+    this.filterHeading = h("h3", { text: "Filter" });
     const side = h(
       "div",
       { class: "dv-filters-side" },
-      h("h3", { text: "Filter" }),
+      this.filterHeading,
       info,
+      this.unitInfo,
       h("h3", { text: "Selected image" }),
     );
+    sprite.appendChild(this.weightsBox);
     let colours: UnitColours | null = null;
-    const bank = new FilterBank(sprite, ctx, { status: this.status, info, onDrawn: () => colours?.update() });
+    const bank = new FilterBank(this.weightsBox, ctx, {
+      status: this.status,
+      info,
+      onDrawn: () => colours?.update(),
+    });
     colours = new UnitColours(bank, ctx);
-    sprite.appendChild(colours.legend);
+    this.weightsBox.appendChild(colours.legend);
+    this.featureVis = new FeatureVisBank(sprite, ctx, { status: this.status, info: this.unitInfo });
     this.unitColours = checkbox("filters-unit-colours", "colour by unit", store.get().unitColours, (checked) =>
       store.set({ unitColours: checked }),
     );
@@ -90,7 +127,10 @@ export class FiltersView extends TabView {
         ["3", "3×"],
       ],
       "fit",
-      (value) => bank.setZoom(value as Zoom),
+      (value) => {
+        bank.setZoom(value as Zoom);
+        this.featureVis.setZoom(value as Zoom);
+      },
       "Zoom",
     );
     root.append(
@@ -98,6 +138,7 @@ export class FiltersView extends TabView {
         "div",
         { class: "dv-toolbar" },
         h("label", { class: "dv-inline" }, "layer ", this.layerSelect),
+        this.showLabel,
         h("label", { class: "dv-inline" }, "colour scale ", this.normSelect),
         h("label", { class: "dv-inline" }, "zoom ", zoom),
         this.unitColours.label,
@@ -105,23 +146,48 @@ export class FiltersView extends TabView {
       this.status.element,
       h("div", { class: "dv-filters-main" }, sprite, side),
     );
+    this.weightsParts = [bank, colours];
     this.panels = [
-      bank,
-      colours,
       unitPanel,
       new SelectedImage(side, ctx, { gradcam: true, thumbnailSize: 128 }),
       new ActivationsPanel(side, ctx),
       new ProbeChips(side, ctx),
       new CorpusBrowser(root, ctx),
     ];
-    this.watch(["runs", "run", "layer"]);
+    this.watch(["runs", "run", "layer", "filtersShow"]);
     store.subscribe((s) => (this.normSelect.value = s.norm), ["norm"]);
+    store.subscribe((s) => (this.showSelect.value = s.filtersShow), ["filtersShow"]);
     store.subscribe((s) => (this.unitColours.input.checked = s.unitColours), ["unitColours"]);
   }
 
   protected override activeChanged(active: boolean): void {
     super.activeChanged(active);
+    this.showing = this.chosenShow();
+    this.applyShow();
     for (const panel of this.panels) panel.setActive(active);
+  }
+
+  /** Feature visualizations when chosen and the run has any (an old link elsewhere shows weights). */
+  private chosenShow(): FiltersShow {
+    const state = this.store.get();
+    const run = currentRun(state);
+    return state.filtersShow === "feature_vis" && (!run || layersWithFeatureVis(run).length > 0)
+      ? "feature_vis"
+      : "weights";
+  }
+
+  /** One bank on screen (the other draws and prefetches nothing), with its controls and facts. */
+  private applyShow(): void {
+    const featureVis = this.showing === "feature_vis";
+    this.weightsBox.hidden = featureVis;
+    this.featureVis.element.hidden = !featureVis;
+    this.filterInfo.hidden = featureVis;
+    this.unitInfo.hidden = !featureVis;
+    this.filterHeading.textContent = featureVis ? "Unit" : "Filter";
+    this.normSelect.disabled = featureVis;
+    this.root.setAttribute("data-show", this.showing);
+    for (const part of this.weightsParts) part.setActive(this.active && !featureVis);
+    this.featureVis.setActive(this.active && featureVis);
   }
 
   /** The layer menu: the run's logged layers, the selected one chosen. */
@@ -137,6 +203,15 @@ export class FiltersView extends TabView {
     // The unit colours need unit records of the layer.
     const hasUnits = Boolean(layers.find((layer) => layer.name === state.layer)?.has_units);
     this.unitColours.label.hidden = !layers.some((layer) => layer.has_units);
-    this.unitColours.input.disabled = !hasUnits;
+    // "show" for a run with feature visualizations (and while chosen, so that it can be switched back).
+    const run = currentRun(state);
+    this.showLabel.hidden = !layersWithFeatureVis(run).length && state.filtersShow === "weights";
+    this.showSelect.value = state.filtersShow;
+    const showing = this.chosenShow();
+    if (showing !== this.showing) {
+      this.showing = showing;
+      this.applyShow();
+    }
+    this.unitColours.input.disabled = !hasUnits || showing === "feature_vis";
   }
 }
