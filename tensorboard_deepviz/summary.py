@@ -458,19 +458,35 @@ def checkpoint_summary(tags: Sequence[str]) -> summary_pb2.Summary:
 
 
 def layer_statistics_summary(layer: str, statistics_rows: np.ndarray) -> summary_pb2.Summary:
-    """Per-step statistics of one layer, a float64 tensor ``[3, 9]``.
+    """Per-step statistics of one layer, a float64 tensor ``[3, 11]``.
 
     Rows are ``metadata.STATISTIC_SOURCES`` (weights, gradients, activations), columns
     ``metadata.STATISTIC_NAMES`` (count, mean, std, min, max, norm, zero_fraction, nan_count,
-    inf_count). A row with count 0 was not available at that step.
+    inf_count, update_ratio, saturation). A row with count 0 was not available at that step.
+    ``[3, 9]`` rows (the moments only) are accepted: update_ratio and saturation are then NaN.
     """
     rows = np.asarray(statistics_rows, dtype=np.float64)
-    expected = (len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES))
-    if rows.shape != expected:
-        raise ValueError(f"statistics of {layer!r} must have shape {expected}, got {rows.shape}")
+    sources, names = len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES)
+    moments_only = len(metadata.STATISTIC_NAMES_V1)
+    if rows.shape == (sources, moments_only):
+        rows = np.concatenate([rows, np.full((sources, names - moments_only), np.nan)], axis=1)
+    if rows.shape != (sources, names):
+        raise ValueError(
+            f"statistics of {layer!r} must have shape {(sources, names)} (or {(sources, moments_only)}), got {rows.shape}"
+        )
     value = summary_pb2.Summary.Value(
         tag=metadata.tag_for(metadata.KIND_STATISTICS, layer),
         metadata=metadata.create_summary_metadata(metadata.KIND_STATISTICS, layer),
         tensor=tensor_util.make_tensor_proto(rows),
+    )
+    return summary_pb2.Summary(value=[value])
+
+
+def loss_summary(loss: float) -> summary_pb2.Summary:
+    """The training loss at one step, a float64 scalar tensor (NaN and Inf kept: they are data)."""
+    value = summary_pb2.Summary.Value(
+        tag=metadata.tag_for(metadata.KIND_LOSS),
+        metadata=metadata.create_summary_metadata(metadata.KIND_LOSS),
+        tensor=tensor_util.make_tensor_proto(np.asarray(float(loss), dtype=np.float64)),
     )
     return summary_pb2.Summary(value=[value])

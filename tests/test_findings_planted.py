@@ -74,6 +74,7 @@ def train(
     relabel: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     before_step: Optional[Callable[[nn.Module, int], None]] = None,
     seed: int = 0,
+    scale_inputs: float = 1.0,
 ) -> list[dict[str, Any]]:
     """Train a model made by ``make_model`` with DeepViz logging into memory; return the findings route's findings.
 
@@ -83,6 +84,9 @@ def train(
     model = make_model()
     images, labels = quadrant_images(256, seed=seed)
     eval_images, eval_labels = quadrant_images(64, seed=seed + 100)
+    if scale_inputs != 1.0:  # e.g. 127.5: about 0..255, a pipeline that forgot to normalize
+        images = (images.clamp(-1, 1) + 1) * scale_inputs
+        eval_images = (eval_images.clamp(-1, 1) + 1) * scale_inputs
     train_labels = relabel(labels) if relabel else labels
     optimizer = torch.optim.SGD(parameters(model) if parameters else model.parameters(), lr=lr, momentum=0.9)
     log = FakeLog()
@@ -185,7 +189,39 @@ def test_a_deep_sigmoid_stack_has_vanishing_gradients():
     assert vanishing["evidence"]["ratio"] < findings.rules.VANISHING_RATIO
 
 
-def test_a_learning_rate_far_too_high_is_found():
+def test_a_learning_rate_far_too_high_kills_the_relu_layers():
+    # What a learning rate far too high does to this ReLU network: the first updates push its
+    # units negative for good.
     found = train(SmallNet, lr=50.0)
-    kinds = {f["kind"] for f in found if f["severity"] in ("error", "warning")}
-    assert kinds & {"nan_inf", "exploding_gradients", "not_learning"}, found
+    dead = [f for f in found if f["kind"] == "dead_units" and f["severity"] == "error"]
+    assert dead and dead[0]["layer"] == "conv2"
+    assert "not_learning" in {f["kind"] for f in found if f["severity"] == "warning"}
+
+
+class TanhNet(nn.Module):
+    """A tanh after a linear layer whose weights are far too large: its outputs pin at +-1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.hidden = nn.Linear(3 * SIDE * SIDE, 32)
+        self.tanh = nn.Tanh()
+        self.out = nn.Linear(32, CLASSES)
+        with torch.no_grad():
+            self.hidden.weight.mul_(200.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.tanh(self.hidden(self.flatten(x))))
+
+
+def test_a_tanh_layer_with_huge_weights_is_saturated():
+    found = train(TanhNet, lr=0.01)
+    (saturated,) = [f for f in found if f["kind"] == "saturated_units"]
+    assert (saturated["severity"], saturated["layer"]) == ("warning", "hidden")
+    assert saturated["evidence"]["saturated_share"] > 0.9
+
+
+def test_byte_valued_inputs_are_far_from_normalized():
+    found = train(SmallNet, scale_inputs=127.5, lr=0.001)
+    (scale,) = [f for f in found if f["kind"] == "input_scale"]
+    assert scale["severity"] == "warning" and "0..255 pixel values" in scale["message"]

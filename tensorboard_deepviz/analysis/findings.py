@@ -56,6 +56,12 @@ DEAD_ERROR_SHARE = 0.95
 CONFUSED_SHARE = 0.30
 # Accuracy within this many times chance (1 / classes), at several checkpoints, is not learning.
 CHANCE_FACTOR = 1.5
+# Share of a layer's outputs that saturate the bounded activation after it (within 1% of its
+# bounds, where its gradient vanishes). DLCheck's rule is mean |a| > 0.95 of the range; ours
+# counts outputs, so half of them pinned is the warning.
+SATURATED_SHARE = 0.5
+# Update ratio ||dW|| / ||W|| of one step: about 1e-3 is usual; 100 times that is unstable.
+UNSTABLE_UPDATE_RATIO = 0.1
 # Eval images this far from normalized: |mean| or std beyond these, or values beyond this magnitude.
 INPUT_MEAN_LIMIT = 5.0
 INPUT_STD_LIMIT = 10.0
@@ -450,6 +456,77 @@ def frozen_layers(evidence: RunEvidence) -> list[Finding]:
     return findings
 
 
+def _per_layer_statistic(
+    evidence: RunEvidence,
+    kind: str,
+    source: str,
+    statistic: str,
+    threshold: float,
+    describe: Callable[[str, float, int], str],
+    evidence_key: str,
+) -> list[Finding]:
+    """A per-step statistic at or above ``threshold`` at ``PERSIST`` consecutive checkpoints, per layer."""
+    checkpoints = list(evidence.checkpoints)
+    findings: list[Finding] = []
+    for layer in evidence.layers:
+        stats = evidence.statistics.get(layer)
+        if stats is None or stats.rows.shape[2] <= metadata.STATISTIC_NAMES.index(statistic):
+            continue
+        steps, values = stats.series(source, statistic)
+        finite = np.isfinite(values)
+        at = _at_checkpoints(steps[finite], values[finite], checkpoints)
+        spell = _persistent(checkpoints, (np.isfinite(at) & (at >= threshold)).tolist())
+        if spell is None:
+            continue
+        start, end, ongoing = spell
+        value = float(at[checkpoints.index(end)])
+        findings.append(
+            Finding(
+                kind=kind,
+                severity="warning" if ongoing else "info",
+                layer=layer,
+                step=start,
+                last_step=end,
+                message=describe(layer, value, start) + ("" if ongoing else f"; no longer after step {end}"),
+                evidence={evidence_key: value, "threshold": threshold},
+                view="dynamics",
+                selection={"layer": layer, "step": end, "stat": statistic, "source": source},
+            )
+        )
+    return findings
+
+
+def saturated_units(evidence: RunEvidence) -> list[Finding]:
+    """Layers whose outputs pin the tanh, sigmoid or hardtanh after them near its bounds."""
+    return _per_layer_statistic(
+        evidence,
+        "saturated_units",
+        "activations",
+        "saturation",
+        SATURATED_SHARE,
+        lambda layer, share, start: (
+            f"{layer}: {share:.0%} of its outputs saturate the bounded activation after it since step {start}"
+        ),
+        "saturated_share",
+    )
+
+
+def unstable_updates(evidence: RunEvidence) -> list[Finding]:
+    """Layers whose weights move by far more than the usual ~1e-3 of their norm per step."""
+    return _per_layer_statistic(
+        evidence,
+        "unstable_updates",
+        "weights",
+        "update_ratio",
+        UNSTABLE_UPDATE_RATIO,
+        lambda layer, ratio, start: (
+            f"{layer}: one step changes its weights by {ratio:.2g} of their norm since step {start} "
+            "(about 0.001 is usual: is the learning rate too high?)"
+        ),
+        "update_ratio",
+    )
+
+
 def confused_classes(evidence: RunEvidence) -> list[Finding]:
     """Class pairs that take a large share of a true class's row and keep it over checkpoints.
 
@@ -665,7 +742,9 @@ RULES: tuple[Callable[[RunEvidence], list[Finding]], ...] = (
     nan_inf,
     gradient_norms,
     dead_units,
+    saturated_units,
     frozen_layers,
+    unstable_updates,
     confused_classes,
     not_learning,
     input_scale,

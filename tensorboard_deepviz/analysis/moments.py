@@ -65,7 +65,8 @@ def layer_moments(
 def statistics_from_moments(moments: np.ndarray) -> np.ndarray:
     """Turn moment rows ``[..., len(MOMENT_NAMES)]`` into ``metadata.STATISTIC_NAMES`` rows (float64).
 
-    A row with count 0 (no tensor) stays all zeros.
+    A row with count 0 (no tensor) stays all zeros. The columns that are not moments of one
+    tensor (``update_ratio``, ``saturation``) are NaN: the writer fills them where they apply.
     """
     moments = np.asarray(moments, dtype=np.float64)
     count, total, squares, minimum, maximum, zeros, nans, infs = np.moveaxis(moments, -1, 0)
@@ -78,5 +79,6 @@ def statistics_from_moments(moments: np.ndarray) -> np.ndarray:
             axis=-1,
         )
     rows[count == 0] = 0.0
-    assert rows.shape[-1] == len(metadata.STATISTIC_NAMES)
-    return rows
+    assert rows.shape[-1] == len(metadata.STATISTIC_NAMES_V1)
+    extra = np.full(rows.shape[:-1] + (len(metadata.STATISTIC_NAMES) - rows.shape[-1],), np.nan)
+    return np.concatenate([rows, extra], axis=-1)

@@ -29,7 +29,8 @@ PLUGIN_NAME = "deepviz"
 # Version of the metadata message and of the record layouts it announces. A reader reads every
 # version from OLDEST_VERSION up to its own (older layouts pass through ``contract.migrations``)
 # and skips, with a warning naming the upgrade, only versions newer than itself.
-PROTO_VERSION = 1
+# Version 2: layer statistics gained the columns update_ratio and saturation.
+PROTO_VERSION = 2
 OLDEST_VERSION = 1
 
 # Kinds of record (docs/ARCHITECTURE.md, "The data contract"). Per-layer kinds have one tag per layer.
@@ -43,6 +44,8 @@ KIND_CLUSTERS = "clusters"
 KIND_STATISTICS = "statistics"
 # What each unit of a layer responds to over the eval set: top images, class means.
 KIND_UNITS = "units"
+# The training loss, per step, when the user passes it to log_step.
+KIND_LOSS = "loss"
 # Grad-CAM of the probe images at one layer.
 KIND_ATTRIBUTION = "attribution"
 # Feature visualization of a layer's units: written at some checkpoints only, after their marker.
@@ -60,6 +63,7 @@ KINDS = (
     KIND_CONFUSION,
     KIND_CLUSTERS,
     KIND_STATISTICS,
+    KIND_LOSS,
     KIND_UNITS,
     KIND_ATTRIBUTION,
     KIND_FEATURE_VIS,
@@ -70,7 +74,12 @@ PER_LAYER_KINDS = frozenset(
 )
 
 # Layer statistics are a float64 tensor of shape [len(STATISTIC_SOURCES), len(STATISTIC_NAMES)].
-# A row whose "count" is 0 was not available at that step (e.g. no gradient yet).
+# A row whose "count" is 0 was not available at that step (e.g. no gradient yet). The last two
+# columns are not moments of one tensor: "update_ratio" (weights row only) is the norm of the
+# weights' change since the previous log_step over their norm, measured on a fixed sample of each
+# layer's weights; "saturation" (activations row only) is the share of the layer's outputs that a
+# bounded activation after it (tanh, sigmoid, hardtanh) maps to within 1% of its bounds. NaN where
+# they do not apply or were not measured.
 STATISTIC_SOURCES = ("weights", "gradients", "activations")
 STATISTIC_NAMES = (
     "count",
@@ -82,7 +91,11 @@ STATISTIC_NAMES = (
     "zero_fraction",
     "nan_count",
     "inf_count",
+    "update_ratio",
+    "saturation",
 )
+# The columns of version-1 statistics records (the moments of one tensor).
+STATISTIC_NAMES_V1 = STATISTIC_NAMES[:9]
 
 TAG_PREFIX = PLUGIN_NAME + "/"
 
@@ -133,8 +146,8 @@ def tag_for(kind: str, layer: str = "") -> str:
 
 
 def data_class_for(kind: str) -> int:
-    """Layer statistics are small numeric tensors; everything else is a blob sequence."""
-    if kind == KIND_STATISTICS:
+    """Layer statistics and the loss are small numeric tensors; everything else is a blob sequence."""
+    if kind in (KIND_STATISTICS, KIND_LOSS):
         return summary_pb2.DATA_CLASS_TENSOR
     return summary_pb2.DATA_CLASS_BLOB_SEQUENCE
 

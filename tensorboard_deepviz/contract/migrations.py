@@ -7,7 +7,8 @@ N - 1, a function that turns a record of version N - 1 into one of version N. Re
 routes see one layout only. Versions are chained: a record of version 1 read by a version-3
 reader goes through the migrations registered under 1 and 2, in order.
 
-No layout has changed since version 1, so ``MIGRATIONS`` is empty today.
+Version 2 added two columns to layer statistics (``update_ratio``, ``saturation``): version-1
+statistics read with those columns NaN (not measured).
 """
 
 from __future__ import annotations
@@ -25,7 +26,20 @@ RecordValue = Union[Record, np.ndarray]
 # (kind, value of version v) -> value of version v + 1.
 Migration = Callable[[str, RecordValue], RecordValue]
 
-MIGRATIONS: dict[int, Migration] = {}
+
+def _statistics_columns_added(kind: str, value: RecordValue) -> RecordValue:
+    """Version 1 -> 2: statistics ``[3, 9]`` gain the NaN columns update_ratio and saturation."""
+    if kind != metadata.KIND_STATISTICS or not isinstance(value, np.ndarray):
+        return value
+    rows = np.asarray(value, dtype=np.float64)
+    old, new = len(metadata.STATISTIC_NAMES_V1), len(metadata.STATISTIC_NAMES)
+    # A tag keeps the version of its first event: a log a newer writer continued already has them.
+    if rows.ndim != 2 or rows.shape[1] != old:
+        return rows
+    return np.concatenate([rows, np.full((rows.shape[0], new - old), np.nan)], axis=1)
+
+
+MIGRATIONS: dict[int, Migration] = {1: _statistics_columns_added}
 
 
 def upgrade_record(kind: str, version: int, value: RecordValue) -> RecordValue:

@@ -18,6 +18,7 @@ from torch import nn
 
 from .. import summary
 from ..analysis import moments as host_moments
+from ..contract import metadata
 from . import capture, collectors
 from . import moments as device_moments
 from .checkpoint import EvalPass, write_checkpoint
@@ -26,6 +27,7 @@ from .collectors.feature_vis import FeatureVisCollector
 from .eval_set import EvalData, check_labels, choose_probe_images, load_eval_data, make_thumbnails
 from .feature_vis.settings import FeatureVis, feature_vis_settings
 from .sinks import SummarySink
+from .training_health import UpdateRatios, bounded_activations, input_statistics, saturation
 from .worker import DeepVizError, Worker, close_at_exit
 
 __all__ = ["CLUSTER_METRICS", "DeepViz", "DeepVizError", "FeatureVis"]
@@ -39,6 +41,8 @@ class _StepStatistics:
     moments: torch.Tensor  # device_moments.moments_of rows on the host: activations, parameters, gradients
     parameter_owners: list[int]  # the layer of each parameter row
     gradient_owners: list[int]  # the layer of each gradient row
+    health: torch.Tensor  # [layers, 2] on the host: update ratio, saturation (NaN where not measured)
+    loss: Optional[torch.Tensor]  # the loss the user passed, on the host
     copies_done: Optional[Any]
 
 
@@ -203,6 +207,9 @@ class DeepViz:
 
         self._closed = False
         self._last_outputs = capture.LastOutputs(self._layer_modules)
+        # Per-step measures for the findings: weight updates, saturation of bounded activations.
+        self._update_ratios = UpdateRatios(list(self._layer_modules.values()))
+        self._saturation_thresholds = bounded_activations(trace.graph, self._layers)
         self._eval_pass.last_outputs = self._last_outputs
         self._worker = Worker(queue_size)
         # Collectors with a thread of their own (feature visualization) write through the worker.
@@ -216,7 +223,13 @@ class DeepViz:
         for node in graph["nodes"]:
             node["logged"] = node["module"] in self._layer_modules
         # checkpoint_markers: each checkpoint ends with a marker record (summary.checkpoint_summary).
-        graph.update(logged_layers=list(self._layers), cluster_layer=cluster_description, checkpoint_markers=True)
+        graph.update(
+            logged_layers=list(self._layers),
+            cluster_layer=cluster_description,
+            checkpoint_markers=True,
+            # How far from normalized the eval images are, as the model sees them (findings: input_scale).
+            eval_inputs=input_statistics(self._images),
+        )
         sink = self._sink
         if sink is not None:
             thumbnails = _Thumbnails(thumbnail_size, thumbnail_transform, image_ids, captions)
@@ -265,14 +278,21 @@ class DeepViz:
 
         self._worker.submit(what, write)
 
-    def log_step(self, step: int) -> None:
+    def log_step(self, step: int, loss: Optional[Union[float, torch.Tensor]] = None) -> None:
         """Record per-layer statistics at ``step`` (call after ``optimizer.step()``).
 
         For every logged layer: mean, std, min, max, norm, zero fraction, NaN and Inf counts of
         its parameters, of their gradients from the last backward pass, and of its output in the
-        last forward pass. Under torch.distributed the activation statistics are combined across
-        ranks (every rank must call this; weights and gradients are taken as the replicas DDP
-        keeps) and only rank 0 writes.
+        last forward pass; the update ratio of its weights (how far this step moved them, relative
+        to their norm, on a fixed sample of them) and, for a layer followed by tanh, sigmoid or
+        hardtanh, the share of its outputs that saturate it. Under torch.distributed the
+        activation statistics are combined across ranks (every rank must call this; weights and
+        gradients are taken as the replicas DDP keeps) and only rank 0 writes.
+
+        Args:
+          step: the training step.
+          loss: the step's loss, optional (a float or a tensor; a tensor is copied without waiting
+            for the device).
         """
         self._check_open()
         with torch.no_grad():
@@ -298,8 +318,17 @@ class DeepViz:
             sink = self._sink
             if sink is None:
                 return
+            ratios = self._update_ratios.measure().to(moments.device)
+            saturated = saturation(activations, self._layers, self._saturation_thresholds)
+            if saturated is None:
+                saturated = torch.full_like(ratios, float("nan"))
+            health = torch.stack([ratios, saturated.to(moments.device)], dim=1)
+            loss_value = None
+            if loss is not None:
+                loss_value = host_copy(torch.as_tensor(loss).detach().reshape(()), torch.float64)
             host, copies_done = host_copy(moments), record_copies(moments.device)
-        job = _StepStatistics(int(step), host, parameter_owners, gradient_owners, copies_done)
+            health_host = host_copy(health)
+        job = _StepStatistics(int(step), host, parameter_owners, gradient_owners, health_host, loss_value, copies_done)
         self._worker.submit(f"statistics at step {step}", lambda: self._write_statistics(job, sink))
 
     def flush(self) -> None:
@@ -416,8 +445,15 @@ class DeepViz:
             job.moments.numpy(), len(self._layers), job.parameter_owners, job.gradient_owners
         )
         rows = host_moments.statistics_from_moments(moments)
+        health = job.health.numpy()
+        weights = metadata.STATISTIC_SOURCES.index("weights")
+        activations = metadata.STATISTIC_SOURCES.index("activations")
+        rows[:, weights, metadata.STATISTIC_NAMES.index("update_ratio")] = health[:, 0]
+        rows[:, activations, metadata.STATISTIC_NAMES.index("saturation")] = health[:, 1]
         for name, layer_rows in zip(self._layers, rows):
             sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
+        if job.loss is not None:
+            sink.add(summary.loss_summary(float(job.loss)), job.step)
 
 
 class _LateRecords:

@@ -236,3 +236,31 @@ def test_weights_still_because_their_gradients_are_zero_are_not_a_frozen_layer()
     # Without any gradient at all (requires_grad=False) still weights are a frozen layer again.
     rows[:, SOURCES["gradients"], S["count"]] = 0
     assert [f.layer for f in findings.find(evidence(statistics=statistics)) if f.kind == "frozen_layer"] == ["conv2"]
+
+
+def with_health_columns(stats: LayerStatistics, update_ratio: float, saturation: float) -> LayerStatistics:
+    """The layer's rows with the version-2 columns set: update ratio of the weights, saturation of the outputs."""
+    rows = stats.rows.copy()
+    rows[:, :, [S["update_ratio"], S["saturation"]]] = np.nan
+    rows[:, SOURCES["weights"], S["update_ratio"]] = update_ratio
+    rows[:, SOURCES["activations"], S["saturation"]] = saturation
+    return LayerStatistics(stats.steps, rows)
+
+
+def test_saturated_outputs_and_unstable_updates_warn_per_layer_and_usual_values_do_not():
+    statistics = {
+        layer: with_health_columns(healthy_statistics(i), update_ratio=2e-3, saturation=0.05)
+        for i, layer in enumerate(LAYERS)
+    }
+    assert findings.find(evidence(statistics=statistics)) == []
+    statistics["conv2"] = with_health_columns(healthy_statistics(1), update_ratio=0.5, saturation=0.9)
+    found = {f.kind: f for f in findings.find(evidence(statistics=statistics))}
+    assert (found["saturated_units"].layer, found["saturated_units"].severity) == ("conv2", "warning")
+    assert found["saturated_units"].message.startswith("conv2: 90% of its outputs saturate")
+    assert found["saturated_units"].selection == {
+        "layer": "conv2",
+        "step": 90,
+        "stat": "saturation",
+        "source": "activations",
+    }
+    assert (found["unstable_updates"].layer, found["unstable_updates"].evidence["update_ratio"]) == ("conv2", 0.5)

@@ -54,3 +54,13 @@ def test_upgrading_a_version_the_reader_does_not_know_is_an_error():
     _, blobs = _confusion_record_as_written_today()
     with pytest.raises(ValueError, match="knows versions"):
         migrations.upgrade_record("confusion", metadata.PROTO_VERSION + 1, records.decode_record(blobs))
+
+
+def test_version_1_statistics_gain_the_update_ratio_and_saturation_columns_as_nan():
+    rows = np.ones((3, 9))
+    upgraded = migrations.upgrade_record(metadata.KIND_STATISTICS, 1, rows)
+    assert upgraded.shape == (3, len(metadata.STATISTIC_NAMES))
+    assert np.isnan(upgraded[:, 9:]).all() and (upgraded[:, :9] == 1).all()
+    # A tag begun by version 1 and continued by version 2 already has them: kept as written.
+    full = np.zeros((3, len(metadata.STATISTIC_NAMES)))
+    assert migrations.upgrade_record(metadata.KIND_STATISTICS, 1, full) is full

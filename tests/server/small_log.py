@@ -189,6 +189,7 @@ def write_run(
         for layer in LAYERS:
             nan = nan_layer if step >= nan_from else None
             log.add(run, summary.layer_statistics_summary(layer, statistics(step, nan, layer)), step)
+        log.add(run, summary.loss_summary(2.0 / (step + 1)), step)
         if step in checkpoints:
             checkpoint(log, run, step, marker=markers)
 

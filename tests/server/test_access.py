@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.util import tensor_util
 
 from tensorboard_deepviz import summary
 from tensorboard_deepviz.contract import metadata, migrations
@@ -85,7 +87,8 @@ def test_a_run_keeps_the_tags_it_listed_first_while_the_log_grows(monkeypatch):
 
 
 def test_records_of_an_older_version_are_migrated_before_any_route_sees_them(monkeypatch):
-    log = small_log()  # written as version 1
+    log = small_log()  # written as this version, which a later reader sees as an older one
+    written_as = metadata.PROTO_VERSION
     seen = []
 
     def rename_layer_type(kind, value):
@@ -94,10 +97,10 @@ def test_records_of_an_older_version_are_migrated_before_any_route_sees_them(mon
             value.fields["module_type"] = value.fields.pop("layer_type")
         return value
 
-    monkeypatch.setattr(metadata, "PROTO_VERSION", 2)
-    monkeypatch.setitem(migrations.MIGRATIONS, 1, rename_layer_type)
+    monkeypatch.setattr(metadata, "PROTO_VERSION", written_as + 1)
+    monkeypatch.setitem(migrations.MIGRATIONS, written_as, rename_layer_type)
     run = log.run(RUN)
-    assert run.tag(metadata.KIND_WEIGHTS, "stem").version == 1
+    assert run.tag(metadata.KIND_WEIGHTS, "stem").version == written_as
     assert run.read(run.locate(metadata.KIND_WEIGHTS, "stem")).fields["module_type"] == "Conv2d"
     statistics = run.statistics([run.tag(metadata.KIND_STATISTICS, "stem")])["stem"]
     assert len(statistics) == 3 and metadata.KIND_STATISTICS in seen
@@ -111,3 +114,25 @@ def test_statistics_are_rows_per_layer_in_step_order():
     assert [step for step, _ in series["stem"]] == [0, 1, 2]
     assert series["stem"][0][1].shape == (len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES))
     assert run.statistics([]) == {}
+
+
+def test_version_1_statistics_are_read_with_the_columns_version_2_added_as_nan():
+    log = FakeLog()
+    rows_v1 = np.arange(27, dtype=np.float64).reshape(3, 9) + 1.0
+    value = summary_pb2.Summary.Value(
+        tag=metadata.tag_for(metadata.KIND_STATISTICS, "stem"),
+        metadata=summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                plugin_name=metadata.PLUGIN_NAME,
+                content=metadata.PluginData(version=1, kind="statistics", layer="stem").SerializeToString(),
+            ),
+            data_class=summary_pb2.DATA_CLASS_TENSOR,
+        ),
+        tensor=tensor_util.make_tensor_proto(rows_v1),
+    )
+    log.add("old", summary_pb2.Summary(value=[value]), 5)
+    run = log.run("old")
+    ((step, rows),) = run.statistics([run.tag(metadata.KIND_STATISTICS, "stem")])["stem"]
+    assert step == 5 and rows.shape == (3, len(metadata.STATISTIC_NAMES))
+    np.testing.assert_array_equal(rows[:, :9], rows_v1)
+    assert np.isnan(rows[:, 9:]).all()

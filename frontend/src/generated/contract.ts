@@ -2,13 +2,13 @@
 // do not edit. The test suite fails when this file is stale.
 
 /** The newest record metadata version the server reads. */
-export const PROTO_VERSION = 1 as const;
+export const PROTO_VERSION = 2 as const;
 /** Record kinds (one tag per kind and layer). */
-export const KINDS = ["corpus", "graph", "weights", "activations", "predictions", "confusion", "clusters", "statistics", "units", "attribution", "feature_vis", "checkpoint"] as const;
+export const KINDS = ["corpus", "graph", "weights", "activations", "predictions", "confusion", "clusters", "statistics", "loss", "units", "attribution", "feature_vis", "checkpoint"] as const;
 /** Rows of a layer-statistics record. */
 export const STATISTIC_SOURCES = ["weights", "gradients", "activations"] as const;
 /** Columns of a layer-statistics record. */
-export const STATISTIC_NAMES = ["count", "mean", "std", "min", "max", "norm", "zero_fraction", "nan_count", "inf_count"] as const;
+export const STATISTIC_NAMES = ["count", "mean", "std", "min", "max", "norm", "zero_fraction", "nan_count", "inf_count", "update_ratio", "saturation"] as const;
 /** Colour scales of filter sprites (`norm` of filters routes). */
 export const FILTER_NORMS = ["filter", "layer", "global"] as const;
 /** Colour scales of activation sprites (`norm` of activations routes). */
