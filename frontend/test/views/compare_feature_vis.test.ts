@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { CompareSpec, State } from "../../src/core/state";
 import { CompareView } from "../../src/views/compare/view";
 import { allByTestId, byTestId, fetched, place, settle, testContext } from "../context";
-import { FAKE_RUN } from "../fake_server";
+import { FAKE_RUN, FEATURE_VIS_UNITS } from "../fake_server";
 
 const RUN = encodeURIComponent(FAKE_RUN.run);
 const BLANK: CompareSpec = { steps: "", layers: "", filters: "", image: "", content: "" };
@@ -33,6 +33,12 @@ describe("CompareView: feature visualization", () => {
       ["6", "conv1", "feature_vis"],
     ]);
     expect(fetched(fetch).some((url) => url.startsWith("compare"))).toBe(false);
+    // each cell's layout names its units and render (lines between the units drawn over the sprite)
+    expect(cells().map((cell) => [cell.dataset.renderedStep, cell.dataset.units])).toEqual([
+      ["2", FEATURE_VIS_UNITS.join(",")],
+      ["6", FEATURE_VIS_UNITS.join(",")],
+    ]);
+    expect(cells()[0].title).toBe("feature visualization of conv1, units 0, 1, 2, 3, 5, 6, rendered at step 2");
     expect((byTestId(root, "compare-content") as HTMLSelectElement).value).toBe("feature_vis");
     expect((byTestId(root, "compare-image") as HTMLInputElement).disabled).toBe(true);
   });

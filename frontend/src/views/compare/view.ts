@@ -10,6 +10,7 @@ import type { AppContext } from "../../core/context";
 import { currentRun, featureVisStep, layersWithFeatureVis } from "../../core/derived";
 import { Latest, runGate } from "../../core/guards";
 import type { CompareContent, CompareSpec } from "../../core/state";
+import { unitsText } from "../../lib/feature_vis";
 import { SelectionError } from "../../lib/selection";
 import { h, replaceChildren, Status, setOptions } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
@@ -35,6 +36,11 @@ const CSS = `
 .dv-compare-grid tr.dv-current th, .dv-compare-grid tr.dv-current td { background: #fff3e0; }
 .dv-compare-cell { image-rendering: pixelated; max-width: 220px; max-height: 220px; display: block; cursor: pointer; background: #404040; }
 .dv-compare-cell.dv-compare-fv { min-width: 96px; }
+.dv-compare-fv-wrap { position: relative; display: inline-block; line-height: 0; }
+.dv-compare-fv-lines { position: absolute; left: 0; top: 0; right: 0; bottom: 0; pointer-events: none;
+  background-image: linear-gradient(to right, rgba(255, 255, 255, .85) 1px, transparent 1px),
+    linear-gradient(to bottom, rgba(255, 255, 255, .85) 1px, transparent 1px); }
+[data-testid=compare-fv-note] { display: block; }
 `;
 
 export class CompareView extends TabView {
@@ -276,6 +282,7 @@ export class CompareView extends TabView {
           ),
         );
         image.src = cell.url;
+        if (featureVis) return h("td", {}, this.featureVisCell(run, image, step, layer));
         return h("td", {}, image);
       });
       return h("tr", { attrs: { "data-step": step } }, h("th", { text: String(step) }), ...cells);
@@ -286,6 +293,29 @@ export class CompareView extends TabView {
     this.markCurrent();
     if (!rows.length) this.status.set("empty", `No checkpoints of ${run.run} match.`);
     else done();
+  }
+
+  /**
+   * A feature visualization cell: its sprite with a line between units (the sprite has none), and
+   * the render it shows named when the layer has none of its own at the row's step.
+   */
+  private featureVisCell(run: RunSummary, image: HTMLImageElement, step: number, layer: string): HTMLElement {
+    const lines = h("span", { class: "dv-compare-fv-lines", attrs: { "aria-hidden": "true" } });
+    lines.hidden = true;
+    const note = h("span", { testid: "compare-fv-note", class: "dv-small dv-muted" });
+    void this.ctx.api.featureVisLayout(run.run, layer, step).then(
+      (layout) => {
+        if (!image.isConnected) return;
+        image.setAttribute("data-rendered-step", String(layout.step));
+        image.setAttribute("data-units", layout.units.join(","));
+        image.title = `feature visualization of ${layer}, units ${unitsText(layout.units)}, rendered at step ${layout.step}`;
+        lines.style.backgroundSize = `${100 / layout.columns}% ${100 / layout.rows}%`;
+        lines.hidden = false;
+        if (layout.step !== step) note.textContent = `from step ${layout.step}`;
+      },
+      () => undefined,
+    );
+    return h("div", {}, h("span", { class: "dv-compare-fv-wrap" }, image, lines), note);
   }
 
   /** The checkpoint a rendered step belongs to (itself; the nearest later one for a step the listing lacks). */
