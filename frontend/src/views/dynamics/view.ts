@@ -32,6 +32,8 @@ const STAT_LABELS: Record<StatisticName, string> = {
   zero_fraction: "fraction of zeros",
   nan_count: "NaN count",
   inf_count: "Inf count",
+  update_ratio: "update ratio (weights: step change / norm)",
+  saturation: "saturated share (outputs before tanh, sigmoid, hardtanh)",
 };
 
 /** Where the timeline goes for an anomaly: the first checkpoint at or after its step (where it shows). */
