@@ -218,7 +218,8 @@ def test_the_filters_view_shows_feature_visualizations_and_a_cell_opens_its_unit
             assert images.nth(i).evaluate(CANVAS_IS_PICTURE), f"cell {i} is blank"
         expect(tid(view, "status")).to_contain_text(f"{layer}")
         expect(tid(view, "status")).to_contain_text(f"rendered at step {step}")
-        assert parse_qs(urlsplit(page.url).fragment).get("show") == ["feature_vis"]
+        # The link keeps the choice (the hash is written shortly after a change).
+        page.wait_for_function("() => new URLSearchParams(location.hash.slice(1)).get('show') === 'feature_vis'")
         screenshot(view, "feature-vis-filters")
 
         # A cell is its unit: clicking it opens the unit panel with that unit's image.
