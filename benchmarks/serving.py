@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -36,6 +36,8 @@ from tensorboard_deepviz.analysis import moments as host_moments
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STEP_SPACING = 100
+# Layer statistics logged per checkpoint interval (300 checkpoints: 3,000 logged steps); the
+# findings figure is measured with 34 (about 10,000 steps), --statistics-per-checkpoint.
 STATISTICS_PER_CHECKPOINT = 10
 
 
@@ -48,17 +50,26 @@ def synthetic_cifar(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tens
     return images, labels
 
 
-def prepare_log(logdir: str | None, checkpoints: int, eval_size: int, *, prefix: str) -> str:
+def prepare_log(
+    logdir: str | None,
+    checkpoints: int,
+    eval_size: int,
+    *,
+    prefix: str,
+    statistics_per_checkpoint: int = STATISTICS_PER_CHECKPOINT,
+) -> str:
     """``logdir`` (or a new temporary directory) holding ``write_log``'s run, written unless already there."""
     logdir = logdir or tempfile.mkdtemp(prefix=prefix)
     if not os.path.isdir(os.path.join(logdir, "cifar")):
         started = time.perf_counter()
-        write_log(logdir, checkpoints, eval_size)
+        write_log(logdir, checkpoints, eval_size, statistics_per_checkpoint)
         print(f"wrote {checkpoints} checkpoints in {time.perf_counter() - started:.1f} s to {logdir}", flush=True)
     return logdir
 
 
-def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
+def write_log(
+    logdir: str, checkpoints: int, eval_size: int, statistics_per_checkpoint: int = STATISTICS_PER_CHECKPOINT
+) -> None:
     """A run like the demo's, with ``checkpoints`` checkpoints of the 3-layer CIFAR-10 net.
 
     The corpus, graph and first checkpoint come from ``DeepViz`` itself; later checkpoints are
@@ -73,7 +84,7 @@ def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
     writer = SummaryWriter(run_dir)
     with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, batch_size=500) as viz:
         viz.log_checkpoint(0)
-        layers, probe = viz.layers, viz.probe_images
+        layers, probe, gradcam_layers = viz.layers, viz.probe_images, viz.gradcam_layers
     modules = dict(model.named_modules())
     file_writer = writer._get_file_writer()
     rng = np.random.default_rng(0)
@@ -116,11 +127,40 @@ def write_log(logdir: str, checkpoints: int, eval_size: int) -> None:
             nonfinite_images=0,
         )
         file_writer.add_summary(summary.clusters_summary(clusters, layer="input of fc2", metric="euclidean"), step)
-        for offset in range(STATISTICS_PER_CHECKPOINT):
+        for name in layers:
+            file_writer.add_summary(summary.units_summary(name, **synthetic_units(rng, outputs[name], eval_size)), step)
+        for name in gradcam_layers:
+            maps = rng.random((len(probe), *outputs[name].shape[2:])).astype(np.float32)
+            file_writer.add_summary(
+                summary.attribution_summary(name, probe, predicted[probe], maps, input_shape=[32, 32]), step
+            )
+        for offset in range(statistics_per_checkpoint):
             for name in layers:
                 rows = host_moments.statistics_from_moments(rng.random((3, len(host_moments.MOMENT_NAMES))) + 1)
-                file_writer.add_summary(summary.layer_statistics_summary(name, rows), step - STEP_SPACING + offset * 10)
+                file_writer.add_summary(
+                    summary.layer_statistics_summary(name, rows),
+                    step - STEP_SPACING + offset * (STEP_SPACING // statistics_per_checkpoint),
+                )
     writer.close()
+
+
+def synthetic_units(rng: np.random.Generator, output: torch.Tensor, eval_size: int, k: int = 9) -> dict:
+    """``summary.units_summary`` arguments of the right shapes for a layer whose probe output is ``output``."""
+    units = output.shape[1]
+    grid = tuple(output.shape[2:]) or (1, 1)
+    rows = rng.integers(0, grid[0], (units, k))
+    cols = rng.integers(0, grid[-1], (units, k))
+    tops = np.stack([rows, cols, rows + 5, cols + 5], axis=-1)
+    return {
+        "top_images": rng.integers(0, eval_size, (units, k)),
+        "top_values": -np.sort(-rng.random((units, k)), axis=1),
+        "top_positions": np.stack([rows, cols], axis=-1),
+        "top_boxes": np.clip(tops, 0, 32),
+        "class_means": rng.random((units, 10)),
+        "mean": rng.random(units),
+        "output_shape": list(output.shape[1:]),
+        "input_shape": [32, 32],
+    }
 
 
 def free_port() -> int:
@@ -197,6 +237,13 @@ def route_requests(eval_size: int) -> dict[str, Callable[[int], dict]]:
         "clusters": lambda s: {"run": "cifar", "step": s},
         "compare": lambda s: {"run": "cifar", "steps": f"{s}:{s + 1000}"},
         "dynamics": lambda s: {"run": "cifar", "layer": "conv1", "stat": ["mean", "std", "max"][s // STEP_SPACING % 3]},
+        "units": lambda s: {"run": "cifar", "layer": "conv2", "step": s},
+        "top_images": lambda s: {"run": "cifar", "layer": "conv3", "step": s, "unit": s // STEP_SPACING % 64},
+        "top_images_sprite": lambda s: {"run": "cifar", "layer": "conv3", "step": s, "unit": s // STEP_SPACING % 64},
+        "units_history": lambda s: {"run": "cifar", "layer": ["conv1", "conv2", "conv3", "fc1"][s // STEP_SPACING % 4]},
+        "class_pair_units": lambda s: {"run": "cifar", "step": s, "a": s // STEP_SPACING % 10, "b": 3},
+        "attribution": lambda s: {"run": "cifar", "step": s, "image": 0},
+        "findings": lambda s: {"run": "cifar"},
     }
 
 
@@ -210,12 +257,20 @@ def timed(server: TensorBoardProcess, route: str, params: dict) -> float:
 
 
 def measure(
-    server: TensorBoardProcess, steps: list[int], eval_size: int, clients: int, samples: int, repeats: int
+    server: TensorBoardProcess,
+    steps: list[int],
+    eval_size: int,
+    clients: int,
+    samples: int,
+    repeats: int,
+    routes: Optional[set[str]] = None,
 ) -> dict:
     """Cold and warm latencies (ms) per route with ``clients`` concurrent clients."""
     results = {}
     rng = random.Random(clients)
     for route, params_for in route_requests(eval_size).items():
+        if routes is not None and route not in routes:
+            continue
         chosen = rng.sample(steps, samples)
         requests = [params_for(step) for step in chosen]
         with concurrent.futures.ThreadPoolExecutor(clients) as pool:
@@ -233,9 +288,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="warm repetitions of each request")
     parser.add_argument("--logdir", help="reuse or create the log here instead of a temporary directory")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to RESULTS.md")
+    parser.add_argument(
+        "--statistics-per-checkpoint",
+        type=int,
+        default=STATISTICS_PER_CHECKPOINT,
+        help="layer statistics logged between two checkpoints (34: about 10,000 steps over 300 checkpoints)",
+    )
+    parser.add_argument("--routes", help="only these routes, comma-separated (default: all)")
     args = parser.parse_args(argv)
 
-    logdir = prepare_log(args.logdir, args.checkpoints, args.eval_size, prefix="deepviz_serving_")
+    logdir = prepare_log(
+        args.logdir,
+        args.checkpoints,
+        args.eval_size,
+        prefix="deepviz_serving_",
+        statistics_per_checkpoint=args.statistics_per_checkpoint,
+    )
+    chosen = set(args.routes.split(",")) if args.routes else None
     steps = [i * STEP_SPACING for i in range(args.checkpoints)]
     rows, startup = [], []
     for loader in ("python", "rust"):
@@ -243,12 +312,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             startup.append((loader, server.wait_for_checkpoints(args.checkpoints)))
             per_clients = {
-                clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats)
+                clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats, chosen)
                 for clients in (1, 8)
             }
         finally:
             server.stop()
         for route in route_requests(args.eval_size):
+            if route not in per_clients[1]:
+                continue
             one_cold, one_warm = per_clients[1][route]
             eight_cold, eight_warm = per_clients[8][route]
             rows.append(
@@ -271,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     worst_cold = max(row[3] for row in rows)
     start_table = markdown_table(["loader", "start until index lists every checkpoint (s)"], startup)
     body = (
-        f"{args.checkpoints} checkpoints of the 3-layer CIFAR-10 net, {args.eval_size}-image corpus, real `tensorboard` "
+        f"{args.checkpoints} checkpoints of the 3-layer CIFAR-10 net, {args.eval_size}-image corpus, "
+        f"{args.checkpoints * args.statistics_per_checkpoint} logged steps of layer statistics, real `tensorboard` "
         f"on loopback; latencies in ms over {args.samples} steps per route ({args.repeats} warm repeats).\n\n"
         f"{start_table}\n\n{table}\n\n"
         f"Worst single-client p95: warm {worst_warm:.1f} ms (target <= 50), cold {worst_cold:.1f} ms (target <= 250)."
