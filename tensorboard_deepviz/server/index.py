@@ -120,10 +120,14 @@ def summarize_run(run: RunAccess) -> dict[str, Any]:
     for info in tags.values():
         by_kind.setdefault(info.kind, []).append(info)
     steps_by_kind = {}
-    for kind in CHECKPOINT_KINDS + OPTIONAL_CHECKPOINT_KINDS:
+    for kind in CHECKPOINT_KINDS:
         infos = sorted(by_kind.get(kind, []), key=lambda i: i.tag)
         if infos:  # every tag of a kind has the same steps: the first one's stand for them
             steps_by_kind[kind] = [ref.step for ref in run.steps(infos[0])]
+    for kind in OPTIONAL_CHECKPOINT_KINDS:  # layers may differ (feature visualization): their union
+        infos = by_kind.get(kind, [])
+        if infos:
+            steps_by_kind[kind] = sorted({ref.step for info in infos for ref in run.steps(info)})
     graph = run.latest(metadata.KIND_GRAPH)
     corpus = run.latest(metadata.KIND_CORPUS, header_only=True)
     graph_fields = graph.fields if graph else {}

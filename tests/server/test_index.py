@@ -134,3 +134,11 @@ def test_a_run_with_statistics_only_has_no_checkpoints_and_no_eval_set():
 @pytest.mark.parametrize("kind", index.CHECKPOINT_KINDS)
 def test_every_checkpoint_kind_is_one_the_contract_knows(kind):
     assert kind in metadata.KINDS
+
+
+def test_the_steps_of_a_kind_rendered_per_layer_are_the_union_of_its_layers():
+    log = small_log(checkpoints=(0, 2))
+    log.add_record(RUN, 0, metadata.KIND_FEATURE_VIS, {"method": "fourier"}, {}, "stem")
+    log.add_record(RUN, 2, metadata.KIND_FEATURE_VIS, {"method": "fourier"}, {}, "head")
+    entry = index.summarize_run(log.run(RUN))
+    assert entry["steps_by_kind"][metadata.KIND_FEATURE_VIS] == [0, 2]
