@@ -106,9 +106,11 @@ bench: install browser
 	$(PY) -m benchmarks.logging_cost
 	$(PY) -m benchmarks.logging_cost --model resnet18 --repeats 3 --skip-log-step
 	$(PY) -m benchmarks.serving
+	$(PY) -m benchmarks.serving --statistics-per-checkpoint 34 --routes index,dynamics,findings,units_history
 	$(PY) -m benchmarks.memory
 	$(PY) -m benchmarks.feature_vis
 	$(PY) -m benchmarks.browser
+	$(PY) -m benchmarks.findings_calibration
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info frontend/node_modules $(FRONTEND_BUNDLE)
