@@ -24,6 +24,7 @@ from . import moments as device_moments
 from .checkpoint import EvalPass, write_checkpoint
 from .collectors.base import Collector, Setup, Tap, host_copy, record_copies
 from .collectors.feature_vis import FeatureVisCollector
+from .collectors.units import rectifier_after
 from .eval_set import EvalData, check_labels, choose_probe_images, load_eval_data, make_thumbnails
 from .feature_vis.settings import FeatureVis, feature_vis_settings
 from .sinks import SummarySink
@@ -200,6 +201,7 @@ class DeepViz:
             top_images=top_images,
             input_shape=(int(self._images.shape[-2]), int(self._images.shape[-1])),
             attribution_layers=attribution_layers,
+            rectifiers=rectifier_after(trace.graph, self._layers),
             feature_vis=rendering,
         )
         # Every record kind of a checkpoint, in the order its records are written.

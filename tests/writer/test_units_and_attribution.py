@@ -246,3 +246,19 @@ def test_wrong_units_and_grad_cam_arguments_name_the_problem():
         DeepViz(MemoryWriter(), Detectors(), (images, labels), gradcam_layers=["nope"])
     with pytest.raises(ValueError, match="spatial output"):
         DeepViz(MemoryWriter(), Detectors(), (images, labels), gradcam_layers=["head"])
+
+
+def test_units_are_read_after_a_relu_module_only_when_it_follows_the_layer_alone():
+    from tensorboard_deepviz.writer import capture
+    from tensorboard_deepviz.writer.collectors.units import rectifier_after
+    from tests.support.models import SmallResNet
+
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.Flatten(), nn.LazyLinear(2))
+    plain(torch.randn(1, 3, 8, 8))
+    graph = capture.trace_graph(plain, torch.randn(1, 3, 8, 8), ["0", "2", "4"]).graph
+    assert rectifier_after(graph, ["0", "2", "4"]) == {"0": "1"}
+    # A residual block's ReLU module runs twice per forward pass: its first call is not the one
+    # after every layer, so no layer is read there.
+    resnet = SmallResNet()
+    graph = capture.trace_graph(resnet, torch.randn(1, 3, 32, 32), []).graph
+    assert "stage.0.conv1" not in rectifier_after(graph, ["stage.0.conv1", "stage.0.bn1"])

@@ -62,6 +62,8 @@ class Setup:
       top_images: how many top images each unit keeps (0: no units records).
       input_shape: ``(H, W)`` of the eval images.
       attribution_layers: the layers whose Grad-CAM of the probe images is logged.
+      rectifiers: for layers whose output goes straight into a ReLU module (called once per
+        forward pass), that module's name: the units collector reads them there.
       feature_vis: the feature visualization settings (None: none is rendered).
     """
 
@@ -80,6 +82,7 @@ class Setup:
     top_images: int = 9
     input_shape: tuple[int, int] = (0, 0)
     attribution_layers: list[str] = dataclasses.field(default_factory=list)
+    rectifiers: dict[str, str] = dataclasses.field(default_factory=dict)
     feature_vis: Optional[FeatureVis] = None
 
 

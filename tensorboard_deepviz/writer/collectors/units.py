@@ -49,7 +49,29 @@ UnitsSnapshot = dict[str, _LayerSnapshot]
 
 # Elements rectified at a time on the CPU: a temporary that stays in cache and is reused, instead
 # of a rectified copy of the whole output (whose fresh pages cost more than the arithmetic).
-_CPU_CHUNK_ELEMENTS = 1 << 20
+_CPU_CHUNK_ELEMENTS = 1 << 18
+
+
+def rectifier_after(graph: dict, layers: list[str]) -> dict[str, str]:
+    """For each layer whose output goes straight into a ReLU module called once per forward pass, that module.
+
+    Reading a unit from that ReLU's output gives the same rectified means in one pass instead of
+    two, and the same top images wherever the unit fires (its maximum is max(0, the layer's)).
+    A ReLU module called more than once (shared by several layers of a block) is left alone: its
+    first call may not be the one after this layer.
+    """
+    nodes = graph.get("nodes", [])
+    calls: dict[str, int] = {}
+    for node in nodes:
+        calls[node.get("module", "")] = calls.get(node.get("module", ""), 0) + 1
+    types = {node.get("id"): (node.get("type"), node.get("module")) for node in nodes}
+    after: dict[str, str] = {}
+    for edge in graph.get("edges", []):
+        source, target = edge.get("source"), edge.get("target")
+        kind, module = types.get(target, (None, None))
+        if source in layers and kind in ("ReLU", "ReLU6") and module and calls.get(module) == 1:
+            after.setdefault(str(source), str(module))
+    return after
 
 
 def rectified_sums(flat: torch.Tensor) -> torch.Tensor:
@@ -78,6 +100,9 @@ class UnitsCollector(Collector[UnitsSnapshot]):
         self._eval_size = len(labels)
         self._input_shape = (int(setup.input_shape[0]), int(setup.input_shape[1]))
         self._running: dict[str, _Running] = {}
+        # Layers read from the ReLU module after them (their output is already rectified there).
+        self._rectifier = dict(setup.rectifiers)
+        self._layer_of = {relu: layer for layer, relu in self._rectifier.items()}
         # Measured at the first checkpoint (the architecture does not change), read by the worker.
         self._fields: Optional[dict[str, ReceptiveField]] = None
 
@@ -85,7 +110,7 @@ class UnitsCollector(Collector[UnitsSnapshot]):
         return self._k > 0
 
     def taps(self) -> list[Tap]:
-        return [Tap(layer) for layer in self._layers]
+        return [Tap(self._rectifier.get(layer, layer)) for layer in self._layers]
 
     def begin(self, context: CheckpointContext) -> None:
         self._running = {}
@@ -96,12 +121,17 @@ class UnitsCollector(Collector[UnitsSnapshot]):
         if tensor.ndim < 2 or not tensor.is_floating_point():
             return
         flat = tensor.reshape(tensor.shape[0], tensor.shape[1], -1)  # [B, U, S]
-        running = self._running.get(tap.module)
+        layer = self._layer_of.get(tap.module, tap.module)
+        running = self._running.get(layer)
         if running is None:
-            running = self._start(tap.module, flat, tuple(tensor.shape[2:]))
+            running = self._start(layer, flat, tuple(tensor.shape[2:]))
         # The unit's score on each image: its spatial maximum (argmax only for the winners, below).
         maxima = flat.amax(dim=2)  # [B, U]
-        rectified = rectified_sums(flat) / flat.shape[2]
+        if tap.module in self._layer_of:  # already rectified by the ReLU module after the layer
+            accumulate = torch.float64 if flat.dtype == torch.float64 else torch.float32
+            rectified = flat.sum(dim=2, dtype=accumulate) / flat.shape[2]
+        else:
+            rectified = rectified_sums(flat) / flat.shape[2]
         running.class_sums.index_add_(0, batch.labels.to(torch.int64), rectified.to(torch.float64))
         self._merge_top(running, batch, flat, maxima)
 
