@@ -52,8 +52,9 @@ EXPLODING_GROWTH = 10.0
 DEAD_INFO_SHARE = 0.10
 DEAD_WARNING_SHARE = 0.50
 DEAD_ERROR_SHARE = 0.95
-# A class pair takes this share of the true class's row of the confusion matrix.
-CONFUSED_SHARE = 0.30
+# A class pair takes this share of the true class's row of the confusion matrix (0.3 let a healthy run
+# end with a 31% pair: the calibration in RESULTS.md).
+CONFUSED_SHARE = 0.40
 # Accuracy within this many times chance (1 / classes), at several checkpoints, is not learning.
 CHANCE_FACTOR = 1.5
 # Share of a layer's outputs that saturate the bounded activation after it (within 1% of its
