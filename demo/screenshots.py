@@ -19,7 +19,7 @@ import urllib.request
 
 from demo import train
 
-VIEWS = ("filters", "confusion", "clusters", "compare", "dynamics")
+VIEWS = ("filters", "confusion", "clusters", "compare", "dynamics", "units")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
                 probe.click()
             # The first layer: its filters see the image's colours, so they are drawn in colour.
             page.locator('[data-testid="graph-node"][data-layer="conv1"]').click()
+            # A filter clicked opens its unit panel (top images, class means) under the bank.
+            sprite = page.locator('[data-testid="filters-sprite"]')
+            box = sprite.bounding_box()
+            if box:
+                sprite.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.1})
             for view in VIEWS:
                 page.locator(f'[data-testid="tab-{view}"]').click()
                 if view == "compare":
