@@ -45,6 +45,8 @@ ROUTE_NAMES = [
     "class_pair_units",
     "attribution",
     "findings",
+    "confusion_diff",
+    "filter_match",
     "feature_vis",
     "feature_vis_sprite",
     "feature_vis_layout",

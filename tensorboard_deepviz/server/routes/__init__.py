@@ -14,6 +14,7 @@ from . import (
     attribution,
     clusters,
     compare,
+    comparison,
     confusion,
     corpus,
     dynamics,
@@ -40,6 +41,7 @@ MODULES = (
     units,
     attribution,
     findings,
+    comparison,
     feature_vis,
 )
 
