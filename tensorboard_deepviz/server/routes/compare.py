@@ -92,8 +92,63 @@ def answer_compare(
     }
 
 
+# Runs one Direct Compare answer may lay side by side.
+MAX_COMPARE_RUNS = 8
+
+
+def answer_compare_runs(runs: list[RunAccess], **selection: Any) -> dict[str, Any]:
+    """Direct Compare with a runs axis: runs x checkpoints x layers.
+
+    Each run's grid is ``answer_compare``'s with the same selections; every cell names its run.
+
+    Returns:
+      ``{"kind", "runs", "grids": [{"run", "steps", "layers"}], "filters", "image", "cells"}``,
+      the cells of each run in turn.
+
+    Raises:
+      RequestError: more than ``MAX_COMPARE_CELLS`` cells over all runs, or a bad selection.
+    """
+    grids = [answer_compare(run, **selection) for run in runs]
+    cells = [dict(cell, run=run.run) for run, grid in zip(runs, grids) for cell in grid["cells"]]
+    if len(cells) > MAX_COMPARE_CELLS:
+        raise RequestError(
+            f"compare would return {len(cells)} cells over {len(runs)} runs; at most {MAX_COMPARE_CELLS} are allowed: "
+            "narrow 'steps', 'layers' or 'runs'"
+        )
+    first = grids[0]
+    return {
+        "kind": first["kind"],
+        "runs": [run.run for run in runs],
+        "grids": [{"run": run.run, "steps": g["steps"], "layers": g["layers"]} for run, g in zip(runs, grids)],
+        "filters": first["filters"],
+        "image": first["image"],
+        "cells": cells,
+    }
+
+
 def compare_route(request: RouteRequest) -> Reply:
-    """``compare?run=[&image=][&norm=][&layers=][&steps=][&filters=]``: the grid (JSON, no ETag)."""
+    """``compare?run=[&image=][&norm=][&layers=][&steps=][&filters=]``: the grid (JSON, no ETag).
+
+    With ``runs=a,b,...`` instead of ``run``: the grids of several runs side by side (a runs axis).
+    """
+    names = params.optional_text(request.args, "runs")
+    if names is not None:
+        chosen = [name for name in names.split(",") if name]
+        if not chosen or len(chosen) > MAX_COMPARE_RUNS:
+            raise RequestError(f"'runs' must name 1 to {MAX_COMPARE_RUNS} runs, comma-separated")
+        runs = [request.experiment.for_run(name) for name in chosen]
+        for each in runs:
+            each.tags()  # an unknown run is named before any parameter problem
+        image = params.optional_integer(request.args, "image", minimum=0)
+        norm = params.choice(
+            request.args, "norm", render.ACTIVATION_NORMS if image is not None else render.FILTER_NORMS
+        )
+        layers, steps, filters = (request.args.get(name) for name in ("layers", "steps", "filters"))
+        return Reply(
+            lambda: json_payload(
+                answer_compare_runs(runs, image=image, norm=norm, layers=layers, steps=steps, filters=filters)
+            )
+        )
     run = request.run()
     run.tags()  # an unknown run is named before any parameter problem
     image = params.optional_integer(request.args, "image", minimum=0)

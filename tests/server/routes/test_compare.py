@@ -72,3 +72,23 @@ def test_the_route_has_no_identity_and_checks_the_norm_for_the_kind():
         compare.compare_route(route_request(log, run=RUN, image="0", norm="filter"))
     with pytest.raises(NotFound, match="unknown run 'x'"):
         compare.compare_route(route_request(log, run="x", norm="bad"))
+
+
+def test_compare_lays_several_runs_side_by_side_with_each_cell_naming_its_run():
+    from tensorboard_deepviz.server.routes import compare as compare_module
+    from tests.server import small_log as data
+    from tests.support.fakelog import FakeLog
+
+    log = FakeLog()
+    data.write_run(log, "first", checkpoints=(0, 2))
+    data.write_run(log, "second", checkpoints=(0, 2))
+    body = compare_module.answer_compare_runs([log.run("first"), log.run("second")], layers="stem")
+    assert body["runs"] == ["first", "second"]
+    assert [grid["steps"] for grid in body["grids"]] == [[0, 2], [0, 2]]
+    assert [(cell["run"], cell["step"]) for cell in body["cells"]] == [
+        ("first", 0),
+        ("first", 2),
+        ("second", 0),
+        ("second", 2),
+    ]
+    assert "run=second" in body["cells"][2]["url"]
