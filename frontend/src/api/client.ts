@@ -11,6 +11,7 @@ import type {
   ClustersResponse,
   CompareRequest,
   CompareResponse,
+  ConfusionDiffResponse,
   ConfusionResponse,
   CorpusResponse,
   DynamicsRequest,
@@ -35,6 +36,7 @@ import {
   classPairUnitsUrl,
   clustersUrl,
   compareUrl,
+  confusionDiffUrl,
   confusionUrl,
   corpusUrl,
   dynamicsUrl,
@@ -118,6 +120,10 @@ export class Api {
 
   confusion(run: string, step: number, examples?: number): Promise<ConfusionResponse> {
     return this.getJson<ConfusionResponse>(confusionUrl(run, step, examples), true);
+  }
+
+  confusionDiff(run: string, step: number, runB: string, stepB: number): Promise<ConfusionDiffResponse> {
+    return this.getJson<ConfusionDiffResponse>(confusionDiffUrl(run, step, runB, stepB), true);
   }
 
   clusters(run: string, step: number): Promise<ClustersResponse> {

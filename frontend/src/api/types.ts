@@ -181,6 +181,24 @@ export interface ConfusionResponse {
   recall: (number | null)[];
 }
 
+/** `confusion_diff`: B minus A of two confusion matrices (two runs over one eval set, or two checkpoints). */
+export interface ConfusionDiffResponse {
+  run: string;
+  step: number;
+  run_b: string;
+  step_b: number;
+  counts_a: number[][];
+  counts_b: number[][];
+  /** B's counts minus A's. */
+  diff: number[][];
+  /** B's row shares minus A's. */
+  row_shares_diff: JsonNumber[][];
+  accuracy_a: number | null;
+  accuracy_b: number | null;
+  /** Eval images whose correctness flipped between A and B. */
+  flips: { right_to_wrong: number[]; wrong_to_right: number[] };
+}
+
 export interface ClustersResponse {
   step: number;
   layer: string;

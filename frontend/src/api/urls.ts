@@ -98,6 +98,11 @@ export function confusionUrl(run: string, step: number, examples?: number): stri
   return buildQuery("confusion", { run, step, examples });
 }
 
+/** B minus A of the confusion matrices of (run, step) and (runB, stepB), with the images that flipped. */
+export function confusionDiffUrl(run: string, step: number, runB: string, stepB: number): string {
+  return buildQuery("confusion_diff", { run, step, run_b: runB, step_b: stepB });
+}
+
 export function clustersUrl(run: string, step: number): string {
   return buildQuery("clusters", { run, step });
 }

@@ -196,3 +196,25 @@ export const MAIN: Side = {
   runKeys: ["runs", "run", "loaded"],
   stepKeys: ["step"],
 };
+
+/** B's run of the A/B mode, or null when A/B is off (or B's run is not listed). */
+export function runB(state: Readonly<State>): RunSummary | null {
+  if (state.runB === null) return null;
+  return state.runs.find((run) => run.run === state.runB) ?? null;
+}
+
+/** B's checkpoint: `stepB`, or when it follows A, B's checkpoint nearest to A's step. */
+export function stepB(state: Readonly<State>): number | null {
+  const run = runB(state);
+  if (!run) return null;
+  if (state.stepB !== null) return state.stepB;
+  return state.step === null ? null : nearestCheckpoint(run.checkpoints, state.step);
+}
+
+/** The A/B mode's second selection. */
+export const SIDE_B: Side = {
+  run: runB,
+  step: stepB,
+  runKeys: ["runs", "runB", "loaded"],
+  stepKeys: ["stepB", "step"],
+};

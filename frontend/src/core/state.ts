@@ -130,6 +130,12 @@ export const STATE_FIELDS = {
   /** Filters: the filter bank's content, weights or feature visualizations (for layers with them). */
   filtersShow: field<FiltersShow>("weights", oneOf("show", FILTERS_SHOW)),
 
+  // ---- A/B mode: a second selection compared with the first; absent from a link = A/B off
+  /** B's run (A/B on when not null; it may be A's run, to compare two of its checkpoints). */
+  runB: field<string | null>(null, text("runb")),
+  /** B's checkpoint; null: the same step as A (the timeline moves A and B together). */
+  stepB: field<number | null>(null, count("stepb")),
+
   // ---- playback and polling; per session
   playing: field(false),
   /** Checkpoints per second while playing (one of SPEEDS). */

@@ -10,6 +10,7 @@ import {
   nearestCheckpoint,
   previousStep,
   reconcile,
+  SIDE_B,
   selectedLayer,
   unitsLayer,
   unitsVersion,
@@ -103,5 +104,19 @@ describe("records by step", () => {
     expect(selectedLayer(state)?.kind).toBe("Linear");
     expect(MAIN.run(state)).toBe(run);
     expect(MAIN.step(state)).toBe(4);
+  });
+});
+
+describe("the A/B mode's B side", () => {
+  it("is off without runB, follows A's step without stepB, else stays at stepB", () => {
+    const a = runSummary({ run: "a" });
+    const b = runSummary({ run: "b", checkpoints: [0, 3, 9] });
+    const state = { ...initialState(), runs: [a, b], run: "a", step: 2 };
+    expect(SIDE_B.run(state)).toBeNull();
+    expect(SIDE_B.step(state)).toBeNull();
+    expect(SIDE_B.run({ ...state, runB: "b" })?.run).toBe("b");
+    expect(SIDE_B.step({ ...state, runB: "b" })).toBe(3);
+    expect(SIDE_B.step({ ...state, runB: "b", stepB: 9 })).toBe(9);
+    expect(SIDE_B.run({ ...state, runB: "gone" })).toBeNull();
   });
 });

@@ -44,6 +44,8 @@ describe("STATE_FIELDS", () => {
       "gradcam",
       "compare",
       "filtersShow",
+      "runB",
+      "stepB",
     ]);
   });
 
@@ -76,6 +78,8 @@ describe("STATE_FIELDS", () => {
       gradcam: false,
       compare: { steps: "0:4", layers: "a,b", filters: "1", image: "#2", content: "feature_vis" },
       filtersShow: "feature_vis" as const,
+      runB: "other run",
+      stepB: 4,
       playing: true, // per session: not in the hash
       speed: 20,
     };
@@ -83,6 +87,21 @@ describe("STATE_FIELDS", () => {
     for (const key of HASH_KEYS) expect(decoded[key], key).toEqual(state[key]);
     expect(decoded.playing).toBeUndefined();
     expect(decoded.speed).toBeUndefined();
+  });
+});
+
+describe("A/B fields in the hash", () => {
+  it("writes runb and stepb only when A/B is on; links without them keep A/B off", () => {
+    const off = encodeHash({ ...initialState(), run: "r", step: 2 });
+    expect(off).not.toContain("runb");
+    expect(off).not.toContain("stepb");
+    expect(decodeHash(off).runB).toBeUndefined();
+    const follows = encodeHash({ ...initialState(), run: "r", step: 2, runB: "s" });
+    expect(follows).toContain("runb=s");
+    expect(follows).not.toContain("stepb");
+    const fixed = decodeHash(encodeHash({ ...initialState(), run: "r", step: 2, runB: "r", stepB: 0 }));
+    expect(fixed.runB).toBe("r");
+    expect(fixed.stepB).toBe(0);
   });
 });
 
