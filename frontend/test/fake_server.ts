@@ -289,6 +289,45 @@ export function fakeFindings(run: string): FindingsResponse {
   return { run, findings };
 }
 
+/** B's run over other eval images: confusion_diff answers a 400 naming the difference. */
+export const OTHER_EVAL_RUN = "other eval";
+/** The images whose correctness flipped between A and B in every confusion_diff answer. */
+export const FLIPS = { right_to_wrong: [5, 9], wrong_to_right: [10] };
+
+/** `confusion_diff`: B's counts move two images of class 2 to class 3, one back to class 0. */
+function fakeConfusionDiff(params: URLSearchParams): unknown {
+  const runB = params.get("run_b") ?? params.get("run");
+  if (runB === OTHER_EVAL_RUN)
+    return new HttpError(400, `runs '${params.get("run")}' and '${runB}' have different eval sets: 48 and 40 images`);
+  const countsA = [
+    [10, 2, 0, 0],
+    [1, 11, 0, 0],
+    [0, 0, 12, 0],
+    [0, 0, 3, 9],
+  ];
+  const countsB = [
+    [11, 1, 0, 0],
+    [1, 11, 0, 0],
+    [0, 0, 10, 2],
+    [0, 0, 3, 9],
+  ];
+  const share = (counts: number[][]) => counts.map((row) => row.map((value) => value / row.reduce((x, y) => x + y, 0)));
+  const [sharesA, sharesB] = [share(countsA), share(countsB)];
+  return {
+    run: params.get("run"),
+    step: Number(params.get("step")),
+    run_b: runB,
+    step_b: Number(params.get("step_b")),
+    counts_a: countsA,
+    counts_b: countsB,
+    diff: countsB.map((row, t) => row.map((value, p) => value - countsA[t][p])),
+    row_shares_diff: sharesB.map((row, t) => row.map((value, p) => value - sharesA[t][p])),
+    accuracy_a: 42 / 48,
+    accuracy_b: 41 / 48,
+    flips: FLIPS,
+  };
+}
+
 /** The answer of the plugin route `url` (relative, as the dashboard asks), for a run like helpers.runSummary(). */
 export function fakeServer(url: string): unknown {
   const [route, query = ""] = url.split("?");
@@ -369,6 +408,8 @@ export function fakeServer(url: string): unknown {
         predicted: Array.from({ length: 48 }, (_, i) => (i % 5 === 0 ? 0 : i % 4)),
         confidence: Array(48).fill(0.5),
       };
+    case "confusion_diff":
+      return fakeConfusionDiff(params);
     case "confusion":
       return {
         step: Number(params.get("step")),

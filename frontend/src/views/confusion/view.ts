@@ -20,6 +20,7 @@ import { checkbox, h, replaceChildren, Status } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
 import { thumbnailsFor } from "../../ui/thumbnails";
 import { TabView } from "../common";
+import { ConfusionAB } from "./ab";
 
 const CSS = `
 .dv-confusion-layout { display: flex; gap: 16px; align-items: flex-start; flex-wrap: wrap; }
@@ -67,6 +68,7 @@ export class ConfusionView extends TabView {
   private readonly examples: HTMLElement;
   private readonly pairs: HTMLElement;
   private readonly unitPanel: UnitPanel;
+  private readonly ab: ConfusionAB;
   private readonly loads = new Latest();
   private readonly pairLoads = new Latest();
   private pairsKey = "";
@@ -120,14 +122,17 @@ export class ConfusionView extends TabView {
       },
     });
     const side = h("div", { class: "dv-examples" }, this.examples, this.pairs);
+    this.ab = new ConfusionAB(ctx, () => this.renderMatrix());
     root.append(
-      h("div", { class: "dv-toolbar" }, this.accuracy, rowNormalize.label, delta.label),
+      h("div", { class: "dv-toolbar" }, this.accuracy, rowNormalize.label, delta.label, this.ab.toggle),
       this.status.element,
-      h("div", { class: "dv-confusion-layout" }, matrixBox, side),
+      h("div", { class: "dv-confusion-layout" }, matrixBox, this.ab.side, side),
+      this.ab.below,
     );
     this.unitPanel = new UnitPanel(root, ctx, { hideWhenNone: true });
     this.watchFrame(["runs", "run", "step", "loaded", "delta"], () => this.load());
     this.watch(["rowNormalize"], () => this.renderMatrix());
+    this.watchFrame(["runs", "run", "step", "loaded", "runB", "stepB"], () => this.ab.load());
     store.subscribe(
       (s) => {
         this.rowNormalize.checked = s.rowNormalize;
@@ -165,6 +170,7 @@ export class ConfusionView extends TabView {
 
   protected refresh(): void {
     void this.load();
+    void this.ab.load();
   }
 
   /** The pinned cell (the state's `cell`: true class, predicted class), or null. */
@@ -312,7 +318,10 @@ export class ConfusionView extends TabView {
   private renderMatrix(): void {
     const state = this.store.get();
     const data = this.data;
-    if (!data) return;
+    if (!data) {
+      this.ab.render(state.rowNormalize, 0, currentRun(state)?.class_names ?? []);
+      return;
+    }
     const { current, previous, names } = data;
     const classes = current.counts.length;
     const share = state.rowNormalize;
@@ -323,6 +332,8 @@ export class ConfusionView extends TabView {
     const total = current.counts.flat().reduce((a, b) => a + b, 0);
     let scale = 0;
     for (const row of shown) for (const value of row) scale = Math.max(scale, Math.abs(value));
+    // A/B: one colour scale for A's and B's matrices (not for the change since the previous checkpoint).
+    if (!before && this.ab.on) scale = Math.max(scale, this.ab.maximum(share));
     const headings = (prefix: string) =>
       current.counts.map((_, i) => ({ label: className(names, i), title: `${prefix} ${className(names, i)}` }));
 
@@ -357,6 +368,7 @@ export class ConfusionView extends TabView {
     if (state.delta && !previous) notes.push("no earlier checkpoint to compare with, so counts are shown");
     else if (before) notes.push(`change since step ${previous?.step}: blue better, red worse`);
     this.status.set("ready", notes.join(" · "));
+    this.ab.render(share, before ? 0 : scale, names);
   }
 
   private renderExamples(): void {
