@@ -203,11 +203,15 @@ export function runB(state: Readonly<State>): RunSummary | null {
   return state.runs.find((run) => run.run === state.runB) ?? null;
 }
 
-/** B's checkpoint: `stepB`, or when it follows A, B's checkpoint nearest to A's step. */
+/**
+ * B's checkpoint: `stepB` (a step that is not one of B's checkpoints, from a hand-edited link:
+ * the first checkpoint at or after it), or when it follows A, B's checkpoint nearest to A's step.
+ */
 export function stepB(state: Readonly<State>): number | null {
   const run = runB(state);
   if (!run) return null;
-  if (state.stepB !== null) return state.stepB;
+  if (state.stepB !== null)
+    return run.checkpoints.includes(state.stepB) ? state.stepB : checkpointAtOrAfter(run.checkpoints, state.stepB);
   return state.step === null ? null : nearestCheckpoint(run.checkpoints, state.step);
 }
 

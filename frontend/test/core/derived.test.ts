@@ -117,6 +117,7 @@ describe("the A/B mode's B side", () => {
     expect(SIDE_B.run({ ...state, runB: "b" })?.run).toBe("b");
     expect(SIDE_B.step({ ...state, runB: "b" })).toBe(3);
     expect(SIDE_B.step({ ...state, runB: "b", stepB: 9 })).toBe(9);
+    expect(SIDE_B.step({ ...state, runB: "b", stepB: 4 })).toBe(9); // not a checkpoint: the next one
     expect(SIDE_B.run({ ...state, runB: "gone" })).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
+import { confusionDiffUrl } from "../../src/api/urls";
 import { applyHash } from "../../src/core/hash";
 import type { State } from "../../src/core/state";
 import { ConfusionView } from "../../src/views/confusion/view";
@@ -15,7 +16,7 @@ async function confusion(state: Partial<State> = {}) {
   const diffCalls = () =>
     fetch.mock.calls.map(([url]) => String(url)).filter((url) => url.startsWith("confusion_diff"));
   const lastDiff = () => diffCalls()[diffCalls().length - 1];
-  return { store, root, view, diffCalls, lastDiff };
+  return { ctx, store, root, view, diffCalls, lastDiff };
 }
 
 const texts = (cells: HTMLElement[]) => cells.map((cell) => cell.textContent);
@@ -136,6 +137,15 @@ describe("Confusion view: A/B mode", () => {
     expect(store.get().runB).toBe(FAKE_RUN.run);
     await settle();
     expect(lastDiff()).toContain("step_b=0");
+  });
+
+  it("prefetches B minus A at the next checkpoints while B follows A", async () => {
+    const { ctx, store } = await confusion({ runB: SECOND_RUN.run });
+    const [, next] = FAKE_RUN.checkpoints;
+    const plan = () => ctx.prefetcher.plan(FAKE_RUN.checkpoints, 0, 1).map((item) => item.url);
+    expect(plan()).toContain(confusionDiffUrl(FAKE_RUN.run, next, SECOND_RUN.run, next));
+    store.set({ stepB: 0 });
+    expect(plan()).toContain(confusionDiffUrl(FAKE_RUN.run, next, SECOND_RUN.run, 0));
   });
 
   it("follows a link with runb and stepb", async () => {

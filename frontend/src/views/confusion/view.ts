@@ -8,10 +8,10 @@
 import { errorText } from "../../api/client";
 import type { ClassPairUnitsResponse, ConfusionResponse } from "../../api/types";
 import { toNumber } from "../../api/types";
-import { classPairUnitsUrl, confusionUrl } from "../../api/urls";
+import { classPairUnitsUrl, confusionDiffUrl, confusionUrl } from "../../api/urls";
 import { type Cell, HeatMap, shade } from "../../charts/heatmap";
 import type { AppContext } from "../../core/context";
-import { currentRun, hasStep, previousStep } from "../../core/derived";
+import { currentRun, hasStep, nearestCheckpoint, previousStep, SIDE_B } from "../../core/derived";
 import { checkpointGate, Latest } from "../../core/guards";
 import { formatNumber, percent } from "../../lib/format";
 import { className } from "../../lib/search";
@@ -156,6 +156,12 @@ export class ConfusionView extends TabView {
       const run = currentRun(store.get());
       if (!this.active || !run || !hasStep(run, "confusion", step)) return [];
       const items = [{ kind: "json" as const, url: confusionUrl(run.run, step) }];
+      const state = store.get();
+      const runB = SIDE_B.run(state);
+      // A/B with B following A's step: B minus A at the next checkpoint too.
+      const stepB = state.stepB ?? (runB ? nearestCheckpoint(runB.checkpoints, step) : null);
+      if (runB && stepB !== null && hasStep(runB, "confusion", stepB))
+        items.push({ kind: "json", url: confusionDiffUrl(run.run, step, runB.run, stepB) });
       const pair = this.pinned;
       if (pair && pair.row !== pair.column && hasStep(run, "units", step))
         items.push({ kind: "json", url: classPairUnitsUrl(run.run, step, pair.row, pair.column) });
