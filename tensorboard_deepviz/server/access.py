@@ -323,9 +323,17 @@ class RunAccess:
         """The record of ``info`` at one of its steps (from ``steps``)."""
         return RecordRef(self.experiment, self.run, info, ref)
 
-    def read(self, at: RecordRef, *, header_only: bool = False) -> records.Record:
-        """The decoded record (only its header fields and array shapes with ``header_only``)."""
-        return self._log.record(self._ctx, self.experiment, self.run, at.info, at.ref, header_only=header_only)
+    def read(self, at: RecordRef, *, header_only: bool = False, arrays: Sequence[str] = ()) -> records.Record:
+        """The decoded record (only its header fields and array shapes with ``header_only``).
+
+        Raises:
+          Unreadable: the record lacks one of ``arrays`` (a crafted or damaged log), naming them.
+        """
+        record = self._log.record(self._ctx, self.experiment, self.run, at.info, at.ref, header_only=header_only)
+        missing = [name for name in arrays if name not in record.arrays]
+        if missing:
+            raise Unreadable(f"{at.tag} at step {at.step} lacks {', '.join(missing)}")
+        return record
 
     def latest(self, kind: str, *, header_only: bool = False) -> Optional[records.Record]:
         """The newest record of a kind logged once per run (graph, corpus), or None when there is none."""

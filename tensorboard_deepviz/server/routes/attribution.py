@@ -57,12 +57,9 @@ def attribution_maxima(run: RunAccess, info: TagInfo) -> list[float]:
 
 def _read(run: RunAccess, at: RecordRef) -> records.Record:
     """The attribution record at ``at``; ``Unreadable`` for one whose arrays do not fit together."""
-    record = run.read(at)
+    record = run.read(at, arrays=("probe_images", "targets", "maps"))
     where = f"{at.tag} at step {at.step}"
     arrays = record.arrays
-    missing = [name for name in ("probe_images", "targets", "maps") if name not in arrays]
-    if missing:
-        raise Unreadable(f"{where} lacks {', '.join(missing)}")
     probes, targets, maps = arrays["probe_images"], arrays["targets"], arrays["maps"]
     if probes.ndim != 1 or targets.shape != probes.shape or maps.ndim != 3 or len(maps) != len(probes):
         raise Unreadable(

@@ -26,7 +26,8 @@ def check_same_eval_set(run_a: RunAccess, run_b: RunAccess) -> None:
     if run_a.run == run_b.run:
         return
     corpus_a, corpus_b = run_a.locate(metadata.KIND_CORPUS), run_b.locate(metadata.KIND_CORPUS)
-    a, b = run_a.read(corpus_a).arrays, run_b.read(corpus_b).arrays
+    a = run_a.read(corpus_a, arrays=("labels", "thumbnails")).arrays
+    b = run_b.read(corpus_b, arrays=("labels", "thumbnails")).arrays
     names = f"runs {run_a.run!r} and {run_b.run!r}"
     if len(a["labels"]) != len(b["labels"]):
         raise RequestError(f"{names} have different eval sets: {len(a['labels'])} and {len(b['labels'])} images")
@@ -38,18 +39,18 @@ def check_same_eval_set(run_a: RunAccess, run_b: RunAccess) -> None:
 
 
 def _predicted(run: RunAccess, at: RecordRef) -> np.ndarray:
-    return run.read(at).arrays["predicted"].astype(np.int64)
+    return run.read(at, arrays=("predicted",)).arrays["predicted"].astype(np.int64)
 
 
 def answer_confusion_diff(run_a: RunAccess, at_a: RecordRef, run_b: RunAccess, at_b: RecordRef) -> dict[str, Any]:
     """``{"run", "step", "run_b", "step_b", "counts_a", "counts_b", "diff", "row_shares_diff", "accuracy_a",
     "accuracy_b", "flips": {"right_to_wrong", "wrong_to_right"}}``: B minus A."""
     check_same_eval_set(run_a, run_b)
-    counts_a = run_a.read(at_a).arrays["counts"].astype(np.int64)
-    counts_b = run_b.read(at_b).arrays["counts"].astype(np.int64)
+    counts_a = run_a.read(at_a, arrays=("counts",)).arrays["counts"].astype(np.int64)
+    counts_b = run_b.read(at_b, arrays=("counts",)).arrays["counts"].astype(np.int64)
     if counts_a.shape != counts_b.shape:
         raise RequestError(f"confusion matrices of {counts_a.shape[0]} and {counts_b.shape[0]} classes")
-    labels = run_a.read(run_a.locate(metadata.KIND_CORPUS)).arrays["labels"]
+    labels = run_a.read(run_a.locate(metadata.KIND_CORPUS), arrays=("labels",)).arrays["labels"]
     predicted_a = _predicted(run_a, run_a.locate(metadata.KIND_PREDICTIONS, step=at_a.step))
     predicted_b = _predicted(run_b, run_b.locate(metadata.KIND_PREDICTIONS, step=at_b.step))
     if not len(labels) == len(predicted_a) == len(predicted_b):
@@ -82,14 +83,20 @@ def _responses(run: RunAccess, layer: str, step: Optional[int]) -> tuple[str, np
     """(basis, [units, values], probe images, step): activations over the probe images, else the weights."""
     if metadata.tag_for(metadata.KIND_ACTIVATIONS, layer) in run.tags():
         at = run.locate(metadata.KIND_ACTIVATIONS, layer, step)
-        record = run.read(at)
+        record = run.read(at, arrays=("codes", "ranges", "probe_images"))
         values = codes.dequantize_activations(record.arrays["codes"], record.arrays["ranges"])  # [P, U, ...]
         units = values.shape[1] if values.ndim >= 2 else 0
         flat = np.moveaxis(values.reshape(values.shape[0], units, -1), 1, 0).reshape(units, -1)
         return "activations", flat, record.arrays["probe_images"].tolist(), at.step
+    flat, at_step = _weights(run, layer, step)
+    return "weights", flat, None, at_step
+
+
+def _weights(run: RunAccess, layer: str, step: Optional[int]) -> tuple[np.ndarray, int]:
+    """Each unit's weights flattened ``[units, values]``, and the step they are from."""
     at = run.locate(metadata.KIND_WEIGHTS, layer, step)
-    weights = run.read(at).arrays["weights"].astype(np.float32)
-    return "weights", weights.reshape(len(weights), -1), None, at.step
+    weights = run.read(at, arrays=("weights",)).arrays["weights"].astype(np.float32)
+    return weights.reshape(len(weights), -1), at.step
 
 
 def answer_filter_match(
@@ -100,8 +107,9 @@ def answer_filter_match(
     basis_b, responses_b, probes_b, at_b = _responses(run_b, layer, step_b)
     if basis_a != basis_b or probes_a != probes_b or responses_a.shape[1] != responses_b.shape[1]:
         # Activations over other probe images (or of other shapes) cannot be compared: fall back to weights.
-        basis_a, responses_a, _, at_a = "weights", *_weights(run_a, layer, at_a)
-        basis_b, responses_b, _, at_b = "weights", *_weights(run_b, layer, at_b)
+        basis_a = basis_b = "weights"
+        responses_a, at_a = _weights(run_a, layer, at_a)
+        responses_b, at_b = _weights(run_b, layer, at_b)
         if responses_a.shape[1] != responses_b.shape[1]:
             raise RequestError(
                 f"layer {layer!r} has filters of {responses_a.shape[1]} and {responses_b.shape[1]} values in the two "
@@ -120,12 +128,6 @@ def answer_filter_match(
         "unmatched_b": match.unmatched_b,
         "threshold": comparison.MATCH_THRESHOLD,
     }
-
-
-def _weights(run: RunAccess, layer: str, step: int) -> tuple[np.ndarray, None, int]:
-    at = run.locate(metadata.KIND_WEIGHTS, layer, step)
-    weights = run.read(at).arrays["weights"].astype(np.float32)
-    return weights.reshape(len(weights), -1), None, at.step
 
 
 def _run_b(request: RouteRequest, run_a: RunAccess) -> RunAccess:

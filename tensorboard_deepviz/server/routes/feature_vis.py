@@ -49,12 +49,9 @@ def at_or_before(run: RunAccess, layer: str, step: Optional[int]) -> RecordRef:
 
 def feature_vis_record(run: RunAccess, at: RecordRef) -> records.Record:
     """The feature_vis record at ``at``, checked; ``Unreadable`` for one whose arrays do not fit together."""
-    record = run.read(at)
+    record = run.read(at, arrays=_ARRAYS)
     where = f"{at.tag} at step {at.step}"
     arrays = record.arrays
-    missing = [name for name in _ARRAYS if name not in arrays]
-    if missing:
-        raise Unreadable(f"{where} lacks {', '.join(missing)}")
     images = arrays["images"]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3 or not len(images):
         raise Unreadable(f"{where}: images must be uint8 [units, H, W, 3], got {images.dtype} {list(images.shape)}")

@@ -91,7 +91,7 @@ def _confusion_series(
         if isinstance(listed, list):
             counts.append(np.asarray(listed, dtype=np.int64))
         else:  # written before the header carried the counts
-            counts.append(run.read(run.record_at(info, ref)).arrays["counts"].astype(np.int64))
+            counts.append(run.read(run.record_at(info, ref), arrays=("counts",)).arrays["counts"].astype(np.int64))
     shapes = {matrix.shape for matrix in counts}
     if len(shapes) != 1:
         raise RequestError(f"run {run.run!r} has confusion matrices of different sizes: {sorted(shapes)}")
@@ -113,7 +113,7 @@ def _dead_share(run: RunAccess, info: TagInfo, ref: Any, header: records.Record)
     units, dead = header.fields.get("units"), header.fields.get("dead_units")
     if isinstance(units, int) and isinstance(dead, int):
         return dead / units if units else 0.0
-    best = run.read(run.record_at(info, ref)).arrays["top_values"][:, :1].astype(np.float64)
+    best = run.read(run.record_at(info, ref), arrays=("top_values",)).arrays["top_values"][:, :1].astype(np.float64)
     return float(np.mean(best <= 0)) if best.size else 0.0
 
 

@@ -70,12 +70,9 @@ class Units:
 
 def units_record(run: RunAccess, at: RecordRef) -> records.Record:
     """The units record at ``at``, checked; ``Unreadable`` for one whose arrays do not fit together."""
-    record = run.read(at)
+    record = run.read(at, arrays=_ARRAYS)
     where = f"{at.tag} at step {at.step}"
     arrays = record.arrays
-    missing = [name for name in _ARRAYS if name not in arrays]
-    if missing:
-        raise Unreadable(f"{where} lacks {', '.join(missing)}")
     images = arrays["top_images"]
     if images.ndim != 2:
         raise Unreadable(f"{where}: top_images must be [units, k], got shape {list(images.shape)}")
