@@ -17,19 +17,15 @@ pytest.importorskip("playwright.sync_api", reason="the Python package `playwrigh
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.e2e_data import CLASS_NAMES, CLUSTERS, MAIN_CHECKPOINTS, MAIN_RUN, SECOND_CHECKPOINTS, SECOND_RUN
+from tests.e2e.page import LOAD_TIMEOUT, expect_markup_not_rendered, tid
 from tests.support.models import SMALL_RESNET_LAYERS
 
 expect.set_options(timeout=10_000)
 
 VIEWS = ["filters", "confusion", "clusters", "compare", "dynamics"]
-LOAD_TIMEOUT = 30_000  # the first request of a view may decode a checkpoint
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def tid(scope: Any, name: str) -> Locator:
-    return scope.get_by_test_id(name)
 
 
 def open_dashboard(page: Page, server: Any, run: str = MAIN_RUN, hash: str = "") -> None:
@@ -109,18 +105,6 @@ def expect_no_error_status(view: Locator) -> None:
     status = view.get_by_test_id("status")
     for index in range(status.count()):
         expect(status.nth(index)).not_to_contain_text(re.compile(r"error|fail", re.I))
-
-
-def expect_markup_not_rendered(page: Page) -> None:
-    """No element was made from the class names' markup: they are text, not HTML."""
-    injected = page.evaluate(
-        """() => ({
-            bold_cat: [...document.querySelectorAll('b')].filter(b => b.textContent.trim() === 'cat').length,
-            img_x: document.querySelectorAll('img[src="x"]').length,
-            onerror: document.querySelectorAll('[onerror]').length,
-        })"""
-    )
-    assert injected == {"bold_cat": 0, "img_x": 0, "onerror": 0}, injected
 
 
 # ------------------------------------------------------------------------------------ in TensorBoard

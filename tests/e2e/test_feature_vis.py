@@ -21,13 +21,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the Python package `playwright` is not installed")
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import TensorBoardServer, _start_tensorboard, _stop
+from tests.e2e.page import LOAD_TIMEOUT, expect_markup_not_rendered, expect_no_console_error, tid
 
 expect.set_options(timeout=10_000)
 
-LOAD_TIMEOUT = 30_000
 RUN = "film"
 CHECKPOINTS = [0, 2, 4, 6]
 EVERY = 2  # rendered at checkpoints 0 and 4: checkpoints 2 and 6 show the render before them
@@ -103,10 +103,6 @@ def film_server(tmp_path_factory) -> Iterator[TensorBoardServer]:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def tid(scope: Any, name: str) -> Locator:
-    return scope.get_by_test_id(name)
-
-
 def run_summary(server: TensorBoardServer) -> dict:
     return next(run for run in server.get_json("index")["runs"] if run["run"] == RUN)
 
@@ -123,22 +119,6 @@ def open_dashboard(page: Page, server: TensorBoardServer, **state: Any) -> None:
 
 def expect_step(page: Page, step: int) -> None:
     expect(tid(page, "timeline-step")).to_have_text(re.compile(rf"(?<!\d){step}(?!\d)"))
-
-
-def expect_no_console_error(console_log: Any, request: Any) -> None:
-    label = f"[{request.node.name}]"
-    assert [entry for entry in console_log.errors() if entry.startswith(label)] == []
-
-
-def expect_markup_not_rendered(page: Page) -> None:
-    injected = page.evaluate(
-        """() => ({
-            bold_cat: [...document.querySelectorAll('b')].filter(b => b.textContent.trim() === 'cat').length,
-            img_x: document.querySelectorAll('img[src="x"]').length,
-            onerror: document.querySelectorAll('[onerror]').length,
-        })"""
-    )
-    assert injected == {"bold_cat": 0, "img_x": 0, "onerror": 0}, injected
 
 
 # ----------------------------------------------------------------------------------------- the tests

@@ -15,17 +15,12 @@ from urllib.parse import urlencode
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the Python package `playwright` is not installed")
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.e2e_data import CLASS_NAMES, MAIN_CHECKPOINTS, MAIN_RUN, NAN_STEP, SECOND_CHECKPOINTS, SECOND_RUN
+from tests.e2e.page import LOAD_TIMEOUT, tid
 
 expect.set_options(timeout=10_000)
-
-LOAD_TIMEOUT = 30_000  # the first request of a view may decode a checkpoint
-
-
-def tid(scope: Any, name: str) -> Locator:
-    return scope.get_by_test_id(name)
 
 
 def nan_finding(server: Any) -> dict:

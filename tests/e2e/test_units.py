@@ -18,10 +18,10 @@ pytest.importorskip("playwright.sync_api", reason="the Python package `playwrigh
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.e2e_data import CLASS_NAMES, MAIN_CHECKPOINTS, MAIN_RUN
+from tests.e2e.page import LOAD_TIMEOUT, expect_markup_not_rendered, expect_no_console_error, tid
 
 expect.set_options(timeout=10_000)
 
-LOAD_TIMEOUT = 30_000  # the first request of a view may decode a checkpoint
 
 # JavaScript: whether a canvas shows anything (some colour), and the strongest opacity on it.
 CANVAS_HAS_COLOUR = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -31,10 +31,6 @@ CANVAS_MAX_ALPHA = """c => { const d = c.getContext('2d').getImageData(0, 0, c.w
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def tid(scope: Any, name: str) -> Locator:
-    return scope.get_by_test_id(name)
 
 
 def open_dashboard(page: Page, server: Any, **state: Any) -> None:
@@ -57,23 +53,6 @@ def units_layer(server: Any) -> str:
     layers = [layer for layer in run_summary(server)["layers"] if layer.get("has_units") and layer["has_weights"]]
     assert layers, "the e2e run logged no unit records (the units collector)"
     return layers[0]["name"]
-
-
-def expect_no_console_error(console_log: Any, request: Any) -> None:
-    label = f"[{request.node.name}]"
-    assert [entry for entry in console_log.errors() if entry.startswith(label)] == []
-
-
-def expect_markup_not_rendered(page: Page) -> None:
-    """No element was made from the class names' markup: they are text, not HTML."""
-    injected = page.evaluate(
-        """() => ({
-            bold_cat: [...document.querySelectorAll('b')].filter(b => b.textContent.trim() === 'cat').length,
-            img_x: document.querySelectorAll('img[src="x"]').length,
-            onerror: document.querySelectorAll('[onerror]').length,
-        })"""
-    )
-    assert injected == {"bold_cat": 0, "img_x": 0, "onerror": 0}, injected
 
 
 def selectivity_shown(panel: Locator) -> float:
