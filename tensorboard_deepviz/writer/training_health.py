@@ -45,6 +45,9 @@ class UpdateRatios:
         self._seed = seed
         self._indices: list[Optional[torch.Tensor]] = []
         self._previous: Optional[torch.Tensor] = None
+        # The layer of each sampled value, and which layers have any: fixed once the samples are.
+        self._owner: Optional[torch.Tensor] = None
+        self._present: Optional[torch.Tensor] = None
 
     def _sample_indices(self) -> list[Optional[torch.Tensor]]:
         generator = torch.Generator().manual_seed(self._seed)
@@ -65,30 +68,34 @@ class UpdateRatios:
         """One ratio per layer (float64, on the first weight's device); NaN at the first call."""
         if not self._indices:
             self._indices = self._sample_indices()
-        samples, owners = [], []
+        samples, layers = [], []
         for layer, (module, index) in enumerate(zip(self._modules, self._indices)):
             weight = getattr(module, "weight", None)
             if index is None or not isinstance(weight, torch.Tensor):
                 continue
             flat = weight.detach().reshape(-1)
             samples.append(flat[index] if index.numel() else flat)
-            owners.append(torch.full((len(samples[-1]),), layer, dtype=torch.int64, device=flat.device))
+            layers.append(layer)
         device = samples[0].device if samples else torch.device("cpu")
         ratios = torch.full((len(self._modules),), math.nan, dtype=torch.float64, device=device)
         if not samples:
             return ratios
+        # A new tensor (a concatenation), so it needs no copy to be kept as the next call's previous.
         current = torch.cat([sample.to(device, torch.float64) for sample in samples])
-        owner = torch.cat([o.to(device) for o in owners])
-        previous, self._previous = self._previous, current.clone()
+        previous, self._previous = self._previous, current
+        if self._owner is None or self._owner.shape != current.shape or self._owner.device != device:
+            sizes = torch.tensor([len(sample) for sample in samples], device=device)
+            self._owner = torch.repeat_interleave(torch.tensor(layers, device=device), sizes)
+            self._present = torch.zeros(len(self._modules), dtype=torch.bool, device=device)
+            self._present[layers] = True
         if previous is None or previous.shape != current.shape:
             return ratios
         change = torch.zeros(len(self._modules), dtype=torch.float64, device=device)
         size = torch.zeros_like(change)
-        change.index_add_(0, owner, (current - previous) ** 2)
-        size.index_add_(0, owner, current**2)
-        present = torch.zeros(len(self._modules), dtype=torch.bool, device=device)
-        present[owner] = True
-        return torch.where(present, change.sqrt() / size.sqrt(), ratios)
+        change.index_add_(0, self._owner, (current - previous) ** 2)
+        size.index_add_(0, self._owner, current**2)
+        assert self._present is not None
+        return torch.where(self._present, change.sqrt() / size.sqrt(), ratios)
 
 
 def bounded_activations(graph: Mapping[str, Any], layers: Sequence[str]) -> dict[str, float]:
