@@ -5,7 +5,7 @@
 // null; the picker sets them. Two runs over different eval sets answer a 4xx, shown as status.
 
 import { errorText } from "../../api/client";
-import type { ConfusionDiffResponse } from "../../api/types";
+import type { ConfusionDiffResponse, Kind } from "../../api/types";
 import { toNumber } from "../../api/types";
 import { HeatMap, shade } from "../../charts/heatmap";
 import type { AppContext } from "../../core/context";
@@ -50,6 +50,106 @@ function signed(value: number, share: boolean): string {
   return `${value > 0 ? "+" : "-"}${body}`;
 }
 
+/** How a view places the A/B picker. */
+export interface BPickerSettings {
+  /** The record kind whose runs the run menu offers and whose checkpoints the step menu lists. */
+  kind: Kind;
+  /** The "compare with B" checkbox's test id. */
+  toggleTestid: string;
+  /** Before the menus' test ids: `${prefix}ab-run`, `${prefix}ab-step`, `${prefix}ab-same-step`. */
+  prefix?: string;
+  /**
+   * Only B's run matters (a view over every step, such as the training dynamics): no step menu,
+   * and turning A/B on picks another run when there is one.
+   */
+  runOnly?: boolean;
+}
+
+/**
+ * The A/B mode's picker, one per view (the state's `runB` and `stepB` are shared, so every view
+ * shows the same B): a "compare with B" checkbox, and B's run, B's checkpoint and "same step as
+ * A". Turning A/B on compares A with its own previous checkpoint (or, with `runOnly`, with another run).
+ */
+export class BPicker {
+  /** The "compare with B" checkbox (for the view's toolbar). */
+  readonly toggle: HTMLLabelElement;
+  /** "B:" and the menus (hidden while A/B is off). */
+  readonly element: HTMLElement;
+  private readonly toggleInput: HTMLInputElement;
+  private readonly runSelect: HTMLSelectElement;
+  private readonly stepSelect: HTMLSelectElement;
+  private readonly sameStep: HTMLInputElement;
+
+  constructor(
+    ctx: AppContext,
+    private readonly settings: BPickerSettings,
+  ) {
+    ensureStyles("confusion-ab", CSS);
+    const { store } = ctx;
+    const { kind, prefix = "" } = settings;
+    const state = store.get();
+    const toggle = checkbox(settings.toggleTestid, "compare with B", state.runB !== null, (on) => {
+      const now = store.get();
+      if (!on) store.set({ runB: null, stepB: null });
+      else if (settings.runOnly) {
+        const other = now.runs.find((run) => run.run !== now.run && run.kinds.includes(kind));
+        store.set({ runB: other?.run ?? now.run, stepB: null });
+      } else if (now.step !== null)
+        store.set({ runB: now.run, stepB: previousStep(currentRun(now), kind, now.step) ?? now.step });
+      else store.set({ runB: now.run, stepB: null });
+    });
+    this.toggle = toggle.label;
+    this.toggleInput = toggle.input;
+    this.runSelect = h("select", { testid: `${prefix}ab-run`, attrs: { "aria-label": "B's run" } });
+    this.runSelect.addEventListener("change", () => {
+      const now = store.get();
+      const run = now.runs.find((entry) => entry.run === this.runSelect.value);
+      if (!run) return;
+      const stepB = now.stepB === null ? null : nearestCheckpoint(kindSteps(run, kind), now.stepB);
+      store.set({ runB: run.run, stepB });
+    });
+    this.stepSelect = h("select", { testid: `${prefix}ab-step`, attrs: { "aria-label": "B's checkpoint" } });
+    this.stepSelect.addEventListener("change", () => store.set({ stepB: Number(this.stepSelect.value) }));
+    const same = checkbox(`${prefix}ab-same-step`, "same step as A", state.stepB === null, (on) =>
+      store.set({ stepB: on ? null : SIDE_B.step(store.get()) }),
+    );
+    this.sameStep = same.input;
+    this.element = h(
+      "div",
+      { class: "dv-ab-picker" },
+      h("strong", { text: "B:" }),
+      this.runSelect,
+      settings.runOnly ? null : this.stepSelect,
+      settings.runOnly ? null : same.label,
+    );
+    store.subscribe((s) => this.sync(s), ["runs", "run", "step", "runB", "stepB", "loaded"]);
+    this.sync(state);
+  }
+
+  private sync(state: Readonly<State>): void {
+    const on = state.runB !== null;
+    this.toggleInput.checked = on;
+    this.element.hidden = !on;
+    if (!on) return;
+    const { kind } = this.settings;
+    const runs = state.runs.filter((run) => run.kinds.includes(kind));
+    const runB = state.runB ?? "";
+    const runOptions: [string, string][] = runs.map((run) => [run.run, run.run]);
+    if (!runs.some((run) => run.run === runB)) runOptions.push([runB, `${runB} (not listed)`]);
+    setOptions(this.runSelect, runOptions, runB);
+    if (this.settings.runOnly) return;
+    const steps = kindSteps(SIDE_B.run(state), kind);
+    const stepB = SIDE_B.step(state);
+    setOptions(
+      this.stepSelect,
+      steps.map((step) => [String(step), `step ${step}`]),
+      stepB === null ? "" : String(stepB),
+    );
+    this.sameStep.checked = state.stepB === null;
+    this.stepSelect.disabled = state.stepB === null;
+  }
+}
+
 export class ConfusionAB {
   /** The "compare with B" checkbox (the view's toolbar). */
   readonly toggle: HTMLLabelElement;
@@ -57,10 +157,6 @@ export class ConfusionAB {
   readonly side: HTMLElement;
   /** The difference and the flips (under the matrices). */
   readonly below: HTMLElement;
-  private readonly toggleInput: HTMLInputElement;
-  private readonly runSelect: HTMLSelectElement;
-  private readonly stepSelect: HTMLSelectElement;
-  private readonly sameStep: HTMLInputElement;
   private readonly status = new Status("confusion-ab-status");
   private readonly matrixB: HeatMap;
   private readonly titleB: HTMLElement;
@@ -77,31 +173,8 @@ export class ConfusionAB {
     private readonly changed: () => void,
   ) {
     ensureStyles("confusion-ab", CSS);
-    const { store } = ctx;
-    const state = store.get();
-    const toggle = checkbox("confusion-ab-toggle", "compare with B", state.runB !== null, (on) => {
-      const now = store.get();
-      if (!on) store.set({ runB: null, stepB: null });
-      else if (now.step !== null)
-        store.set({ runB: now.run, stepB: previousStep(currentRun(now), "confusion", now.step) ?? now.step });
-      else store.set({ runB: now.run, stepB: null });
-    });
-    this.toggle = toggle.label;
-    this.toggleInput = toggle.input;
-    this.runSelect = h("select", { testid: "ab-run", attrs: { "aria-label": "B's run" } });
-    this.runSelect.addEventListener("change", () => {
-      const now = store.get();
-      const run = now.runs.find((entry) => entry.run === this.runSelect.value);
-      if (!run) return;
-      const stepB = now.stepB === null ? null : nearestCheckpoint(kindSteps(run, "confusion"), now.stepB);
-      store.set({ runB: run.run, stepB });
-    });
-    this.stepSelect = h("select", { testid: "ab-step", attrs: { "aria-label": "B's checkpoint" } });
-    this.stepSelect.addEventListener("change", () => store.set({ stepB: Number(this.stepSelect.value) }));
-    const same = checkbox("ab-same-step", "same step as A", state.stepB === null, (on) =>
-      store.set({ stepB: on ? null : SIDE_B.step(store.get()) }),
-    );
-    this.sameStep = same.input;
+    const picker = new BPicker(ctx, { kind: "confusion", toggleTestid: "confusion-ab-toggle" });
+    this.toggle = picker.toggle;
     this.titleB = h("div", { class: "dv-small dv-muted" });
     const matrixBox = h("div", { testid: "confusion-b" }, this.titleB);
     this.matrixB = new HeatMap(matrixBox, {
@@ -111,12 +184,7 @@ export class ConfusionAB {
       rowAttribute: "data-true",
       columnAttribute: "data-pred",
     });
-    this.side = h(
-      "div",
-      {},
-      h("div", { class: "dv-ab-picker" }, h("strong", { text: "B:" }), this.runSelect, this.stepSelect, same.label),
-      matrixBox,
-    );
+    this.side = h("div", {}, picker.element, matrixBox);
     this.accuracy = h("div", { testid: "confusion-ab-accuracy", class: "dv-accuracy" });
     const diffBox = h(
       "div",
@@ -139,8 +207,8 @@ export class ConfusionAB {
       this.accuracy,
       h("div", { class: "dv-ab-below" }, diffBox, this.flips),
     );
-    store.subscribe((s) => this.syncPicker(s), ["runs", "run", "step", "runB", "stepB", "loaded"]);
-    this.syncPicker(state);
+    ctx.store.subscribe((s) => this.showSide(s), ["runB"]);
+    this.showSide(ctx.store.get());
   }
 
   /** Whether A/B is on. */
@@ -148,26 +216,9 @@ export class ConfusionAB {
     return this.ctx.store.get().runB !== null;
   }
 
-  private syncPicker(state: Readonly<State>): void {
-    const on = state.runB !== null;
-    this.toggleInput.checked = on;
-    this.side.hidden = !on;
-    this.below.hidden = !on;
-    if (!on) return;
-    const runs = state.runs.filter((run) => run.kinds.includes("confusion"));
-    const runB = state.runB ?? "";
-    const runOptions: [string, string][] = runs.map((run) => [run.run, run.run]);
-    if (!runs.some((run) => run.run === runB)) runOptions.push([runB, `${runB} (not listed)`]);
-    setOptions(this.runSelect, runOptions, runB);
-    const steps = kindSteps(SIDE_B.run(state), "confusion");
-    const stepB = SIDE_B.step(state);
-    setOptions(
-      this.stepSelect,
-      steps.map((step) => [String(step), `step ${step}`]),
-      stepB === null ? "" : String(stepB),
-    );
-    this.sameStep.checked = state.stepB === null;
-    this.stepSelect.disabled = state.stepB === null;
+  private showSide(state: Readonly<State>): void {
+    this.side.hidden = state.runB === null;
+    this.below.hidden = state.runB === null;
   }
 
   /** Load B minus A for the state's selection (nothing when A/B is off). */
