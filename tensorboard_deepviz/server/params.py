@@ -7,6 +7,7 @@ not hold; routes call them before reading anything.
 
 from __future__ import annotations
 
+import math
 from typing import Mapping, Optional, Sequence, overload
 
 from .errors import NotFound, RequestError
@@ -90,6 +91,23 @@ def choice(args: Mapping[str, str], name: str, options: Sequence[str], default: 
     if value not in options:
         raise RequestError(f"parameter {name!r} must be one of {', '.join(options)}; got {value!r}")
     return value
+
+
+def optional_range(args: Mapping[str, str], name: str) -> Optional[tuple[float, float]]:
+    """A ``low,high`` pair of finite numbers with ``low <= high``, or None when absent."""
+    value = optional_text(args, name)
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise RequestError(f"parameter {name!r} must be two numbers 'low,high', got {value!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise RequestError(f"parameter {name!r} must be finite with low <= high, got {value!r}")
+    return low, high
 
 
 def _to_int(raw: str, name: str) -> int:

@@ -405,6 +405,7 @@ def render_activations(
     *,
     norm: str = "channel",
     scale: Optional[int] = None,
+    value_range: Optional[tuple[float, float]] = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """Draw one probe image's activations of a layer as a PNG sprite and describe its layout.
 
@@ -417,6 +418,8 @@ def render_activations(
         onto the same 0..252 colour indices by the image's finite min/max over the whole layer.
         Codes 253/254/255 (-Inf/+Inf/NaN) show ``NEG_INF_COLOR``/``POS_INF_COLOR``/``NAN_COLOR``.
       scale: pixels per value; default automatic (cells >= ~16 px, sprite <= ~4096 px a side).
+      value_range: with ``"layer"``, the (low, high) drawn as the scale's ends instead of the
+        image's own (values outside are clipped): one scale for two runs shown side by side.
 
     Returns:
       ``(png, layout)``; conv channels are cells in a near-square grid, a linear vector is one
@@ -443,8 +446,10 @@ def render_activations(
         raw = raw[:, None, :]
 
     layer_range = None
+    if value_range is not None and norm != "layer":
+        raise ValueError("an explicit value range needs norm 'layer'")
     if norm == "layer":
-        raw, layer_range = _rescale_to_layer(raw, bounds)
+        raw, layer_range = _rescale_to_layer(raw, bounds, value_range)
 
     if raw.ndim == 1:
         kind, channels = "linear", 1
@@ -487,17 +492,22 @@ def render_activations(
     return encode_packed(pixels), layout
 
 
-def _rescale_to_layer(raw: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """Codes re-quantized onto 0..FINITE_LEVELS-1 by the finite min/max of the whole layer."""
+def _rescale_to_layer(
+    raw: np.ndarray, bounds: np.ndarray, value_range: Optional[tuple[float, float]] = None
+) -> tuple[np.ndarray, list[float]]:
+    """Codes re-quantized onto 0..FINITE_LEVELS-1 by the finite min/max of the whole layer (or ``value_range``)."""
     grouped = raw.reshape(bounds.shape[0], -1)
     low = bounds[:, 0:1].astype(np.float64)
     span = bounds[:, 1:2].astype(np.float64) - low
     finite = grouped < FINITE_LEVELS
     values = low + grouped * (span / (FINITE_LEVELS - 1))
-    if not finite.any():
+    if value_range is not None:
+        layer_low, layer_high = float(value_range[0]), float(value_range[1])
+    elif not finite.any():
         return raw, [0.0, 0.0]
-    layer_low = float(np.where(finite, values, np.inf).min())
-    layer_high = float(np.where(finite, values, -np.inf).max())
+    else:
+        layer_low = float(np.where(finite, values, np.inf).min())
+        layer_high = float(np.where(finite, values, -np.inf).max())
     width = layer_high - layer_low
     scaled = (values - layer_low) * ((FINITE_LEVELS - 1) / width) if width > 0 else np.zeros_like(values)
     rescaled = np.clip(np.rint(scaled), 0, FINITE_LEVELS - 1).astype(np.uint8)

@@ -132,8 +132,11 @@ def _sprite_query(request: RouteRequest) -> tuple[RunAccess, RecordRef, str, Opt
     layer = request.layer()
     norm = params.choice(request.args, "norm", render.FILTER_NORMS)
     at = run.locate(metadata.KIND_WEIGHTS, layer, request.step())
-    value_range = None
-    if norm == "global":  # part of the answer's identity: it grows with the log
+    value_range = params.optional_range(request.args, "range")
+    if value_range is not None:
+        # An explicit scale (two runs side by side on one scale): drawn as "global" over that range.
+        norm = "global"
+    elif norm == "global":  # part of the answer's identity: it grows with the log
         refs = run.steps(at.info)
         key = ("global-range", at.experiment, at.run, at.tag, refs[-1].step, refs[-1].wall_time, len(refs))
         low, high = request.memo(key, lambda: list(weights_range(run, at.info)))
@@ -143,7 +146,9 @@ def _sprite_query(request: RouteRequest) -> tuple[RunAccess, RecordRef, str, Opt
 
 
 def filters_route(request: RouteRequest) -> Reply:
-    """``filters?run=&layer=[&step=][&norm=filter|layer|global][&filters=]``: PNG sprite."""
+    """``filters?run=&layer=[&step=][&norm=filter|layer|global][&filters=][&range=low,high]``: PNG sprite.
+
+    ``range`` fixes the colour scale at max(|low|, |high|) whatever ``norm`` says: A and B drawn on one scale."""
     run, at, norm, filters, value_range = _sprite_query(request)
     return Reply(
         lambda: png_payload(answer_filters(run, at, norm=norm, filters=filters, value_range=value_range)),
