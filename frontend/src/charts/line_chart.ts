@@ -1,7 +1,8 @@
 // A line chart on SVG (d3 scales and axes): one line per series over a numeric x axis (steps),
-// an optional rule at the selected x, markers along the top (events such as NaN/Inf at a step),
-// linear or symlog y. Clicks and pointer moves report the x under the pointer, so a view can
-// move the timeline or show a readout. Names reach the page as SVG text and <title> text.
+// solid or dashed (an A/B overlay draws B's series dashed on the same axes), an optional rule at
+// the selected x, markers along the top (events such as NaN/Inf at a step), linear or symlog y.
+// Clicks and pointer moves report the x under the pointer, so a view can move the timeline or
+// show a readout. Names reach the page as SVG text and <title> text.
 
 import { axisBottom, axisLeft } from "d3-axis";
 import { scaleLinear, scaleSymlog } from "d3-scale";
@@ -24,6 +25,8 @@ export interface LineSeries {
   colour: string;
   /** Drawn thicker, the other lines a little faded. */
   selected?: boolean;
+  /** Drawn dashed (B's series of an A/B overlay; A's are solid). */
+  dashed?: boolean;
   /** Further attributes of the line's <path> (data-* for scripts and tests). */
   attrs?: Record<string, string | number>;
 }
@@ -188,8 +191,9 @@ export class LineChart {
       const drawn = svg
         .append("path")
         .datum(series.points)
-        .attr("class", `dv-line${series.selected ? " dv-line-selected" : ""}`)
+        .attr("class", `dv-line${series.selected ? " dv-line-selected" : ""}${series.dashed ? " dv-line-dashed" : ""}`)
         .attr("stroke", series.colour)
+        .attr("stroke-dasharray", series.dashed ? "6 4" : null)
         .attr("stroke-opacity", anySelected && !series.selected && data.series.length > 1 ? 0.55 : 1)
         .attr("d", path);
       for (const [name, value] of Object.entries(series.attrs ?? {})) drawn.attr(name, value);

@@ -1,13 +1,13 @@
 // Training dynamics (DGMTracker): one line per layer of a statistic (mean, std, norm, ...) of
 // its weights, gradients or activations over all logged steps; NaN/Inf markers; a "first
 // anomaly" button that moves the timeline and the layer selection to where NaN/Inf appeared.
+// In A/B mode B's run is overlaid in the same chart (one value scale): A solid, B dashed.
 
 import { errorText } from "../../api/client";
 import type { Anomaly, DynamicsResponse, RunSummary, StatisticName, StatisticSource } from "../../api/types";
-import { toNumber } from "../../api/types";
-import { LineChart, type LineMarker, type LineSeries } from "../../charts/line_chart";
+import { LineChart, type LineMarker } from "../../charts/line_chart";
 import type { AppContext } from "../../core/context";
-import { checkpointAtOrAfter, currentRun, nearestCheckpoint } from "../../core/derived";
+import { checkpointAtOrAfter, currentRun, nearestCheckpoint, SIDE_B } from "../../core/derived";
 import { Latest, runGate } from "../../core/guards";
 import type { State } from "../../core/state";
 import { STATISTIC_NAMES, STATISTIC_SOURCES } from "../../generated/contract";
@@ -16,6 +16,8 @@ import { formatNumber } from "../../lib/format";
 import { checkbox, h, replaceChildren, Status, select } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
 import { TabView } from "../common";
+import { BPicker } from "../confusion/ab";
+import { overlayKey, overlayLayers, overlaySeries, valueNear } from "./ab";
 
 const CSS = `
 .dv-chart .dv-nan { fill: #d32f2f; }
@@ -96,6 +98,13 @@ export class DynamicsView extends TabView {
   private readonly loads = new Latest();
   private loadedKey = "";
   private data: DynamicsResponse | null = null;
+  /** A/B: B's series (another run's, with the same statistic), or null. */
+  private dataB: DynamicsResponse | null = null;
+  private loadedKeyB = "";
+  private readonly loadsB = new Latest();
+  private readonly statusB = new Status("dynamics-ab-status");
+  private readonly picker: BPicker;
+  private readonly key: HTMLElement;
 
   constructor(ctx: AppContext, root: HTMLElement) {
     super(ctx, root);
@@ -129,6 +138,14 @@ export class DynamicsView extends TabView {
     this.anomalyNote = h("span", { class: "dv-small dv-muted", testid: "dynamics-anomaly" });
     this.legend = h("div", { class: "dv-legend" });
     this.readout = h("div", { class: "dv-small dv-muted", testid: "dynamics-readout" });
+    this.picker = new BPicker(ctx, {
+      kind: "statistics",
+      toggleTestid: "dynamics-ab-toggle",
+      prefix: "dynamics-",
+      runOnly: true,
+    });
+    this.key = h("div", {});
+    this.statusB.element.hidden = true;
     const box = h("div", { class: "dv-chart-box" });
     this.chart = new LineChart(box, {
       testid: "dynamics-chart",
@@ -145,13 +162,17 @@ export class DynamicsView extends TabView {
         log.label,
         this.anomalyButton,
         this.anomalyNote,
+        this.picker.toggle,
       ),
+      h("div", { class: "dv-toolbar" }, this.picker.element, this.statusB.element),
       this.status.element,
+      this.key,
       box,
       this.readout,
       this.legend,
     );
     this.watch(["runs", "run", "stat", "source", "loaded"], () => void this.load());
+    this.watch(["runs", "run", "runB", "stat", "source", "loaded"], () => void this.loadB());
     this.watch(["step", "layer", "logScale"], () => this.draw());
     store.subscribe(
       (s) => {
@@ -165,7 +186,42 @@ export class DynamicsView extends TabView {
   }
 
   protected refresh(): void {
-    void this.load().then(() => this.draw());
+    void Promise.all([this.load(), this.loadB()]).then(() => this.draw());
+  }
+
+  /** A/B: load B's series (same statistic) when B is another run with statistics; else none. */
+  private async loadB(): Promise<void> {
+    const state = this.store.get();
+    const runB = SIDE_B.run(state);
+    const none = (text: string, kind: "empty" | "error" = "empty") => {
+      const had = this.dataB !== null;
+      this.dataB = null;
+      this.loadedKeyB = "";
+      this.statusB.set(kind, text);
+      this.statusB.element.hidden = !text;
+      if (had) this.draw();
+    };
+    if (state.runB === null) return none("");
+    if (!runB) return none(`B's run ${state.runB} is not listed.`);
+    if (runB.run === state.run) return none("B is A's run: choose another run to overlay.");
+    if (!runB.kinds.includes("statistics") || !runB.statistics_steps.count)
+      return none(`B's run ${runB.run} has no layer statistics.`);
+    const key = `${runB.run}|${state.stat}|${state.source}|${runB.statistics_steps.count}|${runB.statistics_steps.last}`;
+    if (key === this.loadedKeyB && this.dataB) return;
+    const current = this.loadsB.start();
+    let data: DynamicsResponse;
+    try {
+      data = await this.ctx.api.dynamics(runB.run, { stat: state.stat, source: state.source });
+    } catch (error) {
+      if (current()) none(`Could not load B's statistics: ${errorText(error)}`, "error");
+      return;
+    }
+    if (!current()) return;
+    this.dataB = data;
+    this.loadedKeyB = key;
+    this.statusB.set("ready", "");
+    this.statusB.element.hidden = true;
+    this.draw();
   }
 
   private async load(): Promise<void> {
@@ -247,30 +303,34 @@ export class DynamicsView extends TabView {
     if (!data) {
       this.chart.draw(null, "no statistics");
       replaceChildren(this.legend);
+      replaceChildren(this.key);
       return;
     }
-    const layers = Object.keys(data.series);
-    const series: LineSeries[] = layers.map((name, i) => ({
-      name,
-      points: data.series[name].steps.map((step, j) => [step, toNumber(data.series[name].values[j])] as const),
-      colour: categoricalColor(i),
-      selected: name === state.layer,
-      attrs: { "data-layer": name },
-    }));
+    const dataB = this.dataB;
+    const runA = currentRun(state);
+    const runB = dataB ? SIDE_B.run(state) : null;
+    const layers = overlayLayers(data, dataB);
+    const series = overlaySeries(data, dataB, state.layer);
     const drawn = this.chart.draw({
       series,
       markers: nonFiniteMarkers(data),
-      xExtent: currentRun(state)?.checkpoints ?? [],
+      xExtent: [...(runA?.checkpoints ?? []), ...(runB?.checkpoints ?? [])],
       rule: state.step,
-      title: `${STAT_LABELS[data.stat]} of ${data.source}`,
+      title: `${STAT_LABELS[data.stat]} of ${data.source}${dataB ? " · A solid, B dashed" : ""}`,
       xLabel: "step",
       logScale: state.logScale,
-      ariaLabel: `${STAT_LABELS[data.stat]} of ${data.source} for ${layers.length} layers`,
+      ariaLabel: `${STAT_LABELS[data.stat]} of ${data.source} for ${layers.length} layers${dataB && runB ? `, ${runB.run} dashed` : ""}`,
     });
+    replaceChildren(this.key, dataB && runA && runB ? overlayKey(runA.run, runB.run) : null);
     if (!drawn) {
       replaceChildren(this.legend);
       return;
     }
+    const warned = (name: string) =>
+      [data, dataB].some((side) => {
+        const entry = side?.series[name];
+        return Boolean(entry && (entry.nan_steps.length || entry.inf_steps.length));
+      });
     const items = layers.map((name, i) =>
       h(
         "button",
@@ -283,7 +343,7 @@ export class DynamicsView extends TabView {
         },
         h("span", { class: "dv-swatch", style: { background: categoricalColor(i) } }),
         name,
-        data.series[name].nan_steps.length || data.series[name].inf_steps.length ? " ⚠" : "",
+        warned(name) ? " ⚠" : "",
       ),
     );
     replaceChildren(this.legend, ...items);
@@ -302,15 +362,17 @@ export class DynamicsView extends TabView {
       return;
     }
     const layer = this.store.get().layer;
-    const names = layer && data.series[layer] ? [layer] : Object.keys(data.series).slice(0, 1);
+    const name = layer && (data.series[layer] || this.dataB?.series[layer]) ? layer : Object.keys(data.series)[0];
     const parts: string[] = [];
-    for (const name of names) {
-      const series = data.series[name];
-      if (!series.steps.length) continue;
-      let best = 0;
-      for (let i = 1; i < series.steps.length; i += 1)
-        if (Math.abs(series.steps[i] - step) < Math.abs(series.steps[best] - step)) best = i;
-      parts.push(`${name} at step ${series.steps[best]}: ${formatNumber(toNumber(series.values[best]), 5)}`);
+    for (const [side, values] of [
+      ["A", data],
+      ["B", this.dataB],
+    ] as const) {
+      if (!values || name === undefined) continue;
+      const near = valueNear(values, name, step);
+      if (!near) continue;
+      const prefix = this.dataB ? `${side}: ` : "";
+      parts.push(`${prefix}${name} at step ${near.step}: ${formatNumber(near.value, 5)}`);
     }
     this.readout.textContent = parts.join(" · ");
   }
