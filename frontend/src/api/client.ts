@@ -51,6 +51,7 @@ import {
   topImagesUrl,
   unitsHistoryUrl,
   unitsUrl,
+  type ValueRange,
 } from "./urls";
 
 /** Thrown for a non-2xx answer; `message` is the server's `{"error": ...}` text when it sent one. */
@@ -92,8 +93,15 @@ export class Api {
     return this.getJson<ThumbnailsLayout>(thumbnailsLayoutUrl(run, indices, columns), true);
   }
 
-  filtersLayout(run: string, layer: string, step: number, norm: FilterNorm, filters?: string): Promise<FilterLayout> {
-    return this.getJson<FilterLayout>(filtersLayoutUrl(run, layer, step, norm, filters), true);
+  filtersLayout(
+    run: string,
+    layer: string,
+    step: number,
+    norm: FilterNorm,
+    filters?: string,
+    range?: ValueRange | null,
+  ): Promise<FilterLayout> {
+    return this.getJson<FilterLayout>(filtersLayoutUrl(run, layer, step, norm, filters, range), true);
   }
 
   filterValues(run: string, layer: string, step: number, filter: number): Promise<FilterValues> {
@@ -106,8 +114,9 @@ export class Api {
     step: number,
     image: number,
     norm: ActivationNorm,
+    range?: ValueRange | null,
   ): Promise<ActivationLayout> {
-    return this.getJson<ActivationLayout>(activationsLayoutUrl(run, layer, step, image, norm), true);
+    return this.getJson<ActivationLayout>(activationsLayoutUrl(run, layer, step, image, norm, range), true);
   }
 
   predictions(run: string, step: number): Promise<PredictionsResponse> {

@@ -26,12 +26,34 @@ export function buildQuery(route: string, params: Query = {}): string {
 
 // ------------------------------------------------------------------ images (PNG routes)
 
-export function filtersUrl(run: string, layer: string, step: number, norm: FilterNorm, filters?: string): string {
-  return buildQuery("filters", { run, layer, step, norm, filters });
+/** An explicit colour scale's ends (the A/B mode draws A and B on one scale), as the routes' `range`. */
+export type ValueRange = readonly [number, number];
+
+function rangeParam(range: ValueRange | null | undefined): string | undefined {
+  return range ? `${range[0]},${range[1]}` : undefined;
 }
 
-export function activationsUrl(run: string, layer: string, step: number, image: number, norm: ActivationNorm): string {
-  return buildQuery("activations", { run, layer, step, image, norm });
+export function filtersUrl(
+  run: string,
+  layer: string,
+  step: number,
+  norm: FilterNorm,
+  filters?: string,
+  range?: ValueRange | null,
+): string {
+  return buildQuery("filters", { run, layer, step, norm, filters, range: rangeParam(range) });
+}
+
+/** With `range`, `norm` must be "layer" (the range is the layer scale's ends). */
+export function activationsUrl(
+  run: string,
+  layer: string,
+  step: number,
+  image: number,
+  norm: ActivationNorm,
+  range?: ValueRange | null,
+): string {
+  return buildQuery("activations", { run, layer, step, image, norm, range: rangeParam(range) });
 }
 
 export function thumbnailUrl(run: string, index: number): string {
@@ -71,8 +93,15 @@ export function thumbnailsLayoutUrl(run: string, indices: string, columns?: numb
   return buildQuery("thumbnails_layout", { run, indices, columns });
 }
 
-export function filtersLayoutUrl(run: string, layer: string, step: number, norm: FilterNorm, filters?: string): string {
-  return buildQuery("filters_layout", { run, layer, step, norm, filters });
+export function filtersLayoutUrl(
+  run: string,
+  layer: string,
+  step: number,
+  norm: FilterNorm,
+  filters?: string,
+  range?: ValueRange | null,
+): string {
+  return buildQuery("filters_layout", { run, layer, step, norm, filters, range: rangeParam(range) });
 }
 
 export function filterValuesUrl(run: string, layer: string, step: number, filter: number): string {
@@ -85,8 +114,9 @@ export function activationsLayoutUrl(
   step: number,
   image: number,
   norm: ActivationNorm,
+  range?: ValueRange | null,
 ): string {
-  return buildQuery("activations_layout", { run, layer, step, image, norm });
+  return buildQuery("activations_layout", { run, layer, step, image, norm, range: rangeParam(range) });
 }
 
 /** The step's predictions of every eval image, or of one image (with its class probabilities if it is a probe). */
@@ -101,6 +131,16 @@ export function confusionUrl(run: string, step: number, examples?: number): stri
 /** B minus A of the confusion matrices of (run, step) and (runB, stepB), with the images that flipped. */
 export function confusionDiffUrl(run: string, step: number, runB: string, stepB: number): string {
   return buildQuery("confusion_diff", { run, step, run_b: runB, step_b: stepB });
+}
+
+/** The units of `layer` matched between A (run, step) and B (runB, stepB). */
+export function filterMatchUrl(run: string, runB: string, layer: string, step: number, stepB: number): string {
+  return buildQuery("filter_match", { run, run_b: runB, layer, step, step_b: stepB });
+}
+
+/** Linear CKA between every logged layer of A (run, step) and of B (runB, stepB). */
+export function layerSimilarityUrl(run: string, step: number, runB: string, stepB: number): string {
+  return buildQuery("layer_similarity", { run, step, run_b: runB, step_b: stepB });
 }
 
 export function clustersUrl(run: string, step: number): string {

@@ -135,6 +135,8 @@ export const STATE_FIELDS = {
   runB: field<string | null>(null, text("runb")),
   /** B's checkpoint; null: the same step as A (the timeline moves A and B together). */
   stepB: field<number | null>(null, count("stepb")),
+  /** B's selected unit of `layer` (B's units are not A's: the matched units panel pairs them). */
+  unitB: field<number | null>(null, count("unitb")),
 
   // ---- playback and polling; per session
   playing: field(false),

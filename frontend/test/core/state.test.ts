@@ -46,6 +46,7 @@ describe("STATE_FIELDS", () => {
       "filtersShow",
       "runB",
       "stepB",
+      "unitB",
     ]);
   });
 
@@ -80,6 +81,7 @@ describe("STATE_FIELDS", () => {
       filtersShow: "feature_vis" as const,
       runB: "other run",
       stepB: 4,
+      unitB: 7,
       playing: true, // per session: not in the hash
       speed: 20,
     };
