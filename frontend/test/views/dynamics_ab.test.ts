@@ -1,13 +1,13 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
-import type { DynamicsResponse } from "../../src/api/types";
+import type { DynamicsResponse, JsonNumber } from "../../src/api/types";
 import type { State } from "../../src/core/state";
 import { overlayLayers, overlaySeries, valueNear } from "../../src/views/dynamics/ab";
 import { DynamicsView } from "../../src/views/dynamics/view";
 import { allByTestId, byTestId, place, settle, testContext } from "../context";
 import { FAKE_RUN, fakeServer, SECOND_RUN } from "../fake_server";
 
-const series = (steps: number[], values: (number | string)[]) => ({
+const series = (steps: number[], values: JsonNumber[]) => ({
   steps,
   values,
   nan_steps: [],
