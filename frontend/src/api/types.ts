@@ -66,7 +66,8 @@ export interface GraphNode {
 export interface GraphResponse {
   nodes: GraphNode[];
   edges: { source: string; target: string }[];
-  modules: { name: string; type: string; parent: string }[];
+  /** Every named module; `parameter_shapes` only on a container with parameters of its own (newer logs). */
+  modules: { name: string; type: string; parent: string; parameter_shapes?: Record<string, number[]> }[];
   model_type?: string;
   logged_layers?: string[];
   cluster_layer?: string;
@@ -197,6 +198,22 @@ export interface ConfusionDiffResponse {
   accuracy_b: number | null;
   /** Eval images whose correctness flipped between A and B. */
   flips: { right_to_wrong: number[]; wrong_to_right: number[] };
+}
+
+/** `layer_similarity`: linear CKA between every logged layer of A and every logged layer of B. */
+export interface LayerSimilarityResponse {
+  run: string;
+  step: number;
+  run_b: string;
+  step_b: number;
+  /** A's layers with a similarity statistic, in forward order: the rows of `cka`. */
+  layers_a: string[];
+  /** B's, the columns. */
+  layers_b: string[];
+  /** CKA in [0, 1] (1: the same representation up to rotation and scale); null where a layer's features were non-finite or constant. */
+  cka: (number | null)[][];
+  /** How many sampled eval images the similarity is computed over. */
+  images: number;
 }
 
 export interface ClustersResponse {

@@ -1,15 +1,25 @@
 // The network graph's structure: nodes (in the order the forward pass called them) nested into
-// groups of their parent modules, counts per group, and a graph made from the listing for a run
-// that logged none. DOM-free.
+// groups of their parent modules, runs of structurally identical sibling modules folded into one
+// entry, counts per group, and a graph made from the listing for a run that logged none. DOM-free.
 
 import type { GraphNode, GraphResponse, RunSummary } from "../../api/types";
 
 export interface GroupTree {
   kind: "group";
+  /** The module's name; for a fold, a key naming its first and last member ("layer3.1…layer3.5"). */
   name: string;
   type: string;
   depth: number;
+  /** For a fold, its members: the identical sibling modules, in call order. */
   children: (GroupTree | NodeEntry)[];
+  /** Set on a fold: a run of structurally identical sibling modules shown as one entry. */
+  fold?: Fold;
+}
+
+export interface Fold {
+  /** What the folded entry reads, e.g. "layer3.1–5" (the count is shown apart). */
+  label: string;
+  count: number;
 }
 
 export interface NodeEntry {
@@ -107,4 +117,133 @@ export function graphFromListing(run: RunSummary): GraphResponse {
     edges: run.layers.slice(1).map((layer, i) => ({ source: run.layers[i].name, target: layer.name })),
     modules: [],
   };
+}
+
+/** Folds hold at least this many siblings: 2 (TensorBoard's 5 would leave ResNet-50's 3-block stages open). */
+export const MIN_FOLD = 2;
+
+/**
+ * Fold runs of structurally identical sibling modules, at every depth (folds may hold folds).
+ *
+ * Two siblings are identical when they are modules of the same type whose subtrees match: the same
+ * child names (relative to the module), types, call order, parameter shapes, output shapes (batch
+ * aside) and edges between their own nodes. ResNet-50's `layer3.0` carries a downsample branch the
+ * others lack, so `layer3` shows `layer3.0` and then `layer3.1–5 ×5`. A log whose graph has no
+ * parameter shapes folds on the rest. Returns a new tree; `tree` is left as it was.
+ */
+export function foldRuns(tree: GroupTree, graph: GraphResponse, minRun = MIN_FOLD): GroupTree {
+  const signatures = new Signatures(graph);
+  const foldGroup = (group: GroupTree): GroupTree => {
+    const children = group.children.map((child) => (child.kind === "group" ? foldGroup(child) : child));
+    const out: (GroupTree | NodeEntry)[] = [];
+    let i = 0;
+    while (i < children.length) {
+      const first = children[i];
+      let end = i + 1;
+      if (first.kind === "group") {
+        const signature = signatures.of(group.children[i] as GroupTree);
+        while (end < children.length) {
+          const next = children[end];
+          const original = group.children[end];
+          if (next.kind !== "group" || original.kind !== "group") break;
+          if (next.name === (children[end - 1] as GroupTree).name) break; // one module called twice
+          if (next.type !== first.type || signatures.of(original) !== signature) break;
+          end += 1;
+        }
+      }
+      if (first.kind === "group" && end - i >= minRun) {
+        const members = children.slice(i, end) as GroupTree[];
+        out.push(makeFold(members, first.depth));
+      } else out.push(...children.slice(i, end));
+      i = end;
+    }
+    return { ...group, children: out };
+  };
+  return foldGroup(tree);
+}
+
+function makeFold(members: GroupTree[], depth: number): GroupTree {
+  const first = members[0].name;
+  const last = members[members.length - 1].name;
+  return {
+    kind: "group",
+    name: `${first}…${last}`,
+    type: members[0].type,
+    depth,
+    children: members,
+    fold: { label: foldLabel(members.map((member) => member.name)), count: members.length },
+  };
+}
+
+/** "layer3.1–5" for consecutive numbered siblings; "blocks.a…c" otherwise. */
+export function foldLabel(names: readonly string[]): string {
+  const lastPart = (name: string) => name.slice(name.lastIndexOf(".") + 1);
+  const parts = names.map(lastPart);
+  const first = shortName(names[0]);
+  const numbered = parts.every(
+    (part, i) => /^\d+$/.test(part) && (i === 0 || Number(part) === Number(parts[i - 1]) + 1),
+  );
+  return numbered ? `${first}–${parts[parts.length - 1]}` : `${first}…${parts[parts.length - 1]}`;
+}
+
+/** Structural signatures of module groups, made once per group and compared as strings. */
+class Signatures {
+  private readonly made = new Map<GroupTree, string>();
+  private readonly sources = new Map<string, string[]>();
+  private readonly moduleShapes = new Map<string, string>();
+
+  constructor(graph: GraphResponse) {
+    for (const edge of graph.edges) {
+      const list = this.sources.get(edge.target);
+      if (list) list.push(edge.source);
+      else this.sources.set(edge.target, [edge.source]);
+    }
+    for (const module of graph.modules) {
+      if (module.parameter_shapes) this.moduleShapes.set(module.name, shapesText(module.parameter_shapes));
+    }
+  }
+
+  /** Everything inside `group` that makes it what it is, with names relative to it. */
+  of(group: GroupTree): string {
+    const known = this.made.get(group);
+    if (known !== undefined) return known;
+    const prefix = `${group.name}.`;
+    const relative = (name: string) =>
+      name === group.name ? "." : name.startsWith(prefix) ? name.slice(prefix.length) : "^";
+    const parts: string[] = [`${group.type}{${this.moduleShapes.get(group.name) ?? ""}}`];
+    const walk = (entry: GroupTree | NodeEntry) => {
+      if (entry.kind === "group") {
+        parts.push(`[${relative(entry.name)}:${entry.type}{${this.moduleShapes.get(entry.name) ?? ""}}`);
+        for (const child of entry.children) walk(child);
+        parts.push("]");
+        return;
+      }
+      const node = entry.node;
+      const call = node.id.includes("#") ? node.id.slice(node.id.indexOf("#")) : "";
+      // Sources outside the group ("^") are the same for every member of a chain of blocks.
+      const inputs = (this.sources.get(node.id) ?? [])
+        .map((source) => {
+          const hash = source.indexOf("#");
+          const inside = relative(hash < 0 ? source : source.slice(0, hash));
+          return inside === "^" || hash < 0 ? inside : inside + source.slice(hash);
+        })
+        .sort()
+        .join(",");
+      parts.push(
+        `${relative(node.module)}${call}:${node.type}{${node.parameter_shapes ? shapesText(node.parameter_shapes) : ""}}` +
+          `(${(node.output_shape ?? []).slice(1).join("x")})<${inputs}`,
+      );
+    };
+    for (const child of group.children) walk(child);
+    const signature = parts.join(";");
+    this.made.set(group, signature);
+    return signature;
+  }
+}
+
+function shapesText(shapes: Record<string, number[]>): string {
+  return Object.keys(shapes)
+    .sort()
+    .map((name) => `${name}=${shapes[name].join("x")}`)
+    .join(",");
 }

@@ -1,8 +1,11 @@
 // The network graph (from `graph`), in the sidebar: layers in the order the forward pass called
 // them, nested modules (nn.Sequential, blocks) as collapsible groups so a 100-layer model stays
 // readable, logged layers highlighted and clickable to select the layer; edges drawn on the left
-// rail (skip connections bulge further out). A layer with findings carries a badge of the worst
-// one (its colour, and every message in its title); a folded group, the worst of its layers'.
+// rail (skip connections bulge further out). Runs of structurally identical sibling modules
+// (ResNet-50's `layer3.1` to `layer3.5`) start folded into one entry, `layer3.1–5 ×5`, that opens
+// and folds again on click; selecting a layer inside a fold (a click, the address, a finding's
+// link) opens the path to it. A layer with findings carries a badge of the worst one (its colour,
+// and every message in its title); a folded group or fold, the worst of its layers'.
 
 import { errorText } from "../../api/client";
 import type { Finding, GraphNode, GraphResponse, RunSummary } from "../../api/types";
@@ -17,6 +20,7 @@ import {
   buildTree,
   containsModule,
   countNodes,
+  foldRuns,
   type GroupTree,
   graphFromListing,
   loggedIn,
@@ -37,6 +41,11 @@ const CSS = `
 .dv-graph-type { font-size: 10px; color: var(--dv-muted); font-weight: 400; }
 .dv-graph-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .dv-graph-node .dv-graph-badge, .dv-graph-group-head .dv-graph-badge { margin-left: auto; align-self: center; }
+.dv-graph-group-head:focus-visible { outline: 2px solid var(--dv-accent); outline-offset: 1px; }
+.dv-graph-fold-head { color: var(--dv-text); }
+.dv-graph-fold-head[aria-expanded="false"] { border: 1px solid #cfd8dc; border-radius: 3px; padding: 2px 6px; background: #fafafa; box-shadow: 2px 2px 0 #eceff1, 4px 4px 0 #cfd8dc; margin-bottom: 4px; }
+.dv-graph-count { font-weight: 600; }
+.dv-graph-group-head.dv-holds-selected { color: var(--dv-accent); }
 `;
 
 /** More nodes than this and groups below the top level start collapsed. */
@@ -50,6 +59,9 @@ export class GraphView extends Part {
   private readonly loads = new Latest();
   private graph: GraphResponse | null = null;
   private graphRun: string | null = null;
+  /** The folded tree of the graph on screen. */
+  private tree: GroupTree | null = null;
+  /** Folded (true) or open (false) as chosen by a click or a selection, by group key. */
   private collapsed = new Map<string, boolean>();
   private anchors = new Map<string, HTMLElement>();
   /** The modules inside each group, by name (for a folded group's badge). */
@@ -113,7 +125,10 @@ export class GraphView extends Part {
     if (!current()) return;
     this.graph = graph;
     this.graphRun = key;
+    this.tree = foldRuns(buildTree(graph), graph);
     this.collapsed.clear();
+    const layer = this.store.get().layer;
+    if (layer) this.reveal(layer);
     this.render(run, note);
   }
 
@@ -124,18 +139,35 @@ export class GraphView extends Part {
     );
   }
 
+  /** Folds start folded; in a graph of more than COLLAPSE_ABOVE nodes, so do groups below the top level. */
   private isCollapsed(group: GroupTree, total: number): boolean {
-    const selected = this.store.get().layer;
-    if (selected && containsModule(group, selected)) return false;
-    const chosen = this.collapsed.get(group.name);
+    const chosen = this.collapsed.get(groupKey(group));
     if (chosen !== undefined) return chosen;
-    return total > COLLAPSE_ABOVE && group.depth >= 2;
+    return group.fold !== undefined || (total > COLLAPSE_ABOVE && group.depth >= 2);
+  }
+
+  /** Open every group and fold around `layer`; true when one was folded. */
+  private reveal(layer: string): boolean {
+    const tree = this.tree;
+    if (!tree) return false;
+    const total = countNodes(tree);
+    let changed = false;
+    const visit = (group: GroupTree) => {
+      for (const child of group.children) {
+        if (child.kind !== "group" || !containsModule(child, layer)) continue;
+        if (this.isCollapsed(child, total)) changed = true;
+        this.collapsed.set(groupKey(child), false);
+        visit(child);
+      }
+    };
+    visit(tree);
+    return changed;
   }
 
   private render(run: RunSummary, note = ""): void {
     const graph = this.graph;
-    if (!graph) return;
-    const tree = buildTree(graph);
+    const tree = this.tree;
+    if (!graph || !tree) return;
     const total = countNodes(tree);
     const logged = this.logged(run);
     const layers = new Set(run.layers.map((layer) => layer.name));
@@ -177,6 +209,52 @@ export class GraphView extends Part {
       return element;
     };
 
+    const groupHead = (group: GroupTree, collapsed: boolean): HTMLElement => {
+      const count = loggedIn(group, logged);
+      return h(
+        "button",
+        {
+          testid: "graph-group",
+          class: "dv-graph-group-head",
+          title: `${group.name} (${group.type})${collapsed ? ": click to expand" : ": click to collapse"}`,
+          attrs: { type: "button", "aria-expanded": collapsed ? "false" : "true", "data-group": group.name },
+        },
+        h("span", { text: collapsed ? "▸" : "▾", attrs: { "aria-hidden": "true" } }),
+        h("span", { class: "dv-graph-name", text: shortName(group.name) }),
+        h("span", { class: "dv-graph-type", text: `${group.type}${count ? ` · ${count} logged` : ""}` }),
+      );
+    };
+
+    const foldHead = (fold: GroupTree, collapsed: boolean): HTMLElement => {
+      const count = loggedIn(fold, logged);
+      const members = fold.children.map((member) => (member.kind === "group" ? member.name : member.node.id));
+      const what = `${fold.fold?.count} structurally identical ${fold.type} modules (same children, types and shapes)`;
+      return h(
+        "button",
+        {
+          testid: "graph-fold",
+          class: "dv-graph-group-head dv-graph-fold-head",
+          title: `${members.join(", ")}: ${what}${collapsed ? ": click to expand" : ": click to fold"}`,
+          attrs: {
+            type: "button",
+            "aria-expanded": collapsed ? "false" : "true",
+            "data-fold": fold.name,
+            "data-count": String(fold.fold?.count ?? 0),
+          },
+        },
+        h("span", { text: collapsed ? "▸" : "▾", attrs: { "aria-hidden": "true" } }),
+        h(
+          "span",
+          { class: "dv-graph-name", text: `${fold.fold?.label} ` },
+          h("span", {
+            class: "dv-graph-count",
+            text: `×${fold.fold?.count}`,
+          }),
+        ),
+        h("span", { class: "dv-graph-type", text: `${fold.type}${count ? ` · ${count} logged` : ""}` }),
+      );
+    };
+
     const renderGroup = (group: GroupTree, hiddenUnder: HTMLElement | null): HTMLElement[] => {
       const out: HTMLElement[] = [];
       for (const child of group.children) {
@@ -188,37 +266,32 @@ export class GraphView extends Part {
         }
         const collapsed = hiddenUnder !== null || this.isCollapsed(child, total);
         this.groupModules.set(child.name, modulesIn(child));
-        const count = loggedIn(child, logged);
-        const head = h(
-          "button",
-          {
-            testid: "graph-group",
-            class: "dv-graph-group-head",
-            title: `${child.name} (${child.type})${collapsed ? ": click to expand" : ": click to collapse"}`,
-            attrs: { type: "button", "aria-expanded": collapsed ? "false" : "true", "data-group": child.name },
-          },
-          h("span", { text: collapsed ? "▸" : "▾" }),
-          h("span", { class: "dv-graph-name", text: shortName(child.name) }),
-          h("span", { class: "dv-graph-type", text: `${child.type}${count ? ` · ${count} logged` : ""}` }),
-        );
+        const head = child.fold ? foldHead(child, collapsed) : groupHead(child, collapsed);
         head.addEventListener("click", () => {
-          this.collapsed.set(child.name, !collapsed);
+          this.collapsed.set(groupKey(child), !collapsed);
           this.render(run);
+          // The list was made anew: keep the keyboard on the head that was pressed.
+          const key = groupKey(child);
+          this.heads()
+            .find((made) => headKey(made) === key)
+            ?.focus();
         });
         const body = h("div", {});
         const inner = renderGroup(child, hiddenUnder ?? (collapsed ? head : null));
         body.append(...inner);
         body.hidden = collapsed;
-        out.push(h("div", { class: "dv-graph-group", attrs: { "data-group": child.name } }, head, body));
+        const attrs = child.fold ? { "data-fold": child.name } : { "data-group": child.name };
+        out.push(h("div", { class: `dv-graph-group${child.fold ? " dv-graph-fold" : ""}`, attrs }, head, body));
       }
       return out;
     };
     replaceChildren(this.list, ...renderGroup(tree, null));
     const loggedCount = run.layers.length;
+    const folds = this.list.querySelectorAll("[data-testid=graph-fold]").length;
     this.status.set(
       "ready",
       note ||
-        `${graph.model_type ? `${graph.model_type} · ` : ""}${total - 2 > 0 ? total - 2 : total} modules called · ${loggedCount} logged (highlighted): click one to select it`,
+        `${graph.model_type ? `${graph.model_type} · ` : ""}${total - 2 > 0 ? total - 2 : total} modules called · ${loggedCount} logged (highlighted): click one to select it${folds ? ` · ${folds} run${folds === 1 ? "" : "s"} of identical modules folded (×N)` : ""}`,
     );
     this.markSelected(false);
     this.markFindings();
@@ -250,17 +323,27 @@ export class GraphView extends Part {
       const list = byLayer.get(element.getAttribute("data-layer") ?? "") ?? [];
       place(element, list, findingsTitle(list));
     }
-    for (const head of Array.from(this.list.querySelectorAll<HTMLElement>("[data-testid=graph-group]"))) {
+    for (const head of this.heads()) {
       const folded = head.getAttribute("aria-expanded") === "false";
-      const modules = folded ? (this.groupModules.get(head.getAttribute("data-group") ?? "") ?? []) : [];
+      const modules = folded ? (this.groupModules.get(headName(head)) ?? []) : [];
       const inside = [...new Set(modules)].flatMap((module) => byLayer.get(module) ?? []);
       const title = `${inside.length} finding${inside.length === 1 ? "" : "s"} inside:\n${findingsTitle(inside)}`;
       place(head, inside, title);
     }
   }
 
+  /** Every group's and fold's head on screen. */
+  private heads(): HTMLElement[] {
+    return Array.from(this.list.querySelectorAll<HTMLElement>("[data-testid=graph-group], [data-testid=graph-fold]"));
+  }
+
+  /** Mark the selected layer; with `reveal`, open the groups and folds around it and scroll to it. */
   private markSelected(reveal: boolean): void {
     const layer = this.store.get().layer;
+    if (reveal && layer && this.reveal(layer)) {
+      const run = currentRun(this.store.get());
+      if (run) this.render(run); // marks it again, without revealing
+    }
     let selected: HTMLElement | null = null;
     for (const element of Array.from(this.list.querySelectorAll<HTMLElement>("[data-testid=graph-node]"))) {
       const on = element.getAttribute("data-layer") === layer;
@@ -270,14 +353,16 @@ export class GraphView extends Part {
         selected = element;
       } else element.removeAttribute("aria-current");
     }
-    if (!reveal || !layer) return;
-    if (selected && selected.offsetParent === null) {
-      // Inside a collapsed group: open the groups around it.
-      const run = currentRun(this.store.get());
-      if (run) this.render(run);
-      return;
+    // A group folded again over the selected layer says that it holds it.
+    for (const head of this.heads()) {
+      const holds =
+        layer !== null &&
+        head.getAttribute("aria-expanded") === "false" &&
+        (this.groupModules.get(headName(head)) ?? []).includes(layer);
+      head.classList.toggle("dv-holds-selected", holds);
     }
-    if (selected && typeof selected.scrollIntoView === "function") selected.scrollIntoView({ block: "nearest" });
+    if (reveal && selected && typeof selected.scrollIntoView === "function")
+      selected.scrollIntoView({ block: "nearest" });
   }
 
   /** Edges on the left rail: from the source row down to the target row; longer jumps bulge further. */
@@ -315,4 +400,20 @@ export class GraphView extends Part {
       this.edges.appendChild(path);
     }
   }
+}
+
+/** The key of a group's folded/open state: folds and modules apart. */
+function groupKey(group: GroupTree): string {
+  return group.fold ? `fold:${group.name}` : group.name;
+}
+
+/** The key of the group a head stands for (as `groupKey`). */
+function headKey(head: HTMLElement): string {
+  const fold = head.getAttribute("data-fold");
+  return fold !== null ? `fold:${fold}` : (head.getAttribute("data-group") ?? "");
+}
+
+/** The group or fold name a head stands for. */
+function headName(head: HTMLElement): string {
+  return head.getAttribute("data-fold") ?? head.getAttribute("data-group") ?? "";
 }
