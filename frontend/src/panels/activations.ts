@@ -4,18 +4,19 @@
 
 import type { ActivationLayout } from "../api/types";
 import { toNumber } from "../api/types";
-import { activationsUrl } from "../api/urls";
+import { activationsUrl, type ValueRange } from "../api/urls";
 import type { AppContext } from "../core/context";
 import { hasStep, MAIN, type Side } from "../core/derived";
 import { Latest } from "../core/guards";
 import { Part } from "../core/part";
-import type { State } from "../core/state";
+import type { Key, State } from "../core/state";
 import { ACTIVATION_KEY } from "../lib/colours";
 import { formatNumber } from "../lib/format";
 import { locateActivationPixel } from "../lib/layout";
 import { h, Status, select, testids } from "../ui/dom";
 import { colourKey } from "../ui/legend";
 import { imageErrorText, SpriteStage } from "../ui/sprite";
+import { describeSharedRange } from "./ab_scale";
 
 export interface ActivationsSettings {
   /** Which run and checkpoint (default: the main selection). */
@@ -24,6 +25,8 @@ export interface ActivationsSettings {
   title?: string;
   /** Appended to every test id of the panel (when it is shown twice on a page). */
   testidSuffix?: string;
+  /** A/B mode: the layer colour range shared with the other side (null: the state's `activationNorm`). */
+  range?: (state: Readonly<State>) => Promise<ValueRange | null>;
 }
 
 export class ActivationsPanel extends Part {
@@ -34,6 +37,7 @@ export class ActivationsPanel extends Part {
   private readonly norm: HTMLSelectElement;
   private readonly loads = new Latest();
   private geometry: { key: string; layout: ActivationLayout } | null = null;
+  private readonly range: ((state: Readonly<State>) => Promise<ValueRange | null>) | null;
 
   constructor(
     container: HTMLElement,
@@ -43,6 +47,7 @@ export class ActivationsPanel extends Part {
     super(ctx.store);
     const { store } = ctx;
     this.side = settings.side ?? MAIN;
+    this.range = settings.range ?? null;
     const id = testids(settings.testidSuffix);
     this.status = new Status(id("activations-status"));
     this.norm = select(
@@ -76,8 +81,10 @@ export class ActivationsPanel extends Part {
       this.info,
       colourKey(ACTIVATION_KEY),
     );
+    // On a shared range, the other side's selection changes the scale too.
+    const rangeKeys: Key[] = this.range ? ["runB", "stepB"] : [];
     this.watch(
-      [...this.side.runKeys, ...this.side.stepKeys, "image", "layer", "activationNorm"],
+      [...this.side.runKeys, ...this.side.stepKeys, "image", "layer", "activationNorm", ...rangeKeys],
       () => void ctx.gate.track(this.render()),
     );
     // While playing, the layout (for the readout) waits; it comes on pause.
@@ -91,6 +98,7 @@ export class ActivationsPanel extends Part {
       const layer = run?.layers.find((entry) => entry.name === state.layer);
       const image = state.image;
       if (!this.active || !run || !layer?.has_activations || image === null) return [];
+      if (this.range && state.runB !== null) return []; // the shared range needs both layouts first
       if (!hasStep(run, "activations", step) || !ctx.probes.peek(run).has(image)) return [];
       return [{ kind: "image", url: activationsUrl(run.run, layer.name, step, image, state.activationNorm) }];
     });
@@ -135,13 +143,16 @@ export class ActivationsPanel extends Part {
     }
     if (step === null || !hasStep(run, "activations", step))
       return empty(`No activations were logged at step ${step ?? "–"}.`);
-    const url = activationsUrl(run.run, layer.name, step, image, state.activationNorm);
-    const key = `${run.run}\u0000${layer.name}\u0000${image}\u0000${state.activationNorm}`;
+    const range = this.range ? await this.range(state) : null;
+    if (!current()) return;
+    const norm = range ? "layer" : state.activationNorm;
+    const url = activationsUrl(run.run, layer.name, step, image, norm, range);
+    const key = `${run.run}\u0000${layer.name}\u0000${image}\u0000${norm}\u0000${range ?? ""}`;
     if (this.stage.current !== url)
       this.status.set("loading", `Loading the activations of image #${image} at ${layer.name}…`);
     // As for the filters: no layout request per frame while playing; it comes on pause.
     if (!state.playing) {
-      this.ctx.api.activationsLayout(run.run, layer.name, step, image, state.activationNorm).then(
+      this.ctx.api.activationsLayout(run.run, layer.name, step, image, norm, range).then(
         (layout) => {
           if (current()) this.geometry = { key, layout };
         },
@@ -153,7 +164,7 @@ export class ActivationsPanel extends Part {
     const shape = layer.output_shape.slice(1).join("×");
     this.status.set(
       "ready",
-      `image #${image} at ${layer.name}${shape ? ` (${shape})` : ""} · step ${step} · ${state.activationNorm === "layer" ? "one colour scale for the layer" : "colour scale per channel"}`,
+      `image #${image} at ${layer.name}${shape ? ` (${shape})` : ""} · step ${step} · ${range ? describeSharedRange("activations", range) : norm === "layer" ? "one colour scale for the layer" : "colour scale per channel"}`,
     );
   }
 

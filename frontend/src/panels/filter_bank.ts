@@ -4,20 +4,21 @@
 // pointing) comes on pause. Reports to the status line it is given.
 
 import { errorText } from "../api/client";
-import type { FilterLayout, FilterValues, NestedNumbers } from "../api/types";
+import type { FilterLayout, FilterValues, LayerSummary, NestedNumbers } from "../api/types";
 import { toNumber } from "../api/types";
-import { filtersUrl } from "../api/urls";
+import { filtersUrl, type ValueRange } from "../api/urls";
 import type { AppContext } from "../core/context";
 import { hasStep, MAIN, type Side } from "../core/derived";
 import { Latest, runGate } from "../core/guards";
 import { Part } from "../core/part";
-import type { State } from "../core/state";
+import type { Key, State } from "../core/state";
 import { WEIGHT_KEY } from "../lib/colours";
 import { formatNumber } from "../lib/format";
 import { describeFilterPixel, type FilterPixel, filterIndex, filterTileOrigin, locateFilterPixel } from "../lib/layout";
 import { h, replaceChildren, type Status, testids } from "../ui/dom";
 import { colourKey } from "../ui/legend";
 import { imageErrorText, type SpriteMeta, SpriteStage, type Zoom } from "../ui/sprite";
+import { describeSharedRange } from "./ab_scale";
 
 export interface FilterBankSettings {
   /** The status line: what is loading, what is shown, what went wrong. */
@@ -30,7 +31,31 @@ export interface FilterBankSettings {
   testidSuffix?: string;
   /** Called whenever what is drawn over the sprite must follow it (a new sprite, layout, zoom or size). */
   onDrawn?: () => void;
+  /** A/B mode: the colour range shared with the other side (null: the bank's own scale, `norm`). */
+  range?: (state: Readonly<State>) => Promise<ValueRange | null>;
+  /** Which filter is pinned and what a click sets (default: `filter`, and `unit` for a layer with unit records). */
+  pin?: FilterPin;
 }
+
+/** The state field a bank pins its filter in (A's `filter` and `unit`; B's `unitB`). */
+export interface FilterPin {
+  /** The pinned filter, or null. */
+  get(state: Readonly<State>): number | null;
+  /** The state change that pins `filter` (null: unpin). */
+  set(filter: number | null, state: Readonly<State>): Partial<State>;
+  /** The fields get() reads. */
+  readonly keys: readonly Key[];
+}
+
+/** A's pin: the `filter`; of a layer with unit records, also that unit (its output channel), so the unit panel opens. */
+export const PIN_A: FilterPin = {
+  get: (state) => state.filter,
+  set: (filter, state) => {
+    const hasUnits = MAIN.run(state)?.layers.find((layer) => layer.name === state.layer)?.has_units;
+    return hasUnits ? { filter, unit: filter } : { filter };
+  },
+  keys: ["filter"],
+};
 
 /** The weights at a pointed-at pixel (three for an RGB-drawn first layer). */
 export function valueAt(values: NestedNumbers[], layout: FilterLayout, at: FilterPixel): number[] {
@@ -60,6 +85,8 @@ export class FilterBank extends Part {
   private hover: FilterPixel | null = null;
   private hoverTimer: number | null = null;
   private readonly onDrawn: () => void;
+  private readonly range: ((state: Readonly<State>) => Promise<ValueRange | null>) | null;
+  private readonly pin: FilterPin;
 
   constructor(
     container: HTMLElement,
@@ -71,6 +98,8 @@ export class FilterBank extends Part {
     this.status = settings.status;
     this.info = settings.info;
     this.onDrawn = settings.onDrawn ?? (() => undefined);
+    this.range = settings.range ?? null;
+    this.pin = settings.pin ?? PIN_A;
     this.stage = new SpriteStage(
       testids(settings.testidSuffix)("filters-sprite"),
       "Filters of the selected layer",
@@ -85,15 +114,17 @@ export class FilterBank extends Part {
     image.addEventListener("click", (event) => this.onClick(event));
     container.append(this.stage.element, colourKey(WEIGHT_KEY));
 
+    // On a shared range, the other side's selection changes the scale too.
+    const rangeKeys: Key[] = this.range ? ["runB", "stepB"] : [];
     this.watch(
-      [...this.side.runKeys, ...this.side.stepKeys, "layer", "norm"],
+      [...this.side.runKeys, ...this.side.stepKeys, "layer", "norm", ...rangeKeys],
       () => void ctx.gate.track(this.render()),
     );
     // While playing, the layout waits; it comes on pause.
     this.watch(["playing"], () => {
       if (!this.store.get().playing) void this.render();
     });
-    this.watch(["filter"], () => this.renderPinned());
+    this.watch(this.pin.keys, () => this.renderPinned());
     window.addEventListener("resize", () => {
       this.stage.applyZoom();
       this.renderPinned();
@@ -102,6 +133,8 @@ export class FilterBank extends Part {
       const state = this.store.get();
       const run = this.side.run(state);
       const layer = run?.layers.find((entry) => entry.name === state.layer);
+      // A/B mode: the shared range is known per step only once both layouts have come; no prefetch.
+      if (this.range && state.runB !== null) return [];
       if (!this.active || !run || !layer?.has_weights || !hasStep(run, "weights", step)) return [];
       return [{ kind: "image", url: filtersUrl(run.run, layer.name, step, state.norm) }];
     });
@@ -124,7 +157,6 @@ export class FilterBank extends Part {
   /** Show the sprite of the selection; resolves once it is on screen (what playback waits for). */
   private render(): Promise<unknown> {
     const current = this.sprites.start();
-    const { api } = this.ctx;
     const state = this.store.get();
     const fail = (text: string, kind: "empty" | "loading" = "empty") => {
       this.stage.clear();
@@ -145,21 +177,36 @@ export class FilterBank extends Part {
       );
     if (step === null) return fail(`Run ${run.run} has no checkpoints yet.`);
     if (!hasStep(run, "weights", step)) return fail(`No weights were logged at step ${step}.`);
-    const url = filtersUrl(run.run, layer.name, step, state.norm);
-    const key = `${run.run}\u0000${layer.name}\u0000${state.norm}`;
+    if (!this.range) return this.show(current, run.run, layer, step, null);
+    return this.range(state).then((range) => (current() ? this.show(current, run.run, layer, step, range) : undefined));
+  }
+
+  /** Show the sprite of `layer` at `step`, on `range` when given (A/B mode) else on the state's `norm`. */
+  private show(
+    current: () => boolean,
+    runName: string,
+    layer: LayerSummary,
+    step: number,
+    range: ValueRange | null,
+  ): Promise<unknown> {
+    const { api } = this.ctx;
+    const state = this.store.get();
+    const url = filtersUrl(runName, layer.name, step, state.norm, undefined, range);
+    const key = `${runName}\u0000${layer.name}\u0000${state.norm}\u0000${range ?? ""}`;
+    const scaleText = range ? describeSharedRange("weights", range) : SCALES[state.norm];
     if (this.stage.current !== url) {
       this.status.set("loading", `Loading the filters of ${layer.name} at step ${step}…`);
     }
     const describe = (layout: FilterLayout | null) => {
       const shape = layer.parameter_shapes.weight ?? [];
       const count = layout ? `${layout.filters} filters` : shape.length ? `${shape[0]} filters` : "filters";
-      return `${layer.name} · ${layer.kind || "layer"} · ${count}${shape.length ? ` of ${shape.slice(1).join("×")}` : ""} · step ${step} · ${SCALES[state.norm]}`;
+      return `${layer.name} · ${layer.kind || "layer"} · ${count}${shape.length ? ` of ${shape.slice(1).join("×")}` : ""} · step ${step} · ${scaleText}`;
     };
     // Not while playing: one request less per frame; pointing meanwhile uses the last layout of
     // the same layer and scale (the tiles do not move between checkpoints).
     const layoutPromise = state.playing
       ? Promise.resolve(null)
-      : api.filtersLayout(run.run, layer.name, step, state.norm).then(
+      : api.filtersLayout(runName, layer.name, step, state.norm, undefined, range).then(
           (layout) => {
             if (current()) this.geometry = { key, layout };
             return layout;
@@ -198,10 +245,7 @@ export class FilterBank extends Part {
     if (!layout || !at) return;
     const index = filterIndex(layout, at.filter);
     const state = this.store.get();
-    const filter = state.filter === index ? null : index;
-    // A filter of a layer with unit records is also that unit (its output channel): the unit panel opens.
-    const hasUnits = this.side.run(state)?.layers.find((layer) => layer.name === state.layer)?.has_units;
-    this.store.set(hasUnits ? { filter, unit: filter } : { filter });
+    this.store.set(this.pin.set(this.pin.get(state) === index ? null : index, state));
   }
 
   private setHover(at: FilterPixel | null): void {
@@ -222,12 +266,9 @@ export class FilterBank extends Part {
   private renderPinned(): void {
     const state = this.store.get();
     const layout = this.layoutFor(this.stage.shown);
+    const pinned = this.pin.get(state);
     const rendered =
-      layout && state.filter !== null
-        ? layout.filter_indices
-          ? layout.filter_indices.indexOf(state.filter)
-          : state.filter
-        : -1;
+      layout && pinned !== null ? (layout.filter_indices ? layout.filter_indices.indexOf(pinned) : pinned) : -1;
     if (!layout || rendered < 0 || rendered >= layout.filters) {
       this.stage.outline("pinned", null);
     } else {
@@ -251,7 +292,7 @@ export class FilterBank extends Part {
       return;
     }
     const hover = this.hover;
-    const pinned = state.filter;
+    const pinned = this.pin.get(state);
     const focus = hover ? filterIndex(layout, hover.filter) : pinned;
     if (focus === null) {
       hint(`${layout.filters} filters. Point at one to see its values; click to pin it.`);
@@ -294,7 +335,7 @@ export class FilterBank extends Part {
             class: "dv-link",
             text: "unpin",
             attrs: { type: "button" },
-            on: { click: () => this.store.set({ filter: null }) },
+            on: { click: () => this.store.set(this.pin.set(null, this.store.get())) },
           })
         : null,
     );
