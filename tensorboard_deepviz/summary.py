@@ -15,6 +15,7 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.util import tensor_util
 
+from .analysis import similarity
 from .analysis.clustering import Clusters
 from .analysis.confusion import confusion_matrix
 from .contract import metadata, records
@@ -450,6 +451,55 @@ def feature_vis_summary(
         compression_level=6,
     )
     return _blob_summary(metadata.KIND_FEATURE_VIS, blobs, layer)
+
+
+def similarity_summary(
+    images: Sequence[int], layers: Sequence[str], statistics: Sequence[np.ndarray]
+) -> summary_pb2.Summary:
+    """What linear CKA between any two logged layers needs, at one checkpoint (``analysis.similarity``).
+
+    Args:
+      images: the eval-set indices of the n sampled images (``analysis.similarity.sample_indices``).
+      layers: the layers, in forward order.
+      statistics: per layer, over the n images in ``images`` order, either its features ``[n, p]``
+        (a convolution's channels averaged over positions), best column-centered, or the upper
+        triangle, row by row, of its centered linear Gram ``X X^T`` (``n (n + 1) / 2`` values).
+        Any scale: each is stored scaled to a largest magnitude of 1 (CKA ignores scale).
+
+    Record: fields ``layers``, ``forms`` (per layer ``"features"``, ``"gram"``, or, with no
+    array, ``"nonfinite"`` for NaN or Inf values and ``"constant"`` for values all 0 once
+    centered); arrays ``images`` (int32 ``[n]``) and ``layer<i>`` (float16) for the i-th layer
+    with a features or gram form.
+    """
+    indices = np.asarray(images, dtype=np.int64)
+    n = len(indices)
+    if indices.ndim != 1 or n < 2:
+        raise ValueError(f"similarity needs at least 2 sampled images, got {n}")
+    if len(layers) != len(statistics):
+        raise ValueError(f"{len(layers)} layers but {len(statistics)} statistics")
+    forms: list[str] = []
+    arrays: dict[str, np.ndarray] = {"images": indices.astype(np.int32)}
+    for position, (layer, statistic) in enumerate(zip(layers, statistics)):
+        values = np.asarray(statistic, dtype=np.float32)
+        if values.ndim == 2 and values.shape[0] == n:
+            form = similarity.FORM_FEATURES
+        elif values.shape == (similarity.triangle_size(n),):
+            form = similarity.FORM_GRAM
+        else:
+            raise ValueError(
+                f"the statistic of {layer!r} must be [{n}, features] or a Gram triangle of "
+                f"{similarity.triangle_size(n)} values, got shape {list(values.shape)}"
+            )
+        largest = float(np.abs(values).max()) if values.size else 0.0
+        if not np.isfinite(largest):
+            form = similarity.FORM_NONFINITE
+        elif largest == 0.0:
+            form = similarity.FORM_CONSTANT
+        else:
+            arrays[similarity.array_name(position)] = (values / largest).astype(np.float16)
+        forms.append(form)
+    blobs = records.encode_record({"layers": [str(layer) for layer in layers], "forms": forms}, arrays)
+    return _blob_summary(metadata.KIND_SIMILARITY, blobs)
 
 
 def checkpoint_summary(tags: Sequence[str]) -> summary_pb2.Summary:

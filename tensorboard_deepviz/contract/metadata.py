@@ -50,6 +50,9 @@ KIND_LOSS = "loss"
 KIND_ATTRIBUTION = "attribution"
 # Feature visualization of a layer's units: written at some checkpoints only, after their marker.
 KIND_FEATURE_VIS = "feature_vis"
+# Per logged layer, what linear CKA between any two layers (of one run or two) needs: centered
+# features or Gram matrices over a fixed sample of eval images. One record per checkpoint.
+KIND_SIMILARITY = "similarity"
 # Written after every other record of a checkpoint, naming the tags written for it: a reader
 # that sees it knows the checkpoint is complete (a live log's newest one may not be yet).
 KIND_CHECKPOINT = "checkpoint"
@@ -67,6 +70,7 @@ KINDS = (
     KIND_UNITS,
     KIND_ATTRIBUTION,
     KIND_FEATURE_VIS,
+    KIND_SIMILARITY,
     KIND_CHECKPOINT,
 )
 PER_LAYER_KINDS = frozenset(

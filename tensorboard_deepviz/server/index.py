@@ -25,7 +25,12 @@ CHECKPOINT_KINDS = (
 )
 # Kinds a checkpoint may hold or not (turned off, or written on their own cadence): their steps are
 # listed in ``steps_by_kind`` but do not decide which steps are checkpoints.
-OPTIONAL_CHECKPOINT_KINDS = (metadata.KIND_UNITS, metadata.KIND_ATTRIBUTION, metadata.KIND_FEATURE_VIS)
+OPTIONAL_CHECKPOINT_KINDS = (
+    metadata.KIND_UNITS,
+    metadata.KIND_ATTRIBUTION,
+    metadata.KIND_FEATURE_VIS,
+    metadata.KIND_SIMILARITY,
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -120,7 +120,8 @@ def test_a_run_summary_describes_layers_checkpoints_and_the_eval_set():
     assert entry["statistics_steps"] == {"count": 3, "first": 0, "last": 2}
     assert entry["class_names"] == ["cat", "dog", "bird"] and entry["corpus_size"] == 6
     assert entry["thumbnail_shape"] == [4, 4, 3] and entry["cluster_layer"] == "head"
-    assert set(entry["kinds"]) == set(metadata.KINDS) - {metadata.KIND_FEATURE_VIS}  # none rendered in it
+    # No feature visualization rendered in it; written with the summary functions, without similarity records.
+    assert set(entry["kinds"]) == set(metadata.KINDS) - {metadata.KIND_FEATURE_VIS, metadata.KIND_SIMILARITY}
 
 
 def test_a_run_with_statistics_only_has_no_checkpoints_and_no_eval_set():

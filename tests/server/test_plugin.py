@@ -47,6 +47,7 @@ ROUTE_NAMES = [
     "findings",
     "confusion_diff",
     "filter_match",
+    "layer_similarity",
     "feature_vis",
     "feature_vis_sprite",
     "feature_vis_layout",

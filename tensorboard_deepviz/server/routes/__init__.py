@@ -24,6 +24,7 @@ from . import (
     graph,
     index,
     predictions,
+    similarity,
     units,
 )
 
@@ -42,6 +43,7 @@ MODULES = (
     attribution,
     findings,
     comparison,
+    similarity,
     feature_vis,
 )
 

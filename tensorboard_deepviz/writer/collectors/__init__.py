@@ -16,6 +16,7 @@ from .base import Batch, CheckpointContext, CheckpointSink, Collector, Setup, Ta
 from .clusters import ClustersCollector
 from .feature_vis import FeatureVisCollector
 from .predictions import PredictionsCollector
+from .similarity import SimilarityCollector
 from .units import UnitsCollector
 from .weights import WeightsCollector
 
@@ -27,6 +28,7 @@ COLLECTORS: list[Callable[[Setup], Collector[Any]]] = [
     ClustersCollector,
     UnitsCollector,
     AttributionCollector,
+    SimilarityCollector,
     FeatureVisCollector,
 ]
 
@@ -42,6 +44,7 @@ __all__ = [
     "FeatureVisCollector",
     "PredictionsCollector",
     "Setup",
+    "SimilarityCollector",
     "Tap",
     "UnitsCollector",
     "WeightsCollector",
