@@ -99,6 +99,18 @@ def _parameter_shapes(module: nn.Module) -> dict[str, list[int]]:
     return {name: list(p.shape) for name, p in module.named_parameters(recurse=False)}
 
 
+def _module_entry(name: str, module: nn.Module) -> dict[str, Any]:
+    """A ``modules`` entry; a container with parameters of its own (a block's layer scale) also lists
+    their shapes, which the dashboard compares when it folds identical siblings (leaves list theirs
+    on their nodes). Optional: logs written before it lack the field."""
+    entry: dict[str, Any] = {"name": name, "type": type(module).__name__, "parent": name.rpartition(".")[0]}
+    if any(True for _ in module.children()):
+        own = _parameter_shapes(module)
+        if own:
+            entry["parameter_shapes"] = own
+    return entry
+
+
 def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable[str] = ()) -> GraphTrace:
     """Run ``model(example)`` once and record its layer DAG.
 
@@ -177,11 +189,7 @@ def trace_graph(model: nn.Module, example: torch.Tensor, logged_layers: Iterable
     )
     # Containers make edges from a child's own node to itself impossible; drop self-loops anyway.
     edge_list = sorted((a, b) for a, b in edges if a != b)
-    modules = [
-        {"name": name, "type": type(m).__name__, "parent": name.rpartition(".")[0] if "." in name else ""}
-        for name, m in named.items()
-        if name
-    ]
+    modules = [_module_entry(name, m) for name, m in named.items() if name]
     graph = {
         "nodes": nodes,
         "edges": [{"source": a, "target": b} for a, b in edge_list],
