@@ -1,6 +1,8 @@
 // A scatter plot on a canvas (thousands of points stay cheap): 2-D points fitted into a square
 // box, each with its colour; some faded (another group is highlighted), some ringed (selected,
-// pointed at). Pointing shows a tooltip the caller fills; clicking reports the point.
+// pointed at, or pointed at in a partner chart: A/B scatters of the same points). Two charts can
+// share their axes by fitting the same bounds. Pointing shows a tooltip the caller fills and is
+// reported; clicking reports the point.
 
 import { toNumber } from "../api/types";
 import { h, replaceChildren } from "../ui/dom";
@@ -19,22 +21,56 @@ export interface ScatterPoint {
   y: number;
 }
 
-/** Canvas positions (in a size x size box with `pad` margin) of the finite points, y up as in a plot. */
-export function scatterPoints(
-  projection: readonly (readonly (number | string)[])[],
-  size: number,
-  pad: number,
-): ScatterPoint[] {
+/** The data range a scatter fits into its box. */
+export interface Bounds {
+  minX: number;
+  maxX: number;
+  minY: number;
+  maxY: number;
+}
+
+type Projection = readonly (readonly (number | string)[])[];
+
+function finitePairs(projection: Projection): { index: number; px: number; py: number }[] {
   const finite: { index: number; px: number; py: number }[] = [];
   projection.forEach((pair, index) => {
     const px = toNumber(pair[0] as number);
     const py = toNumber(pair[1] as number);
     if (Number.isFinite(px) && Number.isFinite(py)) finite.push({ index, px, py });
   });
+  return finite;
+}
+
+/** The range of the finite points of all `projections` (so that two charts share their axes); null for none. */
+export function projectionBounds(projections: readonly Projection[]): Bounds | null {
+  let bounds: Bounds | null = null;
+  for (const projection of projections) {
+    for (const { px, py } of finitePairs(projection)) {
+      if (!bounds) bounds = { minX: px, maxX: px, minY: py, maxY: py };
+      else {
+        bounds.minX = Math.min(bounds.minX, px);
+        bounds.maxX = Math.max(bounds.maxX, px);
+        bounds.minY = Math.min(bounds.minY, py);
+        bounds.maxY = Math.max(bounds.maxY, py);
+      }
+    }
+  }
+  return bounds;
+}
+
+/**
+ * Canvas positions (in a size x size box with `pad` margin) of the finite points, y up as in a
+ * plot, fitting `bounds` (default: the points' own range) with one scale for both axes.
+ */
+export function scatterPoints(
+  projection: Projection,
+  size: number,
+  pad: number,
+  bounds: Bounds | null = null,
+): ScatterPoint[] {
+  const finite = finitePairs(projection);
   if (!finite.length) return [];
-  const xs = finite.map((p) => p.px);
-  const ys = finite.map((p) => p.py);
-  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const { minX, maxX, minY, maxY } = bounds ?? (projectionBounds([projection]) as Bounds);
   const span = Math.max(maxX - minX, maxY - minY) || 1;
   const inner = size - 2 * pad;
   const offsetX = pad + (inner - ((maxX - minX) / span) * inner) / 2;
@@ -83,6 +119,8 @@ export interface ScatterSettings {
   /** The tooltip's content for a point (text only). */
   tooltip?: (index: number) => Node[];
   onClick?: (index: number) => void;
+  /** Called with the point under the pointer, or null when it leaves the points. */
+  onHover?: (index: number | null) => void;
 }
 
 export class ScatterChart {
@@ -94,6 +132,8 @@ export class ScatterChart {
   private points: ScatterPoint[] = [];
   private style: ScatterStyle | null = null;
   private hovered: ScatterPoint | null = null;
+  /** The point pointed at in a partner chart (ringed, dashed), or null. */
+  private partner: number | null = null;
 
   constructor(
     container: HTMLElement,
@@ -113,9 +153,11 @@ export class ScatterChart {
     this.element = h("div", { class: "dv-scatter-box" }, this.canvas, this.tooltip);
     this.canvas.addEventListener("mousemove", (event) => this.onMove(event));
     this.canvas.addEventListener("mouseleave", () => {
+      const had = this.hovered !== null;
       this.hovered = null;
       this.tooltip.hidden = true;
       this.draw();
+      if (had) settings.onHover?.(null);
     });
     this.canvas.addEventListener("click", (event) => {
       const point = this.pointAt(event);
@@ -124,11 +166,21 @@ export class ScatterChart {
     container.appendChild(this.element);
   }
 
-  /** New points (a projection: one [x, y] per index; non-finite ones are left out), or none. */
-  setPoints(projection: readonly (readonly (number | string)[])[] | null): void {
-    this.points = projection ? scatterPoints(projection, this.size, this.pad) : [];
+  /**
+   * New points (a projection: one [x, y] per index; non-finite ones are left out), or none;
+   * fitted to `bounds` when given (the range of two charts that share their axes).
+   */
+  setPoints(projection: Projection | null, bounds: Bounds | null = null): void {
+    this.points = projection ? scatterPoints(projection, this.size, this.pad, bounds) : [];
     this.hovered = null;
     this.tooltip.hidden = true;
+  }
+
+  /** Ring the point `index` as pointed at in a partner chart (null: none), and redraw. */
+  setPartner(index: number | null): void {
+    if (index === this.partner) return;
+    this.partner = index;
+    this.draw();
   }
 
   /** Draw the points with `style` (kept for redraws on hover), or only clear with null. */
@@ -154,13 +206,16 @@ export class ScatterChart {
     context.globalAlpha = 1;
     for (const point of this.points) {
       const selected = point.index === style.selected;
-      if (!selected && point !== this.hovered) continue;
+      const partner = point.index === this.partner;
+      if (!selected && !partner && point !== this.hovered) continue;
       context.strokeStyle = selected ? "#1565c0" : "#212121";
       context.lineWidth = 2;
+      context.setLineDash(partner && !selected && point !== this.hovered ? [3, 2] : []);
       context.beginPath();
-      context.arc(point.x, point.y, 6, 0, Math.PI * 2);
+      context.arc(point.x, point.y, partner ? 8 : 6, 0, Math.PI * 2);
       context.stroke();
     }
+    context.setLineDash([]);
   }
 
   private pointAt(event: MouseEvent): ScatterPoint | null {
@@ -175,6 +230,7 @@ export class ScatterChart {
     if (point === this.hovered) return;
     this.hovered = point;
     this.draw();
+    this.settings.onHover?.(point ? point.index : null);
     if (!point || !this.style || !this.settings.tooltip) {
       this.tooltip.hidden = true;
       return;
