@@ -23,6 +23,7 @@ import { checkbox, h, Status, select, setOptions } from "../../ui/dom";
 import type { Zoom } from "../../ui/sprite";
 import { ensureStyles } from "../../ui/styles";
 import { TabView } from "../common";
+import { FiltersAB } from "./ab";
 
 const CSS = `
 .dv-filters-main { display: flex; gap: 16px; align-items: flex-start; }
@@ -53,6 +54,10 @@ export class FiltersView extends TabView {
   private readonly unitInfo: HTMLElement;
   /** What the bank shows now (the state's choice, for a run that has feature visualizations). */
   private showing: FiltersShow = "weights";
+  private readonly ab: FiltersAB;
+  /** A's activations (moved beside B's in A/B mode) and its place in the side column. */
+  private readonly activationsBox = h("div", {});
+  private readonly activationsHome = h("div", {});
 
   constructor(ctx: AppContext, root: HTMLElement) {
     super(ctx, root);
@@ -63,7 +68,7 @@ export class FiltersView extends TabView {
       "filters-layer",
       [],
       "",
-      (layer) => store.set({ layer, filter: null, unit: null }),
+      (layer) => store.set({ layer, filter: null, unit: null, unitB: null }),
       "Layer",
     );
     this.normSelect = select(
@@ -103,11 +108,14 @@ export class FiltersView extends TabView {
       h("h3", { text: "Selected image" }),
     );
     sprite.appendChild(this.weightsBox);
+    this.ab = new FiltersAB(ctx);
+    const scale = this.ab.scale;
     let colours: UnitColours | null = null;
     const bank = new FilterBank(this.weightsBox, ctx, {
       status: this.status,
       info,
       onDrawn: () => colours?.update(),
+      range: (state) => scale.filters(state),
     });
     colours = new UnitColours(bank, ctx);
     this.weightsBox.appendChild(colours.legend);
@@ -129,6 +137,7 @@ export class FiltersView extends TabView {
       "fit",
       (value) => {
         bank.setZoom(value as Zoom);
+        this.ab.setZoom(value as Zoom);
         this.featureVis.setZoom(value as Zoom);
       },
       "Zoom",
@@ -142,15 +151,19 @@ export class FiltersView extends TabView {
         h("label", { class: "dv-inline" }, "colour scale ", this.normSelect),
         h("label", { class: "dv-inline" }, "zoom ", zoom),
         this.unitColours.label,
+        this.ab.toggle,
       ),
+      this.ab.picker,
       this.status.element,
-      h("div", { class: "dv-filters-main" }, sprite, side),
+      h("div", { class: "dv-filters-main" }, sprite, this.ab.column, side),
+      this.ab.activations,
+      this.ab.below,
     );
     this.weightsParts = [bank, colours];
     this.panels = [
       unitPanel,
       new SelectedImage(side, ctx, { gradcam: true, thumbnailSize: 128 }),
-      new ActivationsPanel(side, ctx),
+      new ActivationsPanel(this.placeActivations(side), ctx, { range: (state) => scale.activations(state) }),
       new ProbeChips(side, ctx),
       new CorpusBrowser(root, ctx),
     ];
@@ -158,6 +171,22 @@ export class FiltersView extends TabView {
     store.subscribe((s) => (this.normSelect.value = s.norm), ["norm"]);
     store.subscribe((s) => (this.showSelect.value = s.filtersShow), ["filtersShow"]);
     store.subscribe((s) => (this.unitColours.input.checked = s.unitColours), ["unitColours"]);
+    store.subscribe(() => this.applyAB(), ["runB"]);
+  }
+
+  /** A's activations panel's box, in the side column until A/B mode moves it beside B's. */
+  private placeActivations(side: HTMLElement): HTMLElement {
+    side.append(this.activationsHome);
+    this.activationsHome.append(this.activationsBox);
+    return this.activationsBox;
+  }
+
+  /** A/B mode: B's bank beside A's (when the bank shows weights), A's activations beside B's. */
+  private applyAB(): void {
+    const on = this.store.get().runB !== null;
+    (on ? this.ab.activationsSlot : this.activationsHome).append(this.activationsBox);
+    this.root.setAttribute("data-ab", on ? "on" : "off");
+    this.ab.show(this.active && on, this.showing === "weights");
   }
 
   protected override activeChanged(active: boolean): void {
@@ -165,6 +194,7 @@ export class FiltersView extends TabView {
     this.showing = this.chosenShow();
     this.applyShow();
     for (const panel of this.panels) panel.setActive(active);
+    this.applyAB();
   }
 
   /** Feature visualizations when chosen and the run has any (an old link elsewhere shows weights). */
@@ -188,6 +218,7 @@ export class FiltersView extends TabView {
     this.root.setAttribute("data-show", this.showing);
     for (const part of this.weightsParts) part.setActive(this.active && !featureVis);
     this.featureVis.setActive(this.active && featureVis);
+    this.applyAB();
   }
 
   /** The layer menu: the run's logged layers, the selected one chosen. */

@@ -21,6 +21,7 @@ import { UnitPanel } from "../../panels/unit_panel";
 import { h, Status, select, setOptions } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
 import { TabView } from "../common";
+import { type AlignedRow, alignByMatching, BLANK_CELL, BLANK_HEADING, selectivityCell, UnitsAB } from "./ab";
 
 const CSS = `
 .dv-units-layout { display: flex; gap: 16px; align-items: flex-start; flex-wrap: wrap; }
@@ -82,7 +83,8 @@ interface Loaded {
   layer: string;
   answer: UnitsResponse;
   names: readonly string[];
-  order: number[];
+  /** The matrix's rows: positions in A's and (in A/B mode) B's units. */
+  rows: AlignedRow[];
 }
 
 export class UnitsView extends TabView {
@@ -98,6 +100,7 @@ export class UnitsView extends TabView {
   private readonly historyLoads = new Latest();
   private data: Loaded | null = null;
   private history: { key: string; answer: UnitsHistoryResponse } | null = null;
+  private readonly ab: UnitsAB;
 
   constructor(ctx: AppContext, root: HTMLElement) {
     super(ctx, root);
@@ -107,7 +110,7 @@ export class UnitsView extends TabView {
       "units-layer",
       [],
       "",
-      (layer) => store.set({ layer, filter: null, unit: null }),
+      (layer) => store.set({ layer, filter: null, unit: null, unitB: null }),
       "Layer",
     );
     this.sortSelect = select(
@@ -131,6 +134,7 @@ export class UnitsView extends TabView {
       columnAttribute: "data-class",
       onClick: (cell) => this.pick(cell),
     });
+    this.ab = new UnitsAB(ctx, (row) => this.pick({ row, column: 0 }, "B"));
     const side = h("div", { class: "dv-units-side" });
     this.panel = new UnitPanel(side, ctx, { hint: "Click a unit's row in the matrix to see what it responds to." });
     side.append(h("h3", { text: "The layer" }));
@@ -175,14 +179,16 @@ export class UnitsView extends TabView {
         { class: "dv-toolbar" },
         h("label", { class: "dv-inline" }, "layer ", this.layerSelect),
         h("label", { class: "dv-inline" }, "sort by ", this.sortSelect),
+        this.ab.toggle,
       ),
+      this.ab.picker,
       this.status.element,
       caveats,
-      h("div", { class: "dv-units-layout" }, matrixBox, side),
+      h("div", { class: "dv-units-layout" }, matrixBox, this.ab.column, side),
     );
-    this.watchFrame(["runs", "run", "step", "loaded", "layer"], () => this.load());
+    this.watchFrame(["runs", "run", "step", "loaded", "layer", "runB", "stepB"], () => this.load());
     this.watch(["unitsSort"], () => this.renderMatrix());
-    this.watch(["unit"], () => this.markSelected());
+    this.watch(["unit", "unitB"], () => this.markSelected());
     store.subscribe((s) => (this.sortSelect.value = s.unitsSort), ["unitsSort"]);
     window.addEventListener("resize", () => this.active && this.renderHistory());
     ctx.prefetcher.register((step) => {
@@ -203,12 +209,21 @@ export class UnitsView extends TabView {
     void this.load();
   }
 
-  /** Open the unit of the clicked row (rows are positions in the sorted order). */
-  private pick(cell: Cell): void {
+  /**
+   * Open the unit of the clicked row (rows are positions in the sorted order); in A/B mode a row
+   * is a matched pair, so the click selects A's unit and B's unit of the row.
+   */
+  private pick(cell: Cell, side: "A" | "B" = "A"): void {
     const data = this.data;
-    const index = data?.order[cell.row];
-    const unit = index === undefined ? undefined : data?.answer.units[index]?.unit;
-    if (unit !== undefined) this.store.set({ unit });
+    const row = data?.rows[cell.row];
+    if (!data || !row) return;
+    const unit = row.a === null ? null : (data.answer.units[row.a]?.unit ?? null);
+    const b = this.ab.data && row.b !== null ? (this.ab.data.answer.units[row.b]?.unit ?? null) : null;
+    if (this.ab.data) {
+      if (unit === null && b === null) return;
+      if (side === "A" && unit === null) return;
+      this.store.set({ unit, unitB: b });
+    } else if (unit !== null) this.store.set({ unit });
   }
 
   private async load(): Promise<void> {
@@ -226,10 +241,13 @@ export class UnitsView extends TabView {
       this.data = null;
       this.status.set(kind, text);
       this.matrix.clear();
+      this.ab.matrix.clear();
       this.histogram.clear();
       this.historyChart.draw(null);
       this.historyNote.hidden = true;
     };
+    const abLoad = this.ab.load(state);
+    this.ab.column.hidden = state.runB === null;
     const gate = checkpointGate(state, "units", "unit summary");
     if (!gate.ok) return empty(gate.text, gate.state);
     const layer = unitsLayer(gate.run, state.layer);
@@ -252,7 +270,9 @@ export class UnitsView extends TabView {
       ]);
       if (!current()) return;
       const names = corpus?.class_names?.length ? corpus.class_names : gate.run.class_names;
-      this.data = { run: gate.run.run, layer: layer.name, answer, names, order: [] };
+      await abLoad;
+      if (!current()) return;
+      this.data = { run: gate.run.run, layer: layer.name, answer, names, rows: [] };
     } catch (error) {
       if (current()) empty(`Could not load the units of ${layer.name}: ${errorText(error)}`, "error");
       return;
@@ -266,16 +286,53 @@ export class UnitsView extends TabView {
     const data = this.data;
     if (!data) return;
     const { answer, names } = data;
-    data.order = sortUnits(answer.units, this.store.get().unitsSort);
+    const order = sortUnits(answer.units, this.store.get().unitsSort);
+    const b = this.ab.data;
+    data.rows = b
+      ? b.match
+        ? alignByMatching(order, answer.units, b.answer.units, b.match)
+        : order.map((a, i) => ({ a, b: i < b.answer.units.length ? i : null, similarity: null }))
+      : order.map((a) => ({ a, b: null, similarity: null }));
     const classes = answer.class_means[0]?.length ?? names.length;
+    const columns = Array.from({ length: classes }, (_, c) => ({
+      label: className(names, c),
+      title: `class ${className(names, c)}`,
+    }));
+    // A/B mode: a last column of selectivity, on one 0..1 scale for both sides.
+    const selectivityColumn = { label: "sel.", title: "selectivity: one 0–1 scale for A and B" };
     this.matrix.draw({
-      rows: data.order.map((index) => unitHeading(answer, index, names)),
-      columns: Array.from({ length: classes }, (_, c) => ({
-        label: className(names, c),
-        title: `class ${className(names, c)}`,
-      })),
-      cell: (row, column) => unitCell(answer, data.order[row], column, names),
+      rows: data.rows.map((row) => (row.a === null ? BLANK_HEADING : unitHeading(answer, row.a, names))),
+      columns: b ? [...columns, selectivityColumn] : columns,
+      cell: (r, column) => {
+        const a = data.rows[r].a;
+        if (a === null) return BLANK_CELL;
+        return column === classes ? selectivityCell(answer, a, "A") : unitCell(answer, a, column, names);
+      },
     });
+    if (b) {
+      const namesB = names;
+      this.ab.matrix.draw({
+        rows: data.rows.map((row) => {
+          if (row.b === null) return BLANK_HEADING;
+          const heading = unitHeading(b.answer, row.b, namesB);
+          const match =
+            row.similarity === null
+              ? row.a === null
+                ? " · only in B"
+                : ""
+              : ` · match ${formatNumber(row.similarity, 2)}`;
+          return { ...heading, label: `${heading.label}${match}` };
+        }),
+        columns: [...columns, selectivityColumn],
+        cell: (r, column) => {
+          const position = data.rows[r].b;
+          if (position === null) return BLANK_CELL;
+          return column === classes
+            ? selectivityCell(b.answer, position, "B")
+            : unitCell(b.answer, position, column, namesB);
+        },
+      });
+    } else this.ab.matrix.clear();
     this.markSelected();
     const dead = answer.units.filter((unit) => unit.dead).length;
     this.status.set(
@@ -286,16 +343,26 @@ export class UnitsView extends TabView {
 
   private markSelected(): void {
     const data = this.data;
-    const unit = this.store.get().unit;
-    const row = data && unit !== null ? data.order.findIndex((index) => data.answer.units[index]?.unit === unit) : -1;
-    const classes = data?.answer.class_means[0]?.length ?? 0;
-    this.matrix.mark(
-      "dv-cell-selected",
-      row < 0 ? [] : Array.from({ length: classes }, (_, column) => ({ row, column })),
-    );
-    for (const heading of Array.from(this.matrix.element.querySelectorAll(".dv-matrix-row"))) {
-      heading.classList.toggle("dv-cell-selected", unit !== null && heading.getAttribute("data-unit") === String(unit));
-    }
+    const { unit, unitB } = this.store.get();
+    const b = this.ab.data;
+    const columns = (data?.answer.class_means[0]?.length ?? 0) + (b ? 1 : 0);
+    const mark = (matrix: HeatMap, selected: number | null, units: UnitsResponse | undefined, side: "a" | "b") => {
+      const row =
+        data && units && selected !== null
+          ? data.rows.findIndex(
+              (entry) => entry[side] !== null && units.units[entry[side] as number]?.unit === selected,
+            )
+          : -1;
+      matrix.mark("dv-cell-selected", row < 0 ? [] : Array.from({ length: columns }, (_, column) => ({ row, column })));
+      for (const heading of Array.from(matrix.element.querySelectorAll(".dv-matrix-row"))) {
+        heading.classList.toggle(
+          "dv-cell-selected",
+          selected !== null && heading.getAttribute("data-unit") === String(selected),
+        );
+      }
+    };
+    mark(this.matrix, unit, data?.answer, "a");
+    mark(this.ab.matrix, unitB, b?.answer, "b");
   }
 
   private renderHistogram(): void {
