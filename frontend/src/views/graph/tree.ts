@@ -133,43 +133,43 @@ export const MIN_FOLD = 2;
  */
 export function foldRuns(tree: GroupTree, graph: GraphResponse, minRun = MIN_FOLD): GroupTree {
   const signatures = new Signatures(graph);
+  /** Where the run of siblings identical to `children[start]` ends (exclusive). */
+  const runEnd = (children: readonly (GroupTree | NodeEntry)[], start: number): number => {
+    const first = children[start];
+    if (first.kind !== "group") return start + 1;
+    const signature = signatures.of(first);
+    let end = start + 1;
+    for (; end < children.length; end += 1) {
+      const next = children[end];
+      if (next.kind !== "group" || next.type !== first.type) break;
+      if (next.name === (children[end - 1] as GroupTree).name) break; // one module called again, not a sibling
+      if (signatures.of(next) !== signature) break;
+    }
+    return end;
+  };
   const foldGroup = (group: GroupTree): GroupTree => {
-    const children = group.children.map((child) => (child.kind === "group" ? foldGroup(child) : child));
     const out: (GroupTree | NodeEntry)[] = [];
-    let i = 0;
-    while (i < children.length) {
-      const first = children[i];
-      let end = i + 1;
-      if (first.kind === "group") {
-        const signature = signatures.of(group.children[i] as GroupTree);
-        while (end < children.length) {
-          const next = children[end];
-          const original = group.children[end];
-          if (next.kind !== "group" || original.kind !== "group") break;
-          if (next.name === (children[end - 1] as GroupTree).name) break; // one module called twice
-          if (next.type !== first.type || signatures.of(original) !== signature) break;
-          end += 1;
-        }
-      }
-      if (first.kind === "group" && end - i >= minRun) {
-        const members = children.slice(i, end) as GroupTree[];
-        out.push(makeFold(members, first.depth));
-      } else out.push(...children.slice(i, end));
-      i = end;
+    for (let start = 0; start < group.children.length; ) {
+      const end = runEnd(group.children, start);
+      const run = group.children.slice(start, end).map((child) => (child.kind === "group" ? foldGroup(child) : child));
+      if (run.length >= minRun) out.push(makeFold(run as GroupTree[]));
+      else out.push(...run);
+      start = end;
     }
     return { ...group, children: out };
   };
   return foldGroup(tree);
 }
 
-function makeFold(members: GroupTree[], depth: number): GroupTree {
+/** A fold of `members`, at their depth, named by its first and last member. */
+function makeFold(members: GroupTree[]): GroupTree {
   const first = members[0].name;
   const last = members[members.length - 1].name;
   return {
     kind: "group",
     name: `${first}…${last}`,
     type: members[0].type,
-    depth,
+    depth: members[0].depth,
     children: members,
     fold: { label: foldLabel(members.map((member) => member.name)), count: members.length },
   };

@@ -20,6 +20,7 @@ import {
   buildTree,
   containsModule,
   countNodes,
+  type Fold,
   foldRuns,
   type GroupTree,
   graphFromListing,
@@ -225,10 +226,10 @@ export class GraphView extends Part {
       );
     };
 
-    const foldHead = (fold: GroupTree, collapsed: boolean): HTMLElement => {
-      const count = loggedIn(fold, logged);
-      const members = fold.children.map((member) => (member.kind === "group" ? member.name : member.node.id));
-      const what = `${fold.fold?.count} structurally identical ${fold.type} modules (same children, types and shapes)`;
+    const foldHead = (group: GroupTree, fold: Fold, collapsed: boolean): HTMLElement => {
+      const count = loggedIn(group, logged);
+      const members = group.children.map((member) => (member.kind === "group" ? member.name : member.node.id));
+      const what = `${fold.count} structurally identical ${group.type} modules (same children, types and shapes)`;
       return h(
         "button",
         {
@@ -238,20 +239,17 @@ export class GraphView extends Part {
           attrs: {
             type: "button",
             "aria-expanded": collapsed ? "false" : "true",
-            "data-fold": fold.name,
-            "data-count": String(fold.fold?.count ?? 0),
+            "data-fold": group.name,
+            "data-count": fold.count,
           },
         },
         h("span", { text: collapsed ? "▸" : "▾", attrs: { "aria-hidden": "true" } }),
         h(
           "span",
-          { class: "dv-graph-name", text: `${fold.fold?.label} ` },
-          h("span", {
-            class: "dv-graph-count",
-            text: `×${fold.fold?.count}`,
-          }),
+          { class: "dv-graph-name", text: `${fold.label} ` },
+          h("span", { class: "dv-graph-count", text: `×${fold.count}` }),
         ),
-        h("span", { class: "dv-graph-type", text: `${fold.type}${count ? ` · ${count} logged` : ""}` }),
+        h("span", { class: "dv-graph-type", text: `${group.type}${count ? ` · ${count} logged` : ""}` }),
       );
     };
 
@@ -266,12 +264,12 @@ export class GraphView extends Part {
         }
         const collapsed = hiddenUnder !== null || this.isCollapsed(child, total);
         this.groupModules.set(child.name, modulesIn(child));
-        const head = child.fold ? foldHead(child, collapsed) : groupHead(child, collapsed);
+        const head = child.fold ? foldHead(child, child.fold, collapsed) : groupHead(child, collapsed);
         head.addEventListener("click", () => {
-          this.collapsed.set(groupKey(child), !collapsed);
+          const key = groupKey(child);
+          this.collapsed.set(key, !collapsed);
           this.render(run);
           // The list was made anew: keep the keyboard on the head that was pressed.
-          const key = groupKey(child);
           this.heads()
             .find((made) => headKey(made) === key)
             ?.focus();
@@ -298,7 +296,7 @@ export class GraphView extends Part {
     requestAnimationFrame(() => this.drawEdges());
   }
 
-  /** Badges: a layer's worst finding on its node; a folded group's, the worst inside it. */
+  /** Badges: a layer's worst finding on its node; a folded group's or fold's, the worst inside it. */
   private markFindings(): void {
     const state = this.store.get();
     const findings = state.findings?.run === state.run ? state.findings.findings : [];
