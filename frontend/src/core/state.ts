@@ -127,6 +127,8 @@ export const STATE_FIELDS = {
       content: "ccontent",
     }),
   ),
+  /** Direct Compare: further runs whose rows follow the selected run's, comma-separated (null: none). */
+  compareRuns: field<string | null>(null, text("cruns")),
   /** Filters: the filter bank's content, weights or feature visualizations (for layers with them). */
   filtersShow: field<FiltersShow>("weights", oneOf("show", FILTERS_SHOW)),
 
