@@ -28,7 +28,7 @@ $(VENV)/.installed: setup.py
 	else \
 	    $(PIP) install --quiet "$(TORCH_CPU)"; \
 	fi
-	$(PIP) install --quiet -e ".[demo,test,lint]"
+	$(PIP) install --quiet -e ".[demo,test,lint,lightning]"
 	touch $@
 
 test: install lint browser frontend-test

@@ -108,6 +108,8 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6", "tensorboardX>=2.6", "playwright>=1.40"],
         # Pinned so that `make lint` gives the same verdict on every machine.
         "lint": ["ruff==0.17.6", "mypy==2.4.1"],
+        # tensorboard_deepviz.lightning.DeepVizCallback; the range leaves a preinstalled torch 2.x alone.
+        "lightning": ["pytorch-lightning>=2.0,<3"],
     },
     classifiers=[
         "Framework :: TensorBoard",

@@ -17,7 +17,11 @@ ALLOWED = {
     "writer": {"contract", "analysis", "writer", "summary"},
     "server": {"contract", "analysis", "server"},
     "summary": {"contract", "analysis"},
+    # The PyTorch Lightning callback (tensorboard_deepviz/lightning.py) belongs to the writer.
+    "lightning": {"contract", "analysis", "writer", "summary"},
 }
+# The layers that may import torch.
+TORCH_LAYERS = ("writer", "lightning")
 HEAVY = ("torch", "sklearn", "scipy")
 
 
@@ -77,5 +81,7 @@ def test_each_module_imports_only_the_layers_below_it(path):
     imports = _package_imports(path)
     inside = {name.removeprefix("pkg:") for name in imports if name.startswith("pkg:")}
     assert inside <= ALLOWED[layer], f"{layer} may import {sorted(ALLOWED[layer])}, imports {sorted(inside)}"
-    if layer != "writer":
+    if layer not in TORCH_LAYERS:
         assert "torch" not in imports, f"only the writer imports torch; {path.name} does"
+    if layer != "lightning":  # an optional extra: only its own module may need it
+        assert not {"pytorch_lightning", "lightning"} & imports, f"{path.name} imports Lightning"
