@@ -211,9 +211,10 @@ export class LayerSimilarity extends Part {
   private pick(cell: Cell): void {
     const answer = this.data?.answer;
     const layer = answer?.layers_a[cell.row];
-    if (!answer || layer === undefined) return;
-    this.clicked = cell;
     const state = this.store.get();
+    // Only a layer A's run lists (the answer is of the selection, so it should; a late answer may not be).
+    if (!answer || layer === undefined || !MAIN.run(state)?.layers.some((entry) => entry.name === layer)) return;
+    this.clicked = cell;
     if (layer !== state.layer) this.store.set({ layer, filter: null, unit: null, unitB: null });
     this.markSelected();
     this.readout.textContent = this.clickedText();
