@@ -17,6 +17,7 @@ import { className } from "../../lib/search";
 import { checkbox, h, replaceChildren, Status, setOptions } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
 import { thumbnailsFor } from "../../ui/thumbnails";
+import { ABCells } from "./ab_cells";
 
 const CSS = `
 .dv-ab-picker { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
@@ -159,6 +160,8 @@ export class ConfusionAB {
   readonly below: HTMLElement;
   private readonly status = new Status("confusion-ab-status");
   private readonly matrixB: HeatMap;
+  /** Hover read-outs, pinning from B's cells, B's images of the pinned cell, the selected image's predictions. */
+  private readonly cells: ABCells;
   private readonly titleB: HTMLElement;
   private readonly diff: HeatMap;
   private readonly accuracy: HTMLElement;
@@ -175,6 +178,7 @@ export class ConfusionAB {
     ensureStyles("confusion-ab", CSS);
     const picker = new BPicker(ctx, { kind: "confusion", toggleTestid: "confusion-ab-toggle" });
     this.toggle = picker.toggle;
+    this.cells = new ABCells(ctx);
     this.titleB = h("div", { class: "dv-small dv-muted" });
     const matrixBox = h("div", { testid: "confusion-b" }, this.titleB);
     this.matrixB = new HeatMap(matrixBox, {
@@ -183,8 +187,10 @@ export class ConfusionAB {
       ariaLabel: "Confusion matrix of B",
       rowAttribute: "data-true",
       columnAttribute: "data-pred",
+      onHover: (cell) => this.cells.hover(cell),
+      onClick: (cell) => this.cells.click(cell),
     });
-    this.side = h("div", {}, picker.element, matrixBox);
+    this.side = h("div", {}, picker.element, matrixBox, this.cells.readout, this.cells.examples);
     this.accuracy = h("div", { testid: "confusion-ab-accuracy", class: "dv-accuracy" });
     const diffBox = h(
       "div",
@@ -198,13 +204,17 @@ export class ConfusionAB {
       ariaLabel: "B minus A",
       rowAttribute: "data-true",
       columnAttribute: "data-pred",
+      onHover: (cell) => this.cells.hover(cell),
+      onClick: (cell) => this.cells.click(cell),
     });
+    this.cells.attach([this.matrixB, this.diff]);
     this.flips = h("div", { testid: "confusion-flips", class: "dv-ab-flips dv-panel" });
     this.below = h(
       "div",
       { testid: "confusion-ab" },
       this.status.element,
       this.accuracy,
+      this.cells.image,
       h("div", { class: "dv-ab-below" }, diffBox, this.flips),
     );
     ctx.store.subscribe((s) => this.showSide(s), ["runB"]);
@@ -238,6 +248,7 @@ export class ConfusionAB {
       this.accuracy.textContent = "";
       this.titleB.textContent = "";
       replaceChildren(this.flips);
+      this.cells.render(null, false, []);
       if (had) this.changed();
     };
     if (state.runB === null) return off("");
@@ -321,6 +332,7 @@ export class ConfusionAB {
     }
     this.accuracy.textContent = text;
     this.renderFlips(data);
+    this.cells.render(data, share, names);
   }
 
   private renderFlips(data: ConfusionDiffResponse): void {
