@@ -59,8 +59,10 @@ def write_folded_run(logdir: str) -> None:
 
     torch.manual_seed(0)
     model = StageNet()
+    dead = model.get_submodule(DEAD_LAYER)
+    assert isinstance(dead, nn.Conv2d) and dead.bias is not None
     with torch.no_grad():
-        model.get_submodule(DEAD_LAYER).bias.fill_(-100.0)
+        dead.bias.fill_(-100.0)
     images, labels = make_images(32, num_classes=len(CLASS_NAMES))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     writer = SummaryWriter(os.path.join(logdir, RUN))
