@@ -220,6 +220,18 @@ def test_importing_the_callback_without_lightning_says_how_to_install_it():
     assert "pip install tensorboard-deepviz[lightning]" in result.stdout
 
 
+def test_the_example_trains_and_logs_into_its_run(tmp_path):
+    from demo.lightning_example import main
+
+    log_dir = main(["--logdir", str(tmp_path), "--epochs", "1", "--checkpoint-every", "100"])
+    run = os.path.relpath(log_dir, tmp_path)
+    with open_logs(str(tmp_path), "python") as reader:
+        assert reader.runs() == [run]
+        steps = reader.record_steps(run, CHECKPOINT_TAG)
+        assert steps[0] == 0 and len(steps) == 2  # the untrained network and the end of the one epoch
+        assert sorted(reader.statistics(run, "net.conv1")) == list(range(1, steps[-1] + 1))
+
+
 # ---------------------------------------------------------------------------- DDP
 
 DDP_STEPS = 4
