@@ -15,6 +15,7 @@ raw, and the worker computes the statistics from the rows every rank sent.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 from typing import Optional
 
@@ -62,6 +63,13 @@ def layer_statistic(features: torch.Tensor) -> torch.Tensor:
         rows, cols = torch.triu_indices(n, n, device=x.device)
         values = (x @ x.T)[rows, cols]
     return (values / values.abs().amax().clamp_min(torch.finfo(torch.float32).tiny)).to(torch.float16)
+
+
+def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """A context without autocast on ``device`` (where torch has autocast for it)."""
+    if device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 class SimilarityCollector(Collector[SimilaritySnapshot]):
@@ -121,6 +129,12 @@ class SimilarityCollector(Collector[SimilaritySnapshot]):
         self._spans[tap.module] = (min(first, lo), max(end, hi), filled + hi - lo)
 
     def finish(self) -> SimilaritySnapshot:
+        device = self._sample.device if self._sample is not None else torch.device("cpu")
+        # In float32 whatever autocast the training loop runs under (autocast would also refuse the float16 cat).
+        with _no_autocast(device):
+            return self._finish()
+
+    def _finish(self) -> SimilaritySnapshot:
         snapshot = SimilaritySnapshot(images=list(self._images))
         statistics = []
         for layer in self._layers:
