@@ -15,7 +15,7 @@ import { Part } from "../core/part";
 import type { State } from "../core/state";
 import { formatNumber } from "../lib/format";
 import { filterTileOrigin } from "../lib/layout";
-import { h, replaceChildren, Status } from "../ui/dom";
+import { h, replaceChildren, Status, testids } from "../ui/dom";
 import { ensureStyles } from "../ui/styles";
 import type { SharedScale } from "./ab_scale";
 
@@ -88,6 +88,8 @@ export class MatchedUnits extends Part {
   private readonly status: Status;
   private readonly list: HTMLElement;
   private readonly loads = new Latest();
+  /** Test ids with the panel's suffix (every view is in the page at once). */
+  private readonly id: (name: string) => string;
   private shown: { key: string; match: FilterMatchResponse; banks: [Bank | null, Bank | null] } | null = null;
 
   constructor(
@@ -97,12 +99,12 @@ export class MatchedUnits extends Part {
   ) {
     super(ctx.store);
     ensureStyles("matched-units", CSS);
-    const suffix = settings.testidSuffix ?? "";
-    this.status = new Status(`matched-status${suffix}`);
+    this.id = testids(settings.testidSuffix);
+    this.status = new Status(this.id("matched-status"));
     this.list = h("div", { class: "dv-matched" });
     this.element = h(
       "div",
-      { testid: `matched-units${suffix}`, class: "dv-panel" },
+      { testid: this.id("matched-units"), class: "dv-panel" },
       h("h3", { text: "Matched units" }),
       h("div", {
         class: "dv-small dv-muted",
@@ -190,7 +192,7 @@ export class MatchedUnits extends Part {
       h(
         "div",
         {
-          testid: "match-pair",
+          testid: this.id("match-pair"),
           class: "dv-match-row",
           title: `A's unit ${pair.a} and B's unit ${pair.b}: similarity ${formatNumber(pair.similarity, 3)}. Click to select both.`,
           attrs: {
@@ -233,7 +235,7 @@ export class MatchedUnits extends Part {
                 h(
                   "button",
                   {
-                    testid: "match-leftover",
+                    testid: this.id("match-leftover"),
                     class: "dv-link",
                     title: `${side === 0 ? "A" : "B"}'s unit ${unit}: no unit of ${side === 0 ? "B" : "A"} responds like it. Click to select it.`,
                     attrs: { type: "button", "data-unit": unit },
@@ -252,8 +254,8 @@ export class MatchedUnits extends Part {
       this.list,
       rows.length ? null : h("div", { class: "dv-muted", text: "No unit of A responds like a unit of B." }),
       ...rows,
-      leftovers("matched-only-b", "units only B learned", 1, match.unmatched_b),
-      leftovers("matched-only-a", "units only A had", 0, match.unmatched_a),
+      leftovers(this.id("matched-only-b"), "units only B learned", 1, match.unmatched_b),
+      leftovers(this.id("matched-only-a"), "units only A had", 0, match.unmatched_a),
     );
     this.markSelected();
   }

@@ -32,7 +32,7 @@ function answer(url: string): unknown {
       width: 50,
       height: 50,
       norm: "layer",
-      layer_range: range ? range.split(",").map(Number) : b ? [0, 6] : [-1, 4],
+      layer_range: (range ? range.split(",").map(Number) : b ? [0, 6] : [-1, 4]) as [number, number],
       background: [64, 64, 64],
     } satisfies Partial<ActivationLayout>;
   }

@@ -102,6 +102,12 @@ describe("UnitsView: A/B mode", () => {
     expect(a1?.dataset.selectivity).toBe(b1?.dataset.selectivity);
     expect(a1?.style.background).toBe(b1?.style.background);
     expect(byTestId(root, "units-status-b").textContent).toContain("3 units matched to A's, 5 only in B");
+    // the matched units panel lists the same pairs, most similar first
+    expect(allByTestId(root, "match-pair-units").map((row) => [row.dataset.a, row.dataset.b])).toEqual([
+      ["0", "3"],
+      ["1", "4"],
+      ["2", "5"],
+    ]);
   });
 
   it("a click on a row selects A's unit and the B unit matched to it", async () => {

@@ -17,6 +17,7 @@ import { checkpointGate, Latest } from "../../core/guards";
 import { formatNumber } from "../../lib/format";
 import { className } from "../../lib/search";
 import { sortUnits, type UnitsSort } from "../../lib/units";
+import { MatchedUnits } from "../../panels/matched_units";
 import { UnitPanel } from "../../panels/unit_panel";
 import { h, Status, select, setOptions } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
@@ -101,6 +102,7 @@ export class UnitsView extends TabView {
   private data: Loaded | null = null;
   private history: { key: string; answer: UnitsHistoryResponse } | null = null;
   private readonly ab: UnitsAB;
+  private readonly matched: MatchedUnits;
 
   constructor(ctx: AppContext, root: HTMLElement) {
     super(ctx, root);
@@ -136,6 +138,8 @@ export class UnitsView extends TabView {
     });
     this.ab = new UnitsAB(ctx, (row) => this.pick({ row, column: 0 }, "B"));
     const side = h("div", { class: "dv-units-side" });
+    // A/B mode: the matched units first (a pair selects A's unit and B's), then A's unit panel.
+    this.matched = new MatchedUnits(side, ctx, { testidSuffix: "-units" });
     this.panel = new UnitPanel(side, ctx, { hint: "Click a unit's row in the matrix to see what it responds to." });
     side.append(h("h3", { text: "The layer" }));
     this.histogram = new BarChart(side, { testid: "units-histogram" });
@@ -203,6 +207,7 @@ export class UnitsView extends TabView {
   protected override activeChanged(active: boolean): void {
     super.activeChanged(active);
     this.panel.setActive(active);
+    this.matched.setActive(active);
   }
 
   protected refresh(): void {
