@@ -107,6 +107,7 @@ bench: install browser
 	$(PY) -m benchmarks.logging_cost --model resnet18 --repeats 3 --skip-log-step
 	$(PY) -m benchmarks.serving
 	$(PY) -m benchmarks.serving --statistics-per-checkpoint 34 --routes index,dynamics,findings,units_history
+	$(PY) -m benchmarks.deep_models
 	$(PY) -m benchmarks.memory
 	$(PY) -m benchmarks.feature_vis
 	$(PY) -m benchmarks.browser

@@ -131,7 +131,10 @@ export class ActivationsPanel extends Part {
     const step = this.side.step(state);
     if (image === null) return empty("Select a probe image to see its activations at this layer.");
     if (!layer) return empty("No layer selected.");
-    if (!layer.has_activations) return empty(`Layer ${layer.name} has no logged activations.`);
+    if (!layer.has_activations)
+      return empty(
+        `Activations not logged for layer ${layer.name}: add it to activation_layers (DeepViz(..., activation_layers=[...])) to log them.`,
+      );
     if (!probes.has(image)) {
       const list = [...probes]
         .slice(0, 20)

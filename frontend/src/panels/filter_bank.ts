@@ -200,7 +200,13 @@ export class FilterBank extends Part {
     const describe = (layout: FilterLayout | null) => {
       const shape = layer.parameter_shapes.weight ?? [];
       const count = layout ? `${layout.filters} filters` : shape.length ? `${shape[0]} filters` : "filters";
-      return `${layer.name} · ${layer.kind || "layer"} · ${count}${shape.length ? ` of ${shape.slice(1).join("×")}` : ""} · step ${step} · ${scaleText}`;
+      // A deep model's log keeps the first filters of its deeper layers (the writer's byte budget).
+      const total = shape[0] ?? 0;
+      const kept =
+        layout && total > layout.filters
+          ? ` · filters 0–${layout.filters - 1} of ${total} kept (a larger checkpoint_bytes logs more)`
+          : "";
+      return `${layer.name} · ${layer.kind || "layer"} · ${count}${shape.length ? ` of ${shape.slice(1).join("×")}` : ""}${kept} · step ${step} · ${scaleText}`;
     };
     // Not while playing: one request less per frame; pointing meanwhile uses the last layout of
     // the same layer and scale (the tiles do not move between checkpoints).

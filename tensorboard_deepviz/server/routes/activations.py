@@ -44,6 +44,23 @@ def answer_activations_layout(
     return layout
 
 
+def locate_activations(run: RunAccess, layer: str, step: Optional[int]) -> RecordRef:
+    """The layer's activations record; for a logged layer without one, ``NotFound`` saying how to log it.
+
+    A deep model's log keeps activations for one layer per stage (the writer's byte budget);
+    the other layers have weights and statistics only.
+    """
+    logged = run.layers_with(metadata.KIND_ACTIVATIONS)
+    if layer not in logged and (
+        layer in run.layers_with(metadata.KIND_WEIGHTS) or layer in run.layers_with(metadata.KIND_STATISTICS)
+    ):
+        raise NotFound(
+            f"run {run.run!r} has no activations for layer {layer!r}; layers: {', '.join(sorted(logged)) or 'none'}. "
+            f"Activations were not logged for this layer: add it to DeepViz(activation_layers=[...]) to log them"
+        )
+    return run.locate(metadata.KIND_ACTIVATIONS, layer, step)
+
+
 def _query(request: RouteRequest) -> tuple[RunAccess, RecordRef, int, str, Optional[ValueRange]]:
     run = request.run()
     layer = request.layer()
@@ -52,7 +69,7 @@ def _query(request: RouteRequest) -> tuple[RunAccess, RecordRef, int, str, Optio
     value_range = params.optional_range(request.args, "range")
     if value_range is not None and norm != "layer":
         raise RequestError("parameter 'range' needs norm=layer (one scale for the whole layer)")
-    return run, run.locate(metadata.KIND_ACTIVATIONS, layer, request.step()), image, norm, value_range
+    return run, locate_activations(run, layer, request.step()), image, norm, value_range
 
 
 def _identity(image: int, norm: str, value_range: Optional[ValueRange]) -> tuple:

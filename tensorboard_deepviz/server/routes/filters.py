@@ -27,6 +27,14 @@ def weights_record(run: RunAccess, at: RecordRef) -> records.Record:
     return record
 
 
+def kept_filters_text(layer: str, kept: int, total: int) -> str:
+    """What a weights record holds of a layer whose filters were not all logged (the writer's byte budget)."""
+    return (
+        f"filters 0-{kept - 1} of {total} of layer {layer!r} were logged (the logger keeps the first filters "
+        f"of a deep model's layers; a larger DeepViz checkpoint_bytes or max_weight_values logs more)"
+    )
+
+
 def weights_range(run: RunAccess, info: TagInfo) -> ValueRange:
     """Range of a layer's finite weights over every checkpoint, from the record headers alone."""
     low, high = math.inf, -math.inf
@@ -88,9 +96,18 @@ def answer_filters_layout(
     filters: Optional[str] = None,
     value_range: Optional[ValueRange] = None,
 ) -> dict[str, Any]:
-    """The layout of ``answer_filters``' sprite, with ``filter_indices`` (the filters drawn) and ``value_range``."""
+    """The layout of ``answer_filters``' sprite, with ``filter_indices`` (the filters drawn), ``value_range``,
+    ``total_filters`` (the layer's, of which the record may keep only the first) and ``kept_filters``."""
     _, layout, selected, used_range = _sprite(run, at, norm, filters, value_range)
-    layout.update(filter_indices=selected, value_range=list(used_range) if used_range else None)
+    record = weights_record(run, at)
+    kept = len(record.arrays["weights"])
+    total = int(record.fields.get("total_filters", kept))
+    layout.update(
+        filter_indices=selected,
+        value_range=list(used_range) if used_range else None,
+        total_filters=total,
+        kept_filters=kept,
+    )
     return layout
 
 
@@ -105,7 +122,13 @@ def answer_filter_values(run: RunAccess, at: RecordRef, index: int) -> dict[str,
     record = weights_record(run, at)
     weights = record.arrays["weights"]
     if index >= len(weights):
-        raise NotFound(f"filter {index} outside 0..{len(weights) - 1} of layer {at.info.layer!r}")
+        total = int(record.fields.get("total_filters", len(weights)))
+        if index < total:  # the layer has it, the log does not
+            raise NotFound(
+                f"filter {index} outside 0..{len(weights) - 1} of layer {at.info.layer!r}: not logged; "
+                + kept_filters_text(at.info.layer, len(weights), total)
+            )
+        raise NotFound(f"filter {index} outside 0..{total - 1} of layer {at.info.layer!r}")
     # Arranged as the sprite draws it (a Conv1d kernel as one row, a BatchNorm scale as one value).
     values = render.as_filter_bank(weights)[index].astype(np.float32)
     finite = values[np.isfinite(values)]
