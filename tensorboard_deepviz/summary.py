@@ -454,7 +454,11 @@ def feature_vis_summary(
 
 
 def similarity_summary(
-    images: Sequence[int], layers: Sequence[str], statistics: Sequence[np.ndarray]
+    images: Sequence[int],
+    layers: Sequence[str],
+    statistics: Sequence[np.ndarray],
+    *,
+    tolerance: float = similarity.TOLERANCE,
 ) -> summary_pb2.Summary:
     """What linear CKA between any two logged layers needs, at one checkpoint (``analysis.similarity``).
 
@@ -462,14 +466,16 @@ def similarity_summary(
       images: the eval-set indices of the n sampled images (``analysis.similarity.sample_indices``).
       layers: the layers, in forward order.
       statistics: per layer, over the n images in ``images`` order, either its features ``[n, p]``
-        (a convolution's channels averaged over positions), best column-centered, or the upper
-        triangle, row by row, of its centered linear Gram ``X X^T`` (``n (n + 1) / 2`` values).
-        Any scale: each is stored scaled to a largest magnitude of 1 (CKA ignores scale).
+        (a convolution's channels averaged over positions) or the upper triangle, row by row, of
+        its centered linear Gram ``X X^T`` (``n (n + 1) / 2`` values). Any scale.
+      tolerance: the share of each Gram's squared norm its stored factor may leave out
+        (``analysis.similarity.compact``; 0 keeps every component).
 
-    Record: fields ``layers``, ``forms`` (per layer ``"features"``, ``"gram"``, or, with no
-    array, ``"nonfinite"`` for NaN or Inf values and ``"constant"`` for values all 0 once
-    centered); arrays ``images`` (int32 ``[n]``) and ``layer<i>`` (float16) for the i-th layer
-    with a features or gram form.
+    Record: fields ``layers``, ``forms`` (per layer ``"factor"``, ``"gram"``, or, with no array,
+    ``"nonfinite"`` for NaN or Inf values and ``"constant"`` for values all 0 once centered);
+    arrays ``images`` (int32 ``[n]``) and ``layer<i>`` (float16, scaled to a largest magnitude of
+    1) for the i-th layer: a factor ``F`` ``[n, r]`` whose ``F F^T`` is its centered Gram, or that
+    Gram's upper triangle.
     """
     indices = np.asarray(images, dtype=np.int64)
     n = len(indices)
@@ -480,24 +486,23 @@ def similarity_summary(
     forms: list[str] = []
     arrays: dict[str, np.ndarray] = {"images": indices.astype(np.int32)}
     for position, (layer, statistic) in enumerate(zip(layers, statistics)):
-        values = np.asarray(statistic, dtype=np.float32)
-        if values.ndim == 2 and values.shape[0] == n:
-            form = similarity.FORM_FEATURES
-        elif values.shape == (similarity.triangle_size(n),):
-            form = similarity.FORM_GRAM
-        else:
+        values = np.asarray(statistic, dtype=np.float64)
+        if not (values.ndim == 2 and values.shape[0] == n) and values.shape != (similarity.triangle_size(n),):
             raise ValueError(
                 f"the statistic of {layer!r} must be [{n}, features] or a Gram triangle of "
                 f"{similarity.triangle_size(n)} values, got shape {list(values.shape)}"
             )
-        largest = float(np.abs(values).max()) if values.size else 0.0
-        if not np.isfinite(largest):
-            form = similarity.FORM_NONFINITE
-        elif largest == 0.0:
-            form = similarity.FORM_CONSTANT
-        else:
-            arrays[similarity.array_name(position)] = (values / largest).astype(np.float16)
+        if not np.isfinite(values).all():
+            forms.append(similarity.FORM_NONFINITE)
+            continue
+        form, stored = similarity.compact(values, n, tolerance)
+        largest = float(np.abs(stored).max()) if stored.size else 0.0
+        # Constant features center to zeros; a tiny remainder is rounding of a constant.
+        if largest == 0.0 or largest <= 1e-12 * max(float(np.abs(values).max()), 1e-300):
+            forms.append(similarity.FORM_CONSTANT)
+            continue
         forms.append(form)
+        arrays[similarity.array_name(position)] = (stored / largest).astype(np.float16)
     blobs = records.encode_record({"layers": [str(layer) for layer in layers], "forms": forms}, arrays)
     return _blob_summary(metadata.KIND_SIMILARITY, blobs)
 
@@ -538,5 +543,26 @@ def loss_summary(loss: float) -> summary_pb2.Summary:
         tag=metadata.tag_for(metadata.KIND_LOSS),
         metadata=metadata.create_summary_metadata(metadata.KIND_LOSS),
         tensor=tensor_util.make_tensor_proto(np.asarray(float(loss), dtype=np.float64)),
+    )
+    return summary_pb2.Summary(value=[value])
+
+
+def input_statistics_summary(statistics: np.ndarray) -> summary_pb2.Summary:
+    """Statistics of the first logged layer's input in one training step, a float64 vector.
+
+    Its entries are ``metadata.INPUT_STATISTIC_NAMES`` (count, mean, std, min, max, norm,
+    zero_fraction, nan_count, inf_count) of the batch the layer received: how far from
+    normalized the images training sees are (findings: ``input_scale``).
+    """
+    values = np.asarray(statistics, dtype=np.float64)
+    if values.shape != (len(metadata.INPUT_STATISTIC_NAMES),):
+        raise ValueError(
+            f"input statistics must have shape {(len(metadata.INPUT_STATISTIC_NAMES),)} "
+            f"({', '.join(metadata.INPUT_STATISTIC_NAMES)}), got {values.shape}"
+        )
+    value = summary_pb2.Summary.Value(
+        tag=metadata.tag_for(metadata.KIND_INPUTS),
+        metadata=metadata.create_summary_metadata(metadata.KIND_INPUTS),
+        tensor=tensor_util.make_tensor_proto(values),
     )
     return summary_pb2.Summary(value=[value])

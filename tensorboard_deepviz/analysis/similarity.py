@@ -8,11 +8,15 @@ Network Representations Revisited", ICML 2019, eq. 3 and section 4): with ``X`` 
 
 where ``K = X X^T`` and ``L = Y Y^T`` are the centered linear Gram matrices (``H G H`` with
 ``H = I - 11^T / n`` for an uncentered Gram ``G``). It is 1 for representations equal up to an
-orthogonal transform and isotropic scaling, and lies in [0, 1]. Only the Gram matrix of each layer
-is needed, so a record stores, per layer, whichever is smaller: the centered features ``[n, p]``
-(narrow layers) or the upper triangle of the centered Gram (``n (n + 1) / 2`` values, wide ones).
-Any scale is fine (CKA does not see it): records store each layer scaled to a largest magnitude
-of 1, so float16 keeps it.
+orthogonal transform and isotropic scaling, and lies in [0, 1].
+
+Only each layer's centered Gram is needed, and any factor ``F`` ``[n, r]`` with ``F F^T = K`` gives
+it. A record stores, per layer, the smallest factor that keeps all but ``TOLERANCE`` of the Gram's
+squared Frobenius norm (its leading principal components, ``compact``), or, when that factor would
+hold more values than the Gram's upper triangle (``n (n + 1) / 2``), that triangle. Dropping a
+share ``eps`` of ``||K||_F^2`` changes a CKA value by at most about ``2 sqrt(eps)`` (0.006 for the
+default; in practice far less, and float16 rounding adds about 0.001). Any scale is fine (CKA does
+not see it): records store each layer scaled to a largest magnitude of 1, so float16 keeps it.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-#: How a record stores a layer's statistic: its centered features, or its centered Gram's upper triangle.
-FORM_FEATURES = "features"
+#: How a record stores a layer's statistic: a factor ``F`` ``[n, r]`` of its centered Gram (``F F^T``),
+#: or the centered Gram's upper triangle.
+FORM_FACTOR = "factor"
 FORM_GRAM = "gram"
 #: Layers whose statistic could not be computed (no array stored): features with NaN or Inf, or
 #: constant over the sampled images (a Gram of zeros, for which CKA is undefined).
 FORM_NONFINITE = "nonfinite"
 FORM_CONSTANT = "constant"
-FORMS = (FORM_FEATURES, FORM_GRAM, FORM_NONFINITE, FORM_CONSTANT)
+FORMS = (FORM_FACTOR, FORM_GRAM, FORM_NONFINITE, FORM_CONSTANT)
+#: The share of a layer's squared Gram norm a stored factor may leave out.
+TOLERANCE = 1e-5
 
 
 def array_name(position: int) -> str:
@@ -55,8 +62,48 @@ def triangle_size(images: int) -> int:
 
 
 def stores_features(images: int, width: int) -> bool:
-    """Whether a layer of ``width`` features over ``images`` images is stored as features (not fewer values as a Gram)."""
+    """Whether a layer's features ``[images, width]`` are no more values than its Gram's upper triangle."""
     return images * width <= triangle_size(images)
+
+
+def compact(statistic: np.ndarray, images: int, tolerance: float = TOLERANCE) -> tuple[str, np.ndarray]:
+    """The fewest values that give a layer's centered Gram up to ``tolerance``: ``(form, array)``.
+
+    Args:
+      statistic: the layer's features ``[images, p]`` (centered here) or the upper triangle of
+        its centered Gram (``triangle_size(images)`` values, row by row).
+      images: n, the number of images.
+      tolerance: the share of ``||K||_F^2`` the factor may leave out (0: exact, the Gram's rank).
+
+    Returns:
+      ``(FORM_FACTOR, F)`` with ``F`` ``[n, r]``, its columns the Gram's leading principal
+      components scaled by the square roots of their eigenvalues, r the fewest that keep
+      ``1 - tolerance`` of ``sum(eigenvalue^2)``; or ``(FORM_GRAM, triangle)`` when ``n r`` would
+      exceed the triangle. float64, finite input assumed.
+    """
+    values = np.asarray(statistic, dtype=np.float64)
+    if values.ndim == 2:
+        x = values - values.mean(axis=0, keepdims=True)
+        basis, singular, _ = np.linalg.svd(x, full_matrices=False)
+        eigenvalues = singular**2
+    else:
+        eigenvalues, basis = np.linalg.eigh(center_gram(gram_from_triangle(values, images)))
+        eigenvalues, basis = np.clip(eigenvalues[::-1], 0.0, None), basis[:, ::-1]
+    energy = np.cumsum(eigenvalues**2)
+    if energy[-1] > 0:
+        rank = int(np.searchsorted(energy, (1.0 - tolerance) * energy[-1]) + 1)
+    else:
+        rank = 1
+    rank = min(rank, len(eigenvalues))
+    if images * rank > triangle_size(images):
+        if values.ndim == 2:
+            x = values - values.mean(axis=0, keepdims=True)
+            gram = x @ x.T
+        else:
+            gram = center_gram(gram_from_triangle(values, images))
+        rows, cols = np.triu_indices(images)
+        return FORM_GRAM, gram[rows, cols]
+    return FORM_FACTOR, basis[:, :rank] * np.sqrt(eigenvalues[:rank])
 
 
 def gram_from_triangle(triangle: np.ndarray, images: int) -> np.ndarray:
@@ -112,10 +159,10 @@ def feature_cka(features_a: np.ndarray, features_b: np.ndarray) -> float:
 
 def stored_gram(form: str, values: Optional[np.ndarray], images: int) -> Optional[np.ndarray]:
     """A layer's centered Gram ``[images, images]`` from what a record stores; None for a layer without one."""
-    if form == FORM_FEATURES:
+    if form == FORM_FACTOR:
         if values is None or values.ndim != 2 or values.shape[0] != images:
             raise ValueError(
-                f"stored features must be [{images}, width], got {None if values is None else values.shape}"
+                f"a stored factor must be [{images}, rank], got {None if values is None else values.shape}"
             )
         return centered_gram(values)
     if form == FORM_GRAM:

@@ -80,6 +80,35 @@ def test_the_triangle_round_trips_and_the_smaller_form_is_chosen():
     assert similarity.stores_features(256, 128) and not similarity.stores_features(256, 129)
 
 
+def test_a_low_rank_layer_is_stored_as_a_small_exact_factor():
+    n = 64
+    x = RNG.standard_normal((n, 3)) @ RNG.standard_normal((3, 200))  # 200 features of rank 3
+    rows, cols = np.triu_indices(n)
+    for statistic in (x, similarity.centered_gram(x)[rows, cols]):  # from the features, or from the triangle
+        form, factor = similarity.compact(statistic, n)
+        assert form == "factor" and factor.shape == (n, 3)
+        np.testing.assert_allclose(factor @ factor.T, similarity.centered_gram(x), atol=1e-8)
+
+
+def test_a_full_rank_wide_layer_keeps_its_gram_triangle():
+    n = 64
+    x = RNG.standard_normal((n, 200))  # a flat spectrum: a factor would need more values than the triangle
+    form, triangle = similarity.compact(x, n)
+    assert form == "gram" and triangle.shape == (similarity.triangle_size(n),)
+    np.testing.assert_allclose(similarity.gram_from_triangle(triangle, n), similarity.centered_gram(x), atol=1e-9)
+
+
+def test_the_components_left_out_barely_move_cka():
+    n = 128
+    # A decaying spectrum, as layers of trained networks have: many small components to leave out.
+    x = RNG.standard_normal((n, 100)) * (0.7 ** np.arange(100))
+    y = np.tanh(x[:, :10]) + 0.05 * RNG.standard_normal((n, 10))
+    form, factor = similarity.compact(x, n)
+    assert form == "factor" and factor.shape[1] < 40
+    exact = similarity.feature_cka(x, y)
+    assert similarity.linear_cka(factor @ factor.T, similarity.centered_gram(y)) == pytest.approx(exact, abs=1e-3)
+
+
 def test_the_sample_is_evenly_spread_and_the_same_for_every_run_of_the_eval_set():
     sample = similarity.sample_indices(1000, 256)
     assert len(sample) == 256 and sample[0] == 0 and sample[-1] < 1000
@@ -105,7 +134,7 @@ def test_the_stored_float16_record_gives_the_cka_of_the_features(width):
     proto = summary.similarity_summary(np.arange(n) * 2, ["x", "y"], statistics)
     record = records.decode_record(list(proto.value[0].tensor.string_val))
     forms = record.fields["forms"]
-    assert forms == ["features" if width == 8 else "gram", "features"]
+    assert forms == ["factor" if width == 8 else "gram", "factor"]
     grams = [similarity.stored_gram(f, record.arrays[similarity.array_name(i)], n) for i, f in enumerate(forms)]
     matrix = similarity.cka_matrix(grams, grams)
     assert matrix[0, 1] == pytest.approx(similarity.feature_cka(x, y), abs=2e-3)
@@ -120,7 +149,7 @@ def test_nonfinite_and_constant_layers_are_recorded_without_values():
         range(n), ["nan", "flat", "ok"], [nan_features, np.zeros((n, 2)), np.eye(n)[:, :3]]
     )
     record = records.decode_record(list(proto.value[0].tensor.string_val))
-    assert record.fields["forms"] == ["nonfinite", "constant", "features"]
+    assert record.fields["forms"] == ["nonfinite", "constant", "factor"]
     assert set(record.arrays) == {"images", "layer2"}
     with pytest.raises(ValueError, match="must be"):
         summary.similarity_summary(range(n), ["bad"], [np.zeros(5)])

@@ -5,8 +5,9 @@ same in every run of an eval set of the same size), each logged layer's output i
 feature vector per image: a convolution's channels averaged over positions, a linear layer's
 outputs as they are. The sampled rows are picked and pooled on the device as the eval pass
 produces each layer's output; ``finish`` centers them and keeps, per layer, whichever is smaller:
-the centered features ``[n, p]`` or the upper triangle of their ``[n, n]`` Gram matrix, scaled to a
-largest magnitude of 1 and stored as float16; all layers' values leave the device in one host copy.
+the centered features ``[n, p]`` or the upper triangle of their ``[n, n]`` Gram matrix (float32,
+scaled to a largest magnitude of 1); all layers' values leave the device in one host copy. In the
+worker, ``summary.similarity_summary`` stores the fewest values that give each Gram (float16).
 
 Under torch.distributed each rank holds the sampled rows of its own slice: it hands them over
 raw, and the worker computes the statistics from the rows every rank sent.
@@ -32,7 +33,7 @@ class SimilaritySnapshot:
 
     Attributes:
       images: the sampled eval indices.
-      values: the complete layers' statistics, one after another, in one float16 host tensor.
+      values: the complete layers' statistics, one after another, in one float32 host tensor.
       complete: ``(layer, shape)`` of each statistic in ``values``, in that order.
       partial: per layer, ``(position of the first row in the sample, rows [m, p])`` pieces of
         pooled features, from ranks that each saw part of the sample.
@@ -49,7 +50,7 @@ def layer_statistic(features: torch.Tensor) -> torch.Tensor:
 
     Returns the centered features ``[n, p]`` when they are no more values than the Gram's upper
     triangle, else that triangle ``[n (n + 1) / 2]`` (row by row), scaled to a largest magnitude
-    of 1, float16. NaN or Inf in the features give NaN (``summary`` records the layer as
+    of 1, float32. NaN or Inf in the features give NaN (``summary`` records the layer as
     non-finite); features constant over the images give zeros.
     """
     n, width = features.shape
@@ -62,7 +63,7 @@ def layer_statistic(features: torch.Tensor) -> torch.Tensor:
     else:
         rows, cols = torch.triu_indices(n, n, device=x.device)
         values = (x @ x.T)[rows, cols]
-    return (values / values.abs().amax().clamp_min(torch.finfo(torch.float32).tiny)).to(torch.float16)
+    return values / values.abs().amax().clamp_min(torch.finfo(torch.float32).tiny)
 
 
 def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -130,7 +131,7 @@ class SimilarityCollector(Collector[SimilaritySnapshot]):
 
     def finish(self) -> SimilaritySnapshot:
         device = self._sample.device if self._sample is not None else torch.device("cpu")
-        # In float32 whatever autocast the training loop runs under (autocast would also refuse the float16 cat).
+        # In float32 whatever autocast the training loop runs under.
         with _no_autocast(device):
             return self._finish()
 
