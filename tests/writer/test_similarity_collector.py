@@ -129,3 +129,15 @@ def test_no_record_when_turned_off_or_too_few_images(images):
     model = Net()
     _, labels = make_images(30, num_classes=4)
     assert not _collector(model, labels, images=images).due(0)
+
+
+def test_only_the_layers_the_budget_keeps_are_recorded():
+    torch.manual_seed(0)
+    model = Net()
+    images, labels = make_images(30, num_classes=4)
+    setup = make_setup(
+        model, labels, layers=LAYERS, probe_images=[0], num_classes=4, cluster_tap=Tap("fc"), similarity_layers=["fc"]
+    )
+    sink, writer = memory_sink()
+    assert write_checkpoint(EvalPass(model, images, labels, 8).run(0, [SimilarityCollector(setup)]), sink) == []
+    assert writer.record(TAG, 0).fields["layers"] == ["fc"]

@@ -79,7 +79,8 @@ class SimilarityCollector(Collector[SimilaritySnapshot]):
     name = "similarity"
 
     def __init__(self, setup: Setup) -> None:
-        self._layers = list(setup.layers)
+        # Every logged layer, or those the checkpoint byte budget keeps for a deep model.
+        self._layers = list(setup.layers if setup.similarity_layers is None else setup.similarity_layers)
         self._images = similarity.sample_indices(len(setup.labels), setup.similarity_images).tolist()
         self._sample: Optional[torch.Tensor] = None
         self._rows: dict[str, torch.Tensor] = {}  # per layer, [n, p] pooled features on the device
