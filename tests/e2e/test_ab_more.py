@@ -48,7 +48,7 @@ def wait_for_hash(page: Page, key: str, value: str) -> None:
     )
 
 
-def test_dynamics_overlays_b_dashed_over_a_solid(page, tensorboard_server, console_log, request):
+def test_dynamics_overlays_b_dashed_over_a_solid(page, tensorboard_server, console_log, request, screenshot):
     open_view(page, tensorboard_server, "dynamics")
     tid(page, "dynamics-ab-toggle").check()
     wait_for_hash(page, "runb", SECOND_RUN)  # the other run, picked on turning A/B on
@@ -68,10 +68,11 @@ def test_dynamics_overlays_b_dashed_over_a_solid(page, tensorboard_server, conso
     key = tid(page, "dynamics-ab-key")
     expect(key).to_contain_text(f"A: {MAIN_RUN} (solid)")
     expect(key).to_contain_text(f"B: {SECOND_RUN} (dashed)")
+    screenshot(page, "ab-dynamics")
     expect_no_console_error(console_log, request)
 
 
-def test_clusters_side_by_side_on_shared_axes(page, tensorboard_server, console_log, request):
+def test_clusters_side_by_side_on_shared_axes(page, tensorboard_server, console_log, request, screenshot):
     open_view(page, tensorboard_server, "clusters", step=MAIN_CHECKPOINTS[-1], runb=SECOND_RUN, stepb=STEP_B)
     scatter_a, scatter_b = tid(page, "clusters-scatter"), tid(page, "clusters-scatter-b")
     expect(scatter_b).to_be_visible(timeout=LOAD_TIMEOUT)
@@ -95,10 +96,11 @@ def test_clusters_side_by_side_on_shared_axes(page, tensorboard_server, console_
         re.compile("dv-selected")
     )
     expect_markup_not_rendered(page)
+    screenshot(page, "ab-clusters")
     expect_no_console_error(console_log, request)
 
 
-def test_direct_compare_lays_out_two_runs(page, tensorboard_server, console_log, request):
+def test_direct_compare_lays_out_two_runs(page, tensorboard_server, console_log, request, screenshot):
     open_view(page, tensorboard_server, "compare")
     expect(tid(page, "compare-cell").first).to_be_visible(timeout=LOAD_TIMEOUT)
     option = tid(page, "compare-runs").locator(f"input[data-run='{SECOND_RUN}']")
@@ -120,10 +122,11 @@ def test_direct_compare_lays_out_two_runs(page, tensorboard_server, console_log,
     page.reload()
     expect(tid(page, "compare-run-heading")).to_have_count(2, timeout=LOAD_TIMEOUT)
     expect(tid(page, "compare-runs").locator(f"input[data-run='{SECOND_RUN}']")).to_be_checked()
+    screenshot(page, "ab-compare")
     expect_no_console_error(console_log, request)
 
 
-def test_pinning_a_cell_of_b_opens_its_images(page, tensorboard_server, console_log, request):
+def test_pinning_a_cell_of_b_opens_its_images(page, tensorboard_server, console_log, request, screenshot):
     server = tensorboard_server
     step = MAIN_CHECKPOINTS[-1]
     open_view(page, server, "confusion", step=step, runb=SECOND_RUN, stepb=STEP_B)
@@ -154,4 +157,5 @@ def test_pinning_a_cell_of_b_opens_its_images(page, tensorboard_server, console_
     expect(line).to_contain_text("A predicted")
     expect(line).to_contain_text("B predicted")
     expect_markup_not_rendered(page)
+    screenshot(page, "ab-confusion-cell")
     expect_no_console_error(console_log, request)

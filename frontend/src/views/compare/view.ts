@@ -51,6 +51,8 @@ const CSS = `
 .dv-compare-grid tr.dv-current th, .dv-compare-grid tr.dv-current td { background: #fff3e0; }
 .dv-compare-grid tr.dv-compare-run-row th { color: var(--dv-text, #212121); font-weight: 600; font-size: 12px; padding-top: 8px; border-bottom: 1px solid var(--dv-border); }
 .dv-compare-runs { display: flex; flex-wrap: wrap; gap: 2px 10px; align-items: center; max-width: 420px; }
+.dv-compare-form .dv-compare-runs label { flex-direction: row; align-items: center; gap: 3px; font-size: 12px; color: inherit; }
+.dv-compare-form .dv-compare-runs input { width: auto; }
 .dv-compare-cell { image-rendering: pixelated; max-width: 220px; max-height: 220px; display: block; cursor: pointer; background: #404040; }
 .dv-compare-cell.dv-compare-fv { min-width: 96px; }
 .dv-compare-fv-wrap { position: relative; display: inline-block; line-height: 0; }
