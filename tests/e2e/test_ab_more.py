@@ -68,6 +68,11 @@ def test_dynamics_overlays_b_dashed_over_a_solid(page, tensorboard_server, conso
     key = tid(page, "dynamics-ab-key")
     expect(key).to_contain_text(f"A: {MAIN_RUN} (solid)")
     expect(key).to_contain_text(f"B: {SECOND_RUN} (dashed)")
+    # B's run turns NaN after NAN_STEP: its marks are B's, hollow, beside A's healthy lines
+    marks_b = tid(chart, "dynamics-nan-b")
+    expect(marks_b.first).to_be_attached()
+    assert min(int(step) for step in marks_b.evaluate_all("marks => marks.map(m => m.dataset.step)")) >= NAN_STEP
+    expect(tid(chart, "dynamics-nan")).to_have_count(0)
     screenshot(page, "ab-dynamics")
     expect_no_console_error(console_log, request)
 

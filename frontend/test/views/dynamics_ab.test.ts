@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { DynamicsResponse, JsonNumber } from "../../src/api/types";
 import type { State } from "../../src/core/state";
 import { overlayLayers, overlaySeries, valueNear } from "../../src/views/dynamics/ab";
-import { DynamicsView } from "../../src/views/dynamics/view";
+import { DynamicsView, markersOfB } from "../../src/views/dynamics/view";
 import { allByTestId, byTestId, place, settle, testContext } from "../context";
 import { FAKE_RUN, fakeServer, SECOND_RUN } from "../fake_server";
 
@@ -136,5 +136,17 @@ describe("training dynamics view: A/B mode", () => {
     };
     expect(top(off.root)).toBeLessThan(3);
     expect(top(on.root)).toBeGreaterThan(5); // B reaches 9
+  });
+});
+
+describe("training dynamics A/B: B's NaN/Inf marks", () => {
+  it("are hollow copies in the same rows, named as B's", () => {
+    const data: DynamicsResponse = {
+      ...B,
+      series: { fc: { ...series([0, 2, 4], [5, 6, "NaN"]), nan_steps: [4], inf_steps: [] } },
+    };
+    const [mark] = markersOfB(data);
+    expect(mark).toMatchObject({ x: 4, row: 0, className: "dv-nan dv-marker-b", testid: "dynamics-nan-b" });
+    expect(mark.title).toBe("B: NaN at step 4 in fc");
   });
 });

@@ -22,6 +22,8 @@ import { overlayKey, overlayLayers, overlaySeries, valueNear } from "./ab";
 const CSS = `
 .dv-chart .dv-nan { fill: #d32f2f; }
 .dv-chart .dv-inf { fill: #8e24aa; }
+.dv-chart .dv-nan.dv-marker-b { fill: #fff; stroke: #d32f2f; stroke-width: 1.5px; }
+.dv-chart .dv-inf.dv-marker-b { fill: #fff; stroke: #8e24aa; stroke-width: 1.5px; }
 `;
 
 const STAT_LABELS: Record<StatisticName, string> = {
@@ -83,6 +85,16 @@ export function nonFiniteMarkers(data: DynamicsResponse): LineMarker[] {
     }
   }
   return markers;
+}
+
+/** B's NaN/Inf marks in an A/B overlay: hollow, in the same rows, their tooltips naming B. */
+export function markersOfB(data: DynamicsResponse): LineMarker[] {
+  return nonFiniteMarkers(data).map((marker) => ({
+    ...marker,
+    className: `${marker.className} dv-marker-b`,
+    testid: marker.testid ? `${marker.testid}-b` : undefined,
+    title: `B: ${marker.title}`,
+  }));
 }
 
 export class DynamicsView extends TabView {
@@ -313,7 +325,7 @@ export class DynamicsView extends TabView {
     const series = overlaySeries(data, dataB, state.layer);
     const drawn = this.chart.draw({
       series,
-      markers: nonFiniteMarkers(data),
+      markers: [...nonFiniteMarkers(data), ...(dataB ? markersOfB(dataB) : [])],
       xExtent: [...(runA?.checkpoints ?? []), ...(runB?.checkpoints ?? [])],
       rule: state.step,
       title: `${STAT_LABELS[data.stat]} of ${data.source}${dataB ? " · A solid, B dashed" : ""}`,
