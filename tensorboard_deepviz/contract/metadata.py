@@ -46,6 +46,9 @@ KIND_STATISTICS = "statistics"
 KIND_UNITS = "units"
 # The training loss, per step, when the user passes it to log_step.
 KIND_LOSS = "loss"
+# Statistics of the first logged layer's input in the training forward pass, per log_step
+# (INPUT_STATISTIC_NAMES): how far from normalized the images training sees are.
+KIND_INPUTS = "inputs"
 # Grad-CAM of the probe images at one layer.
 KIND_ATTRIBUTION = "attribution"
 # Feature visualization of a layer's units: written at some checkpoints only, after their marker.
@@ -67,6 +70,7 @@ KINDS = (
     KIND_CLUSTERS,
     KIND_STATISTICS,
     KIND_LOSS,
+    KIND_INPUTS,
     KIND_UNITS,
     KIND_ATTRIBUTION,
     KIND_FEATURE_VIS,
@@ -100,6 +104,8 @@ STATISTIC_NAMES = (
 )
 # The columns of version-1 statistics records (the moments of one tensor).
 STATISTIC_NAMES_V1 = STATISTIC_NAMES[:9]
+# Input statistics records are a float64 vector of the moments of the first logged layer's input.
+INPUT_STATISTIC_NAMES = STATISTIC_NAMES_V1
 
 TAG_PREFIX = PLUGIN_NAME + "/"
 
@@ -150,8 +156,8 @@ def tag_for(kind: str, layer: str = "") -> str:
 
 
 def data_class_for(kind: str) -> int:
-    """Layer statistics and the loss are small numeric tensors; everything else is a blob sequence."""
-    if kind in (KIND_STATISTICS, KIND_LOSS):
+    """Layer statistics, input statistics and the loss are small numeric tensors; everything else is a blob sequence."""
+    if kind in (KIND_STATISTICS, KIND_LOSS, KIND_INPUTS):
         return summary_pb2.DATA_CLASS_TENSOR
     return summary_pb2.DATA_CLASS_BLOB_SEQUENCE
 

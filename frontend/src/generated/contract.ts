@@ -4,7 +4,7 @@
 /** The newest record metadata version the server reads. */
 export const PROTO_VERSION = 2 as const;
 /** Record kinds (one tag per kind and layer). */
-export const KINDS = ["corpus", "graph", "weights", "activations", "predictions", "confusion", "clusters", "statistics", "loss", "units", "attribution", "feature_vis", "similarity", "checkpoint"] as const;
+export const KINDS = ["corpus", "graph", "weights", "activations", "predictions", "confusion", "clusters", "statistics", "loss", "inputs", "units", "attribution", "feature_vis", "similarity", "checkpoint"] as const;
 /** Rows of a layer-statistics record. */
 export const STATISTIC_SOURCES = ["weights", "gradients", "activations"] as const;
 /** Columns of a layer-statistics record. */
