@@ -237,6 +237,21 @@ class LogAccess:
             )
         return series
 
+    def tensors(self, ctx: Any, experiment_id: str, run: str, info: TagInfo) -> list[tuple[int, np.ndarray]]:
+        """``[(step, value), ...]`` of one tensor tag (the loss, input statistics), steps ascending.
+
+        Values pass through ``contract.migrations``; one that cannot be read is skipped.
+        """
+        result = self._provider.read_tensors(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=metadata.PLUGIN_NAME,
+            downsample=self._downsample,
+            run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=[info.tag]),
+        )
+        values = [(d.step, _statistics_row(info, d.numpy)) for d in result.get(run, {}).get(info.tag, [])]
+        return sorted(((step, value) for step, value in values if value is not None), key=lambda item: item[0])
+
 
 def _statistics_row(info: TagInfo, value: Any) -> Optional[np.ndarray]:
     """One logged statistics tensor in the current layout, or None when it cannot be read (skipped)."""
@@ -352,6 +367,10 @@ class RunAccess:
     def statistics(self, infos: Sequence[TagInfo]) -> dict[str, list[tuple[int, np.ndarray]]]:
         """``{layer: [(step, rows [3, 9]), ...]}`` for the given statistics tags, steps ascending."""
         return self._log.statistics(self._ctx, self.experiment, self.run, infos)
+
+    def tensors(self, info: TagInfo) -> list[tuple[int, np.ndarray]]:
+        """``[(step, value), ...]`` of one tensor tag (the loss, input statistics), steps ascending."""
+        return self._log.tensors(self._ctx, self.experiment, self.run, info)
 
 
 def _describe_steps(steps: Sequence[int]) -> str:

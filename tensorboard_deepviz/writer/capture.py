@@ -243,12 +243,15 @@ class LastOutputs:
     """Keeps a reference to each chosen layer's output of the latest forward pass (for log_step).
 
     Holding the reference costs no computation and no copy; ``paused`` suspends recording
-    while the logger runs its own forward passes.
+    while the logger runs its own forward passes. With ``input_of``, the input that layer
+    received is kept too (``latest_input``: the batch the first logged layer saw).
     """
 
-    def __init__(self, modules: Mapping[str, nn.Module]) -> None:
+    def __init__(self, modules: Mapping[str, nn.Module], input_of: Optional[str] = None) -> None:
         self.latest: dict[str, torch.Tensor] = {}
+        self.latest_input: Optional[torch.Tensor] = None
         self.paused = False
+        self._input_of = input_of
         self._handles = []
         try:
             for name, module in modules.items():
@@ -263,6 +266,10 @@ class LastOutputs:
                 tensor = first_tensor(output)
                 if tensor is not None:
                     self.latest[name] = tensor.detach()
+                if name == self._input_of:
+                    received = first_tensor(inputs)
+                    if received is not None:
+                        self.latest_input = received.detach()
 
         return hook
 
@@ -271,3 +278,4 @@ class LastOutputs:
             handle.remove()
         self._handles.clear()
         self.latest.clear()
+        self.latest_input = None
