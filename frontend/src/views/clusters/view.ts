@@ -187,6 +187,7 @@ export class ClustersView extends TabView {
       replaceChildren(this.legend);
       this.cardsKey = "";
       this.placePoints();
+      this.renderCardsB();
     };
     const gate = checkpointGate(this.store.get(), "clusters", "clusters");
     if (!gate.ok) return empty(gate.text, gate.state);
