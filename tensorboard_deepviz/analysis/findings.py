@@ -12,7 +12,14 @@ the calibration).
 Sources of the thresholds: AUTOTRAINER (Zhang et al., ICSE 2021) for the gradient-norm ratio of
 the first layer to the last (< 1e-3 vanishing, > 70 exploding); keras-contrib's dead-ReLU
 detector (10% of a layer's channels) and TFCheck (95%) for dead units; DLCheck for saturation
-(mean |a| > 0.95 of a bounded activation's range) and update ratios.
+(mean |a| > 0.95 of a bounded activation's range); the update-to-weight ratio's usual ~1e-3 is the
+rule of thumb of Karpathy's CS231n notes ("Babysitting the learning process").
+
+The loss, when the user passes it to ``log_step``, is read too: a NaN/Inf loss is a ``nan_inf``
+finding, and a loss that jumps far above its own recent band is a *loss spike*
+(``loss_spikes``). Spikes are not findings: the findings' kinds are a fixed list, so the route
+answers them in a field of their own, each with the lead-lag ranking of the layers whose
+statistics left their usual band first.
 """
 
 from __future__ import annotations
@@ -61,12 +68,26 @@ CHANCE_FACTOR = 1.5
 # bounds, where its gradient vanishes). DLCheck's rule is mean |a| > 0.95 of the range; ours
 # counts outputs, so half of them pinned is the warning.
 SATURATED_SHARE = 0.5
-# Update ratio ||dW|| / ||W|| of one step: about 1e-3 is usual; 100 times that is unstable.
+# Update ratio ||dW|| / ||W|| of one step: about 1e-3 is usual (CS231n); 100 times that is unstable.
+# Judged on the median over the steps logged since the previous checkpoint: the ratio of one
+# step is noisy (a BatchNorm network's weights swing by several times from step to step).
 UNSTABLE_UPDATE_RATIO = 0.1
-# Eval images this far from normalized: |mean| or std beyond these, or values beyond this magnitude.
+# Images this far from normalized: |mean| or std beyond these, or values beyond this magnitude.
 INPUT_MEAN_LIMIT = 5.0
 INPUT_STD_LIMIT = 10.0
 INPUT_MAGNITUDE_LIMIT = 50.0
+# Training inputs and eval images whose standard deviations differ by this factor (either way) are
+# not preprocessed alike (0..255 against normalized is about 60 to 250 times).
+INPUT_MISMATCH_RATIO = 10.0
+# A loss spike: at LOSS_SPIKE_PERSIST consecutive logged steps the loss is above every loss of the
+# LOSS_SPIKE_WINDOW steps before and LOSS_SPIKE_FACTOR times their median (at least
+# LOSS_SPIKE_MIN_WINDOW of them). One hard batch is one step, not a spike.
+LOSS_SPIKE_WINDOW = 50
+LOSS_SPIKE_MIN_WINDOW = 20
+LOSS_SPIKE_FACTOR = 2.0
+LOSS_SPIKE_PERSIST = 3
+# The most spikes an answer lists (the earliest: later ones tend to follow from the first).
+LOSS_SPIKES_LISTED = 5
 
 _SEVERITY_ORDER = {name: rank for rank, name in enumerate(SEVERITIES)}
 
@@ -127,6 +148,9 @@ class RunEvidence:
       judged_for_dead_units: the layers whose units can be dead: not the model's output (logits
         are not rectified) and not a layer whose output a normalization layer rescales (a unit
         never positive before BatchNorm may fire after it). None: every layer but the last.
+      training_inputs: ``(steps [T], rows [T, len(INPUT_STATISTIC_NAMES)])``: statistics of the
+        first logged layer's input in the training forward pass, or None (older logs).
+      loss: ``(steps [T], loss [T])`` the user passed to ``log_step``, or None.
     """
 
     layers: Sequence[str]
@@ -137,6 +161,8 @@ class RunEvidence:
     eval_inputs: Optional[dict[str, float]] = None
     class_names: Sequence[str] = ()
     judged_for_dead_units: Optional[frozenset[str]] = None
+    training_inputs: Optional[tuple[np.ndarray, np.ndarray]] = None
+    loss: Optional[tuple[np.ndarray, np.ndarray]] = None
 
     def class_name(self, index: int) -> str:
         """How messages name class ``index``: its name in quotes, else its number."""
@@ -208,6 +234,23 @@ def _at_checkpoints(steps: np.ndarray, values: np.ndarray, checkpoints: Sequence
     return result.astype(np.float64)
 
 
+def _interval_medians(steps: np.ndarray, values: np.ndarray, checkpoints: Sequence[int]) -> np.ndarray:
+    """The median of the finite values logged since the previous checkpoint, at each checkpoint.
+
+    The first checkpoint takes the values logged at or before it. NaN where none was logged.
+    """
+    finite = np.isfinite(values)
+    steps, values = steps[finite], values[finite]
+    bounds = np.searchsorted(steps, np.asarray(checkpoints), side="right")
+    result = np.full(len(checkpoints), np.nan)
+    start = 0
+    for index, end in enumerate(bounds):
+        if end > start:
+            result[index] = float(np.median(values[start:end]))
+        start = max(start, int(end))
+    return result
+
+
 # ------------------------------------------------------------------------------------ rules
 
 
@@ -229,6 +272,7 @@ def nan_inf(evidence: RunEvidence) -> list[Finding]:
     """
     nan = metadata.STATISTIC_NAMES.index("nan_count")
     inf = metadata.STATISTIC_NAMES.index("inf_count")
+    loss_step = _first_nonfinite_loss(evidence)
     first_bad: dict[str, tuple[int, int, np.ndarray]] = {}  # layer -> (first bad step, its row index, bad sources)
     for layer in evidence.layers:
         stats = evidence.statistics.get(layer)
@@ -239,7 +283,7 @@ def nan_inf(evidence: RunEvidence) -> list[Finding]:
         if len(hits):
             first_bad[layer] = (int(stats.steps[hits[0]]), int(hits[0]), bad[hits[0]])
     if not first_bad:
-        return []
+        return [] if loss_step is None else [_nan_inf_loss(evidence, loss_step)]
     step = min(found[0] for found in first_bad.values())
     at_step = {layer: found for layer, found in first_bad.items() if found[0] == step}
     forward = [layer for layer in evidence.layers if layer in at_step]
@@ -252,6 +296,10 @@ def nan_inf(evidence: RunEvidence) -> list[Finding]:
             break
     assert root is not None
     layer, source = root
+    # The loss comes after the forward pass and before the backward one: a loss bad at an earlier
+    # step, or at the same step when no output was bad (only gradients and weights), came first.
+    if loss_step is not None and (loss_step < step or (loss_step == step and source != "activations")):
+        return [_nan_inf_loss(evidence, loss_step)]
     stats = evidence.statistics[layer]
     row, source_index = at_step[layer][1], metadata.STATISTIC_SOURCES.index(source)
     counts = {
@@ -273,6 +321,35 @@ def nan_inf(evidence: RunEvidence) -> list[Finding]:
             selection={"layer": layer, "step": step, "stat": "nan_count", "source": source},
         )
     ]
+
+
+def _first_nonfinite_loss(evidence: RunEvidence) -> Optional[int]:
+    if evidence.loss is None:
+        return None
+    steps, values = evidence.loss
+    bad = np.nonzero(~np.isfinite(np.asarray(values, dtype=np.float64)))[0]
+    return int(steps[bad[0]]) if len(bad) else None
+
+
+def _nan_inf_loss(evidence: RunEvidence, step: int) -> Finding:
+    """The NaN/Inf finding when the loss turned bad first: the loss function itself, not a layer."""
+    steps, values = evidence.loss  # type: ignore[misc]  # only called when there is a loss
+    value = float(np.asarray(values, dtype=np.float64)[list(steps).index(step)])
+    last = int(steps[-1])
+    return Finding(
+        kind="nan_inf",
+        severity="error",
+        layer=None,
+        step=step,
+        last_step=last,
+        message=(
+            f"the loss was {value} at step {step}, before any logged layer's weights, gradients or outputs "
+            "held NaN or Inf (the loss function itself: log of 0, a division by 0?)"
+        ),
+        evidence={"source": "loss", "loss": str(value), "lead_lag": lead_lag(evidence, step)},
+        view="dynamics",
+        selection={"step": step},
+    )
 
 
 def gradient_norms(evidence: RunEvidence) -> list[Finding]:
@@ -465,8 +542,14 @@ def _per_layer_statistic(
     threshold: float,
     describe: Callable[[str, float, int], str],
     evidence_key: str,
+    over_interval: bool = False,
 ) -> list[Finding]:
-    """A per-step statistic at or above ``threshold`` at ``PERSIST`` consecutive checkpoints, per layer."""
+    """A per-step statistic at or above ``threshold`` at ``PERSIST`` consecutive checkpoints, per layer.
+
+    The value at a checkpoint is the one logged at or just before it, or with ``over_interval``
+    the median of those logged since the previous checkpoint (for a statistic noisy from step to
+    step).
+    """
     checkpoints = list(evidence.checkpoints)
     findings: list[Finding] = []
     for layer in evidence.layers:
@@ -475,7 +558,10 @@ def _per_layer_statistic(
             continue
         steps, values = stats.series(source, statistic)
         finite = np.isfinite(values)
-        at = _at_checkpoints(steps[finite], values[finite], checkpoints)
+        if over_interval:
+            at = _interval_medians(steps, values, checkpoints)
+        else:
+            at = _at_checkpoints(steps[finite], values[finite], checkpoints)
         spell = _persistent(checkpoints, (np.isfinite(at) & (at >= threshold)).tolist())
         if spell is None:
             continue
@@ -513,7 +599,12 @@ def saturated_units(evidence: RunEvidence) -> list[Finding]:
 
 
 def unstable_updates(evidence: RunEvidence) -> list[Finding]:
-    """Layers whose weights move by far more than the usual ~1e-3 of their norm per step."""
+    """Layers whose weights move by far more than the usual ~1e-3 of their norm per step.
+
+    Judged on the median ratio between checkpoints, so one large step (the first steps after
+    initialization, a warm restart) is not a finding, while weights that swing back and forth by
+    a large share of their norm at most steps are.
+    """
     return _per_layer_statistic(
         evidence,
         "unstable_updates",
@@ -521,10 +612,11 @@ def unstable_updates(evidence: RunEvidence) -> list[Finding]:
         "update_ratio",
         UNSTABLE_UPDATE_RATIO,
         lambda layer, ratio, start: (
-            f"{layer}: one step changes its weights by {ratio:.2g} of their norm since step {start} "
+            f"{layer}: a training step changes its weights by {ratio:.2g} of their norm (median) since step {start} "
             "(about 0.001 is usual: is the learning rate too high?)"
         ),
         "update_ratio",
+        over_interval=True,
     )
 
 
@@ -638,13 +730,8 @@ def not_learning(evidence: RunEvidence) -> list[Finding]:
     ]
 
 
-def input_scale(evidence: RunEvidence) -> list[Finding]:
-    """Eval images far from normalized: 0..255 pixel values, or a mean far from zero."""
-    stats = evidence.eval_inputs
-    if not stats:
-        return []
-    mean, std = float(stats.get("mean", 0.0)), float(stats.get("std", 1.0))
-    magnitude = max(abs(float(stats.get("min", 0.0))), abs(float(stats.get("max", 0.0))))
+def _scale_problems(mean: float, std: float, magnitude: float) -> list[str]:
+    """What is far from normalized in inputs with these statistics (empty when nothing is)."""
     problems = []
     if magnitude > INPUT_MAGNITUDE_LIMIT:
         problems.append(f"values reach {magnitude:.4g}")
@@ -652,48 +739,184 @@ def input_scale(evidence: RunEvidence) -> list[Finding]:
         problems.append(f"the mean is {mean:.4g}")
     if std > INPUT_STD_LIMIT:
         problems.append(f"the standard deviation is {std:.4g}")
-    if not problems:
-        return []
-    first = int(evidence.checkpoints[0]) if evidence.checkpoints else 0
-    last = int(evidence.checkpoints[-1]) if evidence.checkpoints else 0
-    hint = " (0..255 pixel values?)" if 100 < magnitude <= 256 else ""
-    return [
+    return problems
+
+
+def _byte_hint(magnitude: float) -> str:
+    return " (0..255 pixel values?)" if 100 < magnitude <= 256 else ""
+
+
+def _mismatched(std_a: float, std_b: float) -> bool:
+    """Standard deviations that differ by INPUT_MISMATCH_RATIO or more, either way."""
+    if not (np.isfinite(std_a) and np.isfinite(std_b)) or min(std_a, std_b) <= 0:
+        return False
+    return max(std_a, std_b) / min(std_a, std_b) >= INPUT_MISMATCH_RATIO
+
+
+_INPUT_LIMITS = {"mean": INPUT_MEAN_LIMIT, "std": INPUT_STD_LIMIT, "magnitude": INPUT_MAGNITUDE_LIMIT}
+
+
+def input_scale(evidence: RunEvidence) -> list[Finding]:
+    """Inputs far from normalized: the eval images, and the first layer's input during training.
+
+    The eval images are judged once (they do not change). The training inputs (when the log has
+    them) are judged at each checkpoint on the median of the statistics logged since the
+    previous one, and must stay off for ``PERSIST`` checkpoints. Training inputs and eval images
+    on different scales (0..255 against normalized, either way round) are found even when one
+    side alone looks fine: the model is evaluated on data it was not trained on.
+    """
+    checkpoints = list(evidence.checkpoints)
+    first = int(checkpoints[0]) if checkpoints else 0
+    last = int(checkpoints[-1]) if checkpoints else 0
+    training = _training_input_scale(evidence, checkpoints)  # (std at each checkpoint, findings)
+    training_std = training[0]
+    typical_training_std = float(np.nanmedian(training_std)) if np.isfinite(training_std).any() else float("nan")
+    findings = list(training[1])
+    stats = evidence.eval_inputs
+    if not stats:
+        return findings
+    mean, std = float(stats.get("mean", 0.0)), float(stats.get("std", 1.0))
+    magnitude = max(abs(float(stats.get("min", 0.0))), abs(float(stats.get("max", 0.0))))
+    problems = _scale_problems(mean, std, magnitude)
+    mismatch = _mismatched(std, typical_training_std)
+    if not problems and not (mismatch and not findings):
+        return findings
+    if problems:
+        message = f"the eval images are far from normalized: {', '.join(problems)}{_byte_hint(magnitude)}"
+    else:
+        message = f"the eval images' standard deviation is {std:.3g}"
+    if mismatch:
+        message += (
+            f", while the first layer's input during training has {typical_training_std:.3g}: "
+            "the eval images are not preprocessed like the training images"
+        )
+    findings.append(
         Finding(
             kind="input_scale",
             severity="warning",
             layer=None,
             step=first,
             last_step=last,
-            message=f"the eval images are far from normalized: {', '.join(problems)}{hint}",
+            message=message,
             evidence={
                 **{key: float(value) for key, value in stats.items()},
-                "limits": {"mean": INPUT_MEAN_LIMIT, "std": INPUT_STD_LIMIT, "magnitude": INPUT_MAGNITUDE_LIMIT},
+                "training_std": _number(typical_training_std),
+                "limits": {**_INPUT_LIMITS, "mismatch_ratio": INPUT_MISMATCH_RATIO},
             },
             view="filters",
             selection={"step": first},
         )
-    ]
+    )
+    return findings
 
 
-# Lead-lag: a statistic "leaves its usual band" when its log10 moves more than this many robust
-# deviations (MAD) from its median over the baseline, the first half of the steps before the event,
-# and stays out for LEAD_PERSIST consecutive logged steps.
+def _training_input_scale(evidence: RunEvidence, checkpoints: list[int]) -> tuple[np.ndarray, list[Finding]]:
+    """The training inputs' std at each checkpoint, and the input_scale finding about them (if any)."""
+    if evidence.training_inputs is None or not checkpoints or not evidence.layers:
+        return np.full(len(checkpoints), np.nan), []
+    steps, rows = evidence.training_inputs
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != len(metadata.INPUT_STATISTIC_NAMES) or not len(steps):
+        return np.full(len(checkpoints), np.nan), []
+    column = {
+        name: rows[:, metadata.INPUT_STATISTIC_NAMES.index(name)] for name in ("count", "mean", "std", "min", "max")
+    }
+    present = column["count"] > 0
+    steps = np.asarray(steps)[present]
+
+    def at(name: str) -> np.ndarray:
+        return _interval_medians(steps, column[name][present], checkpoints)
+
+    mean, std = at("mean"), at("std")
+    magnitude = np.fmax(np.abs(at("min")), np.abs(at("max")))
+    eval_inputs = evidence.eval_inputs or {}
+    eval_std = float(eval_inputs.get("std", np.nan))
+    eval_magnitude = max(abs(float(eval_inputs.get("min", 0.0))), abs(float(eval_inputs.get("max", 0.0))))
+    # When the eval images are the ones off scale, their own finding says so (naming the mismatch).
+    eval_off = bool(eval_inputs) and bool(
+        _scale_problems(float(eval_inputs.get("mean", 0.0)), eval_std, eval_magnitude)
+    )
+    problems = [_scale_problems(mean[i], std[i], magnitude[i]) for i in range(len(checkpoints))]
+    mismatch = [not eval_off and _mismatched(std[i], eval_std) for i in range(len(checkpoints))]
+    held = [bool(problems[i]) or mismatch[i] for i in range(len(checkpoints))]
+    spell = _persistent(checkpoints, held)
+    if spell is None:
+        return std, []
+    start, end, ongoing = spell
+    index = checkpoints.index(end)
+    layer = evidence.layers[0]
+    if problems[index]:
+        message = (
+            f"{layer}: its input during training is far from normalized since step {start}: "
+            f"{', '.join(problems[index])}{_byte_hint(magnitude[index])}"
+        )
+    else:
+        message = f"{layer}: its input during training has a standard deviation of {std[index]:.3g} since step {start}"
+    if mismatch[index]:
+        message += f", while the eval images' is {eval_std:.3g}: training and eval images are not preprocessed alike"
+    if not ongoing:
+        message += f"; no longer after step {end}"
+    finding = Finding(
+        kind="input_scale",
+        severity="warning" if ongoing else "info",
+        layer=layer,
+        step=start,
+        last_step=end,
+        message=message,
+        evidence={
+            "source": "training",
+            "mean": _number(mean[index]),
+            "std": _number(std[index]),
+            "magnitude": _number(magnitude[index]),
+            "eval_std": _number(eval_std),
+            "limits": {**_INPUT_LIMITS, "mismatch_ratio": INPUT_MISMATCH_RATIO},
+        },
+        view="dynamics",
+        selection={"layer": layer, "step": end, "stat": "max", "source": "activations"},
+    )
+    return std, [finding]
+
+
+# Lead-lag: a statistic "leaves its usual band" when its log10 moves more than LEAD_BAND_MADS robust
+# deviations (MAD) from its median over the LEAD_WINDOW logged steps before (at least
+# LEAD_MIN_WINDOW of them), and stays out for LEAD_PERSIST consecutive logged steps. A band of its
+# own recent past, so a layer that changes steadily as it learns stays inside it.
 LEAD_BAND_MADS = 6.0
-LEAD_MIN_BAND = 0.05  # log10 units: about 12%, so a flat series does not call every wiggle a departure
+LEAD_MIN_BAND = 0.3  # log10 units: a factor 2, so a flat series or a layer that learns is not a departure
 LEAD_PERSIST = 3
-_LEAD_SERIES = (("weights", "norm"), ("gradients", "norm"), ("activations", "norm"), ("activations", "max"))
+LEAD_WINDOW = 20
+LEAD_MIN_WINDOW = 10
+# How far back a departure is looked for: LEAD_CHECKPOINTS checkpoints before the event, and at most
+# LEAD_HORIZON logged steps (bounds the work on long logs).
+LEAD_CHECKPOINTS = 4
+LEAD_HORIZON = 1000
+_LEAD_SERIES = (
+    ("weights", "norm"),
+    ("weights", "update_ratio"),
+    ("gradients", "norm"),
+    ("activations", "norm"),
+    ("activations", "max"),
+)
 
 
 def lead_lag(evidence: RunEvidence, event_step: int) -> list[dict[str, Any]]:
     """Layers ranked by how long before ``event_step`` their statistics left their own usual band.
 
     The automated form of descending from the snapshot where something broke to the layer where
-    it started: the layer whose numbers drifted first is the likeliest root. Only layers that left
-    their band before the event are listed, earliest first.
+    it started: the layer whose numbers drifted first is the likeliest root. A layer is listed
+    when one of its statistics is out of its band at the event (its last finite value at or before
+    it) and has been since some step, without coming back: that step is its departure. Earliest
+    departures first (the layers' forward order breaks ties). A departure must last
+    ``LEAD_PERSIST`` logged steps, which may run past the event (a learning-rate jump moves a
+    layer one step before the loss it spikes).
 
     Returns:
       ``[{"layer", "source", "statistic", "left_band_at", "lead_steps"}]``.
     """
+    # How far back: LEAD_CHECKPOINTS checkpoints before the event (a run learns, and its statistics
+    # move, long before; what moved just before the event is what caused it).
+    before = [step for step in evidence.checkpoints if step < event_step]
+    since = int(before[-LEAD_CHECKPOINTS]) if len(before) >= LEAD_CHECKPOINTS else 0
     ranked: list[dict[str, Any]] = []
     for order, layer in enumerate(evidence.layers):
         stats = evidence.statistics.get(layer)
@@ -701,37 +924,159 @@ def lead_lag(evidence: RunEvidence, event_step: int) -> list[dict[str, Any]]:
             continue
         best: Optional[dict[str, Any]] = None
         for source, statistic in _LEAD_SERIES:
-            steps, values = stats.series(source, statistic)
-            before = steps < event_step
-            steps, values = steps[before], values[before]
-            finite = np.isfinite(values)
-            steps, values = steps[finite], np.log10(np.abs(values[finite]) + 1e-12)
-            if len(values) < 2 * LEAD_PERSIST + 2:
+            if stats.rows.shape[2] <= metadata.STATISTIC_NAMES.index(statistic):
                 continue
-            baseline = values[: len(values) // 2]
-            median = float(np.median(baseline))
-            spread = max(LEAD_BAND_MADS * float(np.median(np.abs(baseline - median))), LEAD_MIN_BAND)
-            outside = np.abs(values - median) > spread
-            outside[: len(baseline)] = False
-            for index in range(len(values) - LEAD_PERSIST + 1):
-                if outside[index : index + LEAD_PERSIST].all():
-                    departure = int(steps[index])
-                    if best is None or departure < best["left_band_at"]:
-                        best = {
-                            "layer": layer,
-                            "source": source,
-                            "statistic": statistic,
-                            "left_band_at": departure,
-                            "lead_steps": int(event_step) - departure,
-                            "_order": order,
-                        }
-                    break
+            steps, values = stats.series(source, statistic)
+            finite = np.isfinite(values)
+            departure = _departure(steps[finite], np.log10(np.abs(values[finite]) + 1e-12), event_step, since)
+            if departure is not None and (best is None or departure < best["left_band_at"]):
+                best = {
+                    "layer": layer,
+                    "source": source,
+                    "statistic": statistic,
+                    "left_band_at": departure,
+                    "lead_steps": int(event_step) - departure,
+                    "_order": order,
+                }
         if best is not None:
             ranked.append(best)
     ranked.sort(key=lambda entry: (entry["left_band_at"], entry["_order"]))
     for entry in ranked:
         del entry["_order"]
     return ranked
+
+
+def _departure(steps: np.ndarray, values: np.ndarray, event_step: int, since: int) -> Optional[int]:
+    """Where ``values`` (log10) last left the band they had before, as of ``event_step``; None if they did not.
+
+    Index ``d`` is a departure when ``values[d]`` and every value after it up to the event (at
+    least ``LEAD_PERSIST`` of them where the log has them) lie on one side out of the band of the
+    ``LEAD_WINDOW`` values before ``d``. Of the latest run of such indices at or after step
+    ``since``, its first step: when the statistic left its band and stayed out.
+    """
+    event = int(np.searchsorted(steps, event_step, side="right")) - 1
+    first = max(LEAD_MIN_WINDOW, int(np.searchsorted(steps, since, side="left")), event - LEAD_HORIZON)
+    if event < first:
+        return None
+    candidates = np.arange(first, event + 1)
+    medians, spreads = np.empty(len(candidates)), np.empty(len(candidates))
+    short = candidates < LEAD_WINDOW
+    for position, index in enumerate(candidates[short]):  # windows still short
+        medians[position], spreads[position] = _band(values[:index])
+    if (~short).any():
+        low = int(candidates[~short][0])
+        windows = np.lib.stride_tricks.sliding_window_view(values[low - LEAD_WINDOW : event], LEAD_WINDOW)
+        medians[~short] = np.median(windows, axis=1)
+        deviations = np.median(np.abs(windows - medians[~short][:, None]), axis=1)
+        spreads[~short] = np.maximum(LEAD_BAND_MADS * deviations, LEAD_MIN_BAND)
+    # From each candidate, the lowest and highest value it must keep out of its band: to the
+    # event, and on to LEAD_PERSIST values where the log has them.
+    end = np.minimum(np.maximum(candidates + LEAD_PERSIST, event + 1), len(values))
+    lowest = np.array([values[index:stop].min() for index, stop in zip(candidates, end)])
+    highest = np.array([values[index:stop].max() for index, stop in zip(candidates, end)])
+    departed = (lowest > medians + spreads) | (highest < medians - spreads)
+    if not departed.any():
+        return None
+    last = int(np.nonzero(departed)[0][-1])
+    start = last
+    while start > 0 and departed[start - 1]:
+        start -= 1
+    return int(steps[candidates[start]])
+
+
+def _band(window: np.ndarray) -> tuple[float, float]:
+    """The median of ``window`` and how far from it a value is out of the band."""
+    median = float(np.median(window))
+    return median, max(LEAD_BAND_MADS * float(np.median(np.abs(window - median))), LEAD_MIN_BAND)
+
+
+@dataclasses.dataclass(frozen=True)
+class LossSpike:
+    """The loss jumping far above its own recent band.
+
+    Attributes:
+      step: the first step above the band; ``last_step``: the last before it came back (or the
+        last logged step, ``recovered`` False).
+      loss: the loss at ``step``; ``peak``: the highest loss during the spike.
+      median: the median loss of the window before it; ``threshold``: the band's top (the most of
+        the window's losses and ``LOSS_SPIKE_FACTOR`` times its median).
+      message: one plain sentence. ``lead_lag``: the layers whose statistics left their band
+        first (``lead_lag``).
+    """
+
+    step: int
+    last_step: int
+    loss: float
+    peak: float
+    median: float
+    threshold: float
+    recovered: bool
+    message: str
+    lead_lag: list[dict[str, Any]]
+
+
+def loss_spikes(evidence: RunEvidence) -> list[LossSpike]:
+    """The loss's spikes, earliest first (at most ``LOSS_SPIKES_LISTED``); NaN/Inf is ``nan_inf``'s.
+
+    A spike starts where the loss stays above the band of the ``LOSS_SPIKE_WINDOW`` logged steps
+    before it (above all of them, and ``LOSS_SPIKE_FACTOR`` times their median) for
+    ``LOSS_SPIKE_PERSIST`` consecutive steps, and lasts until the loss is back under that band.
+    """
+    if evidence.loss is None:
+        return []
+    steps, values = (np.asarray(array) for array in evidence.loss)
+    values = values.astype(np.float64)
+    finite = np.isfinite(values)
+    # Up to the first NaN/Inf: what follows it is the flood.
+    end = int(np.argmin(finite)) if not finite.all() else len(values)
+    steps, values = steps[:end], values[:end]
+    spikes: list[LossSpike] = []
+    if len(values) < LOSS_SPIKE_MIN_WINDOW + LOSS_SPIKE_PERSIST:
+        return spikes
+    medians, thresholds = _loss_bands(values)
+    # starts[i]: the loss stays above the band of the window before step i for LOSS_SPIKE_PERSIST steps.
+    count = len(values) - LOSS_SPIKE_PERSIST + 1
+    starts = np.ones(count, dtype=bool)
+    starts[:LOSS_SPIKE_MIN_WINDOW] = False
+    for offset in range(LOSS_SPIKE_PERSIST):
+        starts &= values[offset : offset + count] > thresholds[:count]
+    index = 0
+    while len(spikes) < LOSS_SPIKES_LISTED:
+        candidates = np.nonzero(starts[index:])[0]
+        if not len(candidates):
+            break
+        index += int(candidates[0])
+        median, threshold = float(medians[index]), float(thresholds[index])
+        stop = index
+        while stop < len(values) and values[stop] > threshold:
+            stop += 1
+        recovered = stop < len(values)
+        step, last = int(steps[index]), int(steps[stop - 1])
+        peak = float(values[index:stop].max())
+        times = f", {values[index] / median:.3g} times its recent median ({median:.3g})" if median > 0 else ""
+        message = f"the loss jumped to {values[index]:.3g} at step {step}{times}" + (
+            f"; back under {threshold:.3g} at step {int(steps[stop])}" if recovered else ", and has not come back"
+        )
+        spikes.append(
+            LossSpike(
+                step, last, float(values[index]), peak, median, threshold, recovered, message, lead_lag(evidence, step)
+            )
+        )
+        index = stop + LOSS_SPIKE_MIN_WINDOW  # a fresh band after it
+    return spikes
+
+
+def _loss_bands(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, the median of the ``LOSS_SPIKE_WINDOW`` losses before it and the band's top (NaN too early)."""
+    medians = np.full(len(values), np.nan)
+    tops = np.full(len(values), np.nan)
+    for index in range(LOSS_SPIKE_MIN_WINDOW, min(LOSS_SPIKE_WINDOW, len(values))):  # windows still short
+        medians[index], tops[index] = np.median(values[:index]), values[:index].max()
+    if len(values) > LOSS_SPIKE_WINDOW:
+        windows = np.lib.stride_tricks.sliding_window_view(values[:-1], LOSS_SPIKE_WINDOW)
+        medians[LOSS_SPIKE_WINDOW:] = np.median(windows, axis=1)
+        tops[LOSS_SPIKE_WINDOW:] = windows.max(axis=1)
+    return medians, np.fmax(tops, LOSS_SPIKE_FACTOR * medians)
 
 
 def _number(value: float) -> Optional[float]:

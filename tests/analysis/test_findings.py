@@ -264,3 +264,114 @@ def test_saturated_outputs_and_unstable_updates_warn_per_layer_and_usual_values_
         "source": "activations",
     }
     assert (found["unstable_updates"].layer, found["unstable_updates"].evidence["update_ratio"]) == ("conv2", 0.5)
+
+
+def test_unstable_updates_are_judged_on_the_median_between_checkpoints_not_one_step():
+    steps = np.arange(0, 100)  # statistics at every step, a checkpoint every 10
+    statistics = {}
+    for i, layer in enumerate(LAYERS):
+        rows = np.repeat(healthy_statistics(i).rows[:1], len(steps), axis=0)
+        statistics[layer] = with_health_columns(LayerStatistics(steps, rows), update_ratio=2e-3, saturation=0.0)
+    ratio = statistics["conv2"].rows[:, SOURCES["weights"], S["update_ratio"]]
+    ratio[::10] = 0.8  # one large step per interval: warm restarts, not instability
+    assert not [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "unstable_updates"]
+    ratio[31:] = np.where(np.arange(31, 100) % 2, 0.05, 0.6)  # swinging by 5% and 60% of the norm, step after step
+    (found,) = [f for f in findings.find(evidence(statistics=statistics)) if f.kind == "unstable_updates"]
+    assert (found.severity, found.layer, found.step) == ("warning", "conv2", 40)
+    assert found.evidence["update_ratio"] == pytest.approx(np.median([0.05, 0.6] * 5))
+
+
+def training_inputs(mean: float, std: float, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Input statistics of every logged step (count, mean, std, min, max, norm, zero share, NaN, Inf)."""
+    rows = np.tile([3072.0, mean, std, low, high, 1.0, 0.0, 0.0, 0.0], (len(STEPS), 1))
+    return STEPS.copy(), rows
+
+
+def test_training_inputs_on_another_scale_than_the_eval_images_are_found_both_ways():
+    normalized = {"mean": 0.01, "std": 1.0, "min": -2.1, "max": 2.6}
+    in_bytes = {"mean": 110.0, "std": 60.0, "min": 0.0, "max": 255.0}
+    run = dataclasses.replace(evidence(eval_inputs=normalized), training_inputs=training_inputs(110, 60, 0, 255))
+    (found,) = findings.input_scale(run)
+    assert (found.severity, found.layer, found.step) == ("warning", "conv1", 0)
+    assert "during training" in found.message and "not preprocessed alike" in found.message
+    run = dataclasses.replace(evidence(eval_inputs=in_bytes), training_inputs=training_inputs(0.0, 1.0, -2, 2))
+    (found,) = findings.input_scale(run)
+    assert (found.layer, found.evidence["training_std"]) == (None, 1.0)
+    assert "not preprocessed like the training images" in found.message
+    # Both normalized, or both 0..1: quiet. A log without training inputs reads as before.
+    assert findings.input_scale(dataclasses.replace(evidence(), training_inputs=training_inputs(0, 1, -2, 2))) == []
+    assert findings.input_scale(dataclasses.replace(evidence(), training_inputs=training_inputs(0.5, 0.3, 0, 1))) == []
+    assert findings.input_scale(evidence()) == []
+
+
+def test_training_inputs_off_scale_only_briefly_are_not_a_warning():
+    steps, rows = training_inputs(0.0, 1.0, -2, 2)
+    rows[3:5] = [3072.0, 110, 60, 0, 255, 1.0, 0.0, 0.0, 0.0]  # two checkpoints' worth
+    assert findings.input_scale(dataclasses.replace(evidence(), training_inputs=(steps, rows))) == []
+
+
+def noisy_loss(steps: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A loss that falls from 2.3 to about 0.05 with minibatch noise of +-50% and one hard batch in 20."""
+    rng = np.random.default_rng(seed)
+    loss = 0.05 + 2.25 * np.exp(-steps / 150) * rng.uniform(0.5, 1.5, len(steps))
+    loss *= rng.uniform(0.5, 1.5, len(steps))
+    hard = rng.uniform(size=len(steps)) < 0.05
+    return np.where(hard, loss * 4, loss)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_noisy_loss_that_falls_has_no_spike(seed):
+    steps = np.arange(1000)
+    run = dataclasses.replace(evidence(), loss=(steps, noisy_loss(steps, seed)))
+    assert findings.loss_spikes(run) == []
+    assert findings.find(run) == []
+
+
+def test_a_loss_that_jumps_and_stays_up_is_a_spike_and_one_that_turns_nan_is_nan_inf():
+    steps = np.arange(1000)
+    loss = noisy_loss(steps)
+    loss[600:640] = 30.0
+    run = dataclasses.replace(evidence(), loss=(steps, loss))
+    (spike,) = findings.loss_spikes(run)
+    assert (spike.step, spike.last_step, spike.loss, spike.recovered) == (600, 639, 30.0, True)
+    assert spike.threshold >= findings.LOSS_SPIKE_FACTOR * spike.median
+    assert "the loss jumped to 30 at step 600" in spike.message
+    loss[900:] = np.nan  # the loss function itself: no logged tensor holds a NaN
+    run = dataclasses.replace(evidence(), loss=(steps, loss))
+    (bad,) = [f for f in findings.find(run) if f.kind == "nan_inf"]
+    assert (bad.severity, bad.layer, bad.step, bad.evidence["source"]) == ("error", None, 900, "loss")
+    assert len(findings.loss_spikes(run)) == 1  # the NaN is not a spike of its own
+
+
+def test_a_nan_loss_after_a_layers_nan_output_leaves_the_root_at_the_layer():
+    statistics = {layer: healthy_statistics(i) for i, layer in enumerate(LAYERS)}
+    statistics["conv2"].rows[5:, SOURCES["activations"], S["nan_count"]] = 4
+    loss = np.ones(len(STEPS))
+    loss[5:] = np.nan  # the same step: the forward pass made it
+    run = dataclasses.replace(evidence(statistics=statistics), loss=(STEPS.copy(), loss))
+    (bad,) = [f for f in findings.find(run) if f.kind == "nan_inf"]
+    assert (bad.layer, bad.step, bad.evidence["source"]) == ("conv2", 50, "activations")
+
+
+def test_lead_lag_of_a_loss_spike_ranks_the_layer_that_jumped_a_step_earlier_first():
+    steps = np.arange(0, 200)
+    statistics = {}
+    for i, layer in enumerate(LAYERS):
+        rng = np.random.default_rng(i)
+        rows = np.repeat(healthy_statistics(i).rows[:1], len(steps), axis=0).copy()
+        for source in ("weights", "gradients", "activations"):
+            rows[:, SOURCES[source], S["norm"]] = rng.uniform(0.95, 1.05, len(steps))
+        statistics[layer] = LayerStatistics(steps, rows)
+    statistics["conv2"].rows[150:, SOURCES["weights"], S["norm"]] *= 20  # its learning rate jumped at step 150
+    for layer in LAYERS:  # the next forward pass goes through it
+        statistics[layer].rows[151:, SOURCES["activations"], S["norm"]] *= 50
+    loss = noisy_loss(steps)
+    loss[151:] = 40.0
+    run = RunEvidence(layers=LAYERS, statistics=statistics, checkpoints=list(range(0, 200, 20)), loss=(steps, loss))
+    (spike,) = findings.loss_spikes(run)
+    assert spike.step == 151 and not spike.recovered
+    assert [(e["layer"], e["left_band_at"], e["lead_steps"]) for e in spike.lead_lag] == [
+        ("conv2", 150, 1),
+        ("conv1", 151, 0),
+        ("fc", 151, 0),
+    ]

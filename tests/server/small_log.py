@@ -190,6 +190,8 @@ def write_run(
             nan = nan_layer if step >= nan_from else None
             log.add(run, summary.layer_statistics_summary(layer, statistics(step, nan, layer)), step)
         log.add(run, summary.loss_summary(2.0 / (step + 1)), step)
+        # The first layer's input batch: count, mean, std, min, max, norm, zero share, NaN, Inf.
+        log.add(run, summary.input_statistics_summary([48.0, 0.1, 0.9, -1.8, 2.2, 6.3, 0.0, 0.0, 0.0]), step)
         if step in checkpoints:
             checkpoint(log, run, step, marker=markers)
 

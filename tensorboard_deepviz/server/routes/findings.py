@@ -2,8 +2,10 @@
 
 The rules are ``analysis.findings``; this module gathers what they read from the run's records
 (layer statistics in one read per layer, and only the headers of the per-checkpoint records:
-confusion counts and dead-unit counts are in them) and turns each finding's view and selection
-into a dashboard link (the URL hash the page reads).
+confusion counts and dead-unit counts are in them, the loss and the training inputs' statistics
+when logged) and turns each finding's view and selection into a dashboard link (the URL hash
+the page reads). Loss spikes, which are not one of the findings' kinds, are answered beside the
+findings, each with its lead-lag ranking of the layers that moved first.
 """
 
 from __future__ import annotations
@@ -53,7 +55,22 @@ def gather_evidence(run: RunAccess) -> rules.RunEvidence:
         eval_inputs=eval_inputs if isinstance(eval_inputs, dict) else None,
         class_names=[str(name) for name in class_names] if isinstance(class_names, list) else [],
         judged_for_dead_units=_judged_for_dead_units(layers, graph.fields if graph is not None else {}),
+        training_inputs=_tensor_series(run, metadata.KIND_INPUTS, (len(metadata.INPUT_STATISTIC_NAMES),)),
+        loss=_tensor_series(run, metadata.KIND_LOSS, ()),
     )
+
+
+def _tensor_series(run: RunAccess, kind: str, shape: tuple[int, ...]) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """``(steps, values)`` of a run-wide tensor kind (values of ``shape``), or None when it has none."""
+    info = run.tags().get(metadata.tag_for(kind))
+    if info is None:
+        return None
+    # One value per step (the latest: a resumed run logs its steps again).
+    latest = {step: value for step, value in run.tensors(info) if value.shape == shape}
+    if not latest:
+        return None
+    steps = np.array(sorted(latest), dtype=np.int64)
+    return steps, np.stack([latest[int(step)] for step in steps]).astype(np.float64)
 
 
 # Modules after which a unit's sign says nothing about whether it fires: they rescale it.
@@ -128,12 +145,25 @@ def link(run: str, finding: rules.Finding) -> str:
     return "#" + urlencode(query, safe=",")
 
 
-def answer_findings(run: RunAccess) -> dict[str, Any]:
-    """``{"run", "findings": [{"kind", "severity", "layer", "step", "last_step", "message", "evidence", "link"}]}``.
+def spike_link(run: str, spike: rules.LossSpike) -> str:
+    """The dashboard URL hash that opens Training dynamics at a loss spike's step (its first ranked layer, if any)."""
+    query = {"run": run, "view": "dynamics", "step": str(spike.step)}
+    if spike.lead_lag:
+        query["layer"] = str(spike.lead_lag[0]["layer"])
+    return "#" + urlencode(query)
 
-    Ordered by severity (error, warning, info), then step, then the layers' forward order.
+
+def answer_findings(run: RunAccess) -> dict[str, Any]:
+    """``{"run", "findings": [{"kind", "severity", "layer", "step", "last_step", "message", "evidence", "link"}],
+    "loss_spikes": [...]}``.
+
+    Findings are ordered by severity (error, warning, info), then step, then the layers' forward
+    order. ``loss_spikes`` (earliest first, when the log has the loss): ``{"step", "last_step",
+    "loss", "peak", "median", "threshold", "recovered", "message", "lead_lag", "link"}``.
     """
-    found = rules.find(gather_evidence(run))
+    evidence = gather_evidence(run)
+    found = rules.find(evidence)
+    spikes = rules.loss_spikes(evidence)
     return {
         "run": run.run,
         "findings": [
@@ -145,6 +175,7 @@ def answer_findings(run: RunAccess) -> dict[str, Any]:
             }
             for finding in found
         ],
+        "loss_spikes": [{**dataclasses.asdict(spike), "link": spike_link(run.run, spike)} for spike in spikes],
     }
 
 
