@@ -3,8 +3,9 @@
 Each test trains a small network with DeepViz for a few dozen steps, with one fault planted where
 a user would make it (a layer killed by a large negative bias, an Inf in one weight, two classes'
 training labels swapped, a layer left out of the optimizer, a deep sigmoid stack, a learning rate
-far too high), then asks the findings route what is wrong: kind, layer and step must be the
-planted ones. The same network trained properly must raise no warning or error. The log is kept in
+far too high, training and eval images preprocessed differently, one layer's learning rate jumping
+mid-run), then asks the findings route what is wrong: kind, layer and step must be the planted
+ones. The same network trained properly must raise no warning or error. The log is kept in
 memory (``tests.support.fakelog``) and read through the server's own access layer.
 """
 
@@ -75,20 +76,57 @@ def train(
     before_step: Optional[Callable[[nn.Module, int], None]] = None,
     seed: int = 0,
     scale_inputs: float = 1.0,
+    scaled: str = "both",
+    optimizer: Optional[Callable[[Any], torch.optim.Optimizer]] = None,
 ) -> list[dict[str, Any]]:
     """Train a model made by ``make_model`` with DeepViz logging into memory; return the findings route's findings.
 
     The model is made after seeding, so every test's run is the same whatever ran before it.
+    ``scaled`` says which images ``scale_inputs`` applies to: "both", "train" or "eval".
+    ``optimizer`` makes the optimizer from the parameters (default SGD with momentum 0.9).
+    """
+    return train_answer(
+        make_model,
+        lr=lr,
+        parameters=parameters,
+        relabel=relabel,
+        before_step=before_step,
+        seed=seed,
+        scale_inputs=scale_inputs,
+        scaled=scaled,
+        optimizer=optimizer,
+    )["findings"]
+
+
+def train_answer(
+    make_model: Callable[[], nn.Module],
+    *,
+    lr: float = 0.05,
+    parameters: Optional[Callable[[nn.Module], Any]] = None,
+    relabel: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    before_step: Optional[Callable[[nn.Module, int], None]] = None,
+    seed: int = 0,
+    scale_inputs: float = 1.0,
+    scaled: str = "both",
+    optimizer: Optional[Callable[[Any], torch.optim.Optimizer]] = None,
+    on_optimizer: Optional[Callable[[torch.optim.Optimizer, int], None]] = None,
+) -> dict[str, Any]:
+    """``train``, returning the whole findings answer (findings and loss spikes).
+
+    ``on_optimizer(optimizer, step)`` runs before each step (to change a learning rate).
     """
     torch.manual_seed(seed)
     model = make_model()
     images, labels = quadrant_images(256, seed=seed)
     eval_images, eval_labels = quadrant_images(64, seed=seed + 100)
     if scale_inputs != 1.0:  # e.g. 127.5: about 0..255, a pipeline that forgot to normalize
-        images = (images.clamp(-1, 1) + 1) * scale_inputs
-        eval_images = (eval_images.clamp(-1, 1) + 1) * scale_inputs
+        if scaled in ("both", "train"):
+            images = (images.clamp(-1, 1) + 1) * scale_inputs
+        if scaled in ("both", "eval"):
+            eval_images = (eval_images.clamp(-1, 1) + 1) * scale_inputs
     train_labels = relabel(labels) if relabel else labels
-    optimizer = torch.optim.SGD(parameters(model) if parameters else model.parameters(), lr=lr, momentum=0.9)
+    trained = parameters(model) if parameters else model.parameters()
+    step_rule = optimizer(trained) if optimizer else torch.optim.SGD(trained, lr=lr, momentum=0.9)
     log = FakeLog()
     with DeepViz(LogWriter(log, "run"), model, (eval_images, eval_labels), probe=4, clusters=4, batch_size=64) as viz:
         for step in range(STEPS + 1):
@@ -98,13 +136,15 @@ def train(
                 break
             if before_step:
                 before_step(model, step)
+            if on_optimizer:
+                on_optimizer(step_rule, step)
             batch = torch.randint(0, len(images), (32,), generator=torch.Generator().manual_seed(step))
             loss = nn.functional.cross_entropy(model(images[batch]), train_labels[batch])
-            optimizer.zero_grad()
+            step_rule.zero_grad()
             loss.backward()
-            optimizer.step()
-            viz.log_step(step)
-    return findings.answer_findings(log.run("run"))["findings"]
+            step_rule.step()
+            viz.log_step(step, loss=loss)
+    return findings.answer_findings(log.run("run"))
 
 
 def alarms(found: list[dict[str, Any]]) -> list[tuple[str, str, Optional[str]]]:
@@ -114,7 +154,9 @@ def alarms(found: list[dict[str, Any]]) -> list[tuple[str, str, Optional[str]]]:
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("lr", [0.02, 0.05])
 def test_healthy_training_raises_no_warning_or_error(seed, lr):
-    assert alarms(train(SmallNet, lr=lr, seed=seed)) == []
+    answer = train_answer(SmallNet, lr=lr, seed=seed)
+    assert alarms(answer["findings"]) == []
+    assert answer["loss_spikes"] == []  # the loss of a batch of 32 is noisy, but it does not spike
 
 
 def test_a_layer_killed_by_a_large_negative_bias_has_dead_units():
@@ -223,5 +265,94 @@ def test_a_tanh_layer_with_huge_weights_is_saturated():
 
 def test_byte_valued_inputs_are_far_from_normalized():
     found = train(SmallNet, scale_inputs=127.5, lr=0.001)
+    scale = {f["layer"]: f for f in found if f["kind"] == "input_scale"}
+    # Both the eval images and the batches conv1 receives in training.
+    assert set(scale) == {None, "conv1"}
+    assert all(f["severity"] == "warning" and "0..255 pixel values" in f["message"] for f in scale.values())
+    assert scale["conv1"]["step"] == 0 and scale["conv1"]["evidence"]["magnitude"] == pytest.approx(255, rel=0.01)
+
+
+def test_training_inputs_in_bytes_while_the_eval_images_are_normalized_are_found():
+    # A training pipeline that forgot to normalize, an eval set that did not.
+    found = train(SmallNet, scale_inputs=127.5, scaled="train", lr=0.001)
     (scale,) = [f for f in found if f["kind"] == "input_scale"]
-    assert scale["severity"] == "warning" and "0..255 pixel values" in scale["message"]
+    assert (scale["severity"], scale["layer"], scale["step"]) == ("warning", "conv1", 0)
+    assert "during training" in scale["message"] and "not preprocessed alike" in scale["message"]
+    assert scale["evidence"]["std"] > 50 and scale["evidence"]["eval_std"] < 2
+
+
+def test_eval_images_in_bytes_while_training_inputs_are_normalized_are_found():
+    found = train(SmallNet, scale_inputs=127.5, scaled="eval")
+    (scale,) = [f for f in found if f["kind"] == "input_scale"]
+    assert (scale["severity"], scale["layer"], scale["step"]) == ("warning", None, 0)
+    assert "0..255 pixel values" in scale["message"] and "not preprocessed like the training images" in scale["message"]
+    assert scale["evidence"]["training_std"] < 2
+
+
+class BatchNormNet(nn.Module):
+    """SmallNet with BatchNorm after each convolution: its units cannot die, whatever the updates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(32, CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+        return self.fc(self.flatten(self.pool(x)))
+
+
+def test_sgd_with_learning_rate_and_weight_decay_far_too_high_makes_updates_unstable():
+    # SGD at lr 1.0 with weight decay 0.1 (usual: 0.1 and 5e-4) on a BatchNorm network: BatchNorm keeps
+    # the units alive and the network still learns, but weight decay and the gradient settle the
+    # weights' norm where each step rotates them by about sqrt(2 lr wd / (1 + momentum)) = 0.32 of it
+    # (the equilibrium of scale-invariant weights), 300 times the usual 1e-3.
+    found = train(
+        BatchNormNet, optimizer=lambda parameters: torch.optim.SGD(parameters, lr=1.0, momentum=0.9, weight_decay=0.1)
+    )
+    unstable = [f for f in found if f["kind"] == "unstable_updates"]
+    assert [(f["severity"], f["layer"], f["step"]) for f in unstable] == [
+        ("warning", "conv1", 6),
+        ("warning", "conv2", 6),
+        ("warning", "fc", 6),
+    ]
+    assert all(f["evidence"]["update_ratio"] > findings.rules.UNSTABLE_UPDATE_RATIO for f in unstable)
+    # Nothing else is wrong with it: it learns, and BatchNorm keeps its units alive.
+    assert [f for f in alarms(found) if f[1] != "unstable_updates"] == []
+
+
+def _conv2_in_its_own_group(model: nn.Module) -> list[dict[str, Any]]:
+    conv2 = [p for name, p in model.named_parameters() if name.startswith("conv2.")]
+    rest = [p for name, p in model.named_parameters() if not name.startswith("conv2.")]
+    return [{"params": rest}, {"params": conv2}]
+
+
+def noisy_labels(labels: torch.Tensor) -> torch.Tensor:
+    """30% of the training labels replaced at random: the loss stays well above zero, so a step can still hurt."""
+    generator = torch.Generator().manual_seed(5)
+    flip = torch.rand(len(labels), generator=generator) < 0.3
+    return torch.where(flip, torch.randint(0, CLASSES, (len(labels),), generator=generator), labels)
+
+
+def test_a_learning_rate_jump_spikes_the_loss_and_the_layer_that_moved_first_ranks_first():
+    def jump(optimizer: torch.optim.Optimizer, step: int) -> None:
+        if step == 40:  # conv2's learning rate, 300 times higher from step 40 on (a scheduler bug)
+            optimizer.param_groups[1]["lr"] *= 300
+
+    answer = train_answer(SmallNet, relabel=noisy_labels, parameters=_conv2_in_its_own_group, on_optimizer=jump)
+    spike = answer["loss_spikes"][0]
+    # Step 40's update moves conv2; step 41's forward pass, through it, spikes the loss.
+    assert spike["step"] == 41 and spike["loss"] > 2 * spike["median"]
+    assert spike["lead_lag"][0]["layer"] == "conv2" and spike["lead_lag"][0]["left_band_at"] == 40
+    assert all(entry["left_band_at"] >= 41 for entry in spike["lead_lag"][1:])
+    assert spike["link"].startswith("#") and "layer=conv2" in spike["link"] and "step=41" in spike["link"]
+
+
+def test_the_same_noisy_labels_without_the_jump_do_not_spike():
+    answer = train_answer(SmallNet, relabel=noisy_labels, parameters=_conv2_in_its_own_group)
+    assert answer["loss_spikes"] == []

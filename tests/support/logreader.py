@@ -53,7 +53,10 @@ class LogReader:
         raise KeyError(f"no step {step} for {tag}")
 
     def statistics(self, run: str, layer: str) -> dict[int, np.ndarray]:
-        tag = metadata.tag_for(metadata.KIND_STATISTICS, layer)
+        return self.tensors(run, metadata.tag_for(metadata.KIND_STATISTICS, layer))
+
+    def tensors(self, run: str, tag: str) -> dict[int, np.ndarray]:
+        """``{step: value}`` of a tensor tag (layer statistics, input statistics, the loss)."""
         result = self.provider.read_tensors(
             self.ctx,
             experiment_id="",

@@ -26,7 +26,7 @@ def _train_and_log(logdir: str) -> dict:
     model = SmallResNet()
     images, labels = make_images()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    expected: dict = {"weights": {}, "logits": {}, "probe_outputs": {}, "statistics": {}}
+    expected: dict = {"weights": {}, "logits": {}, "probe_outputs": {}, "statistics": {}, "inputs": {}}
     writer = SummaryWriter(os.path.join(logdir, "run"))
     viz = DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, probe=6, clusters=5, batch_size=40)
     modules = dict(model.named_modules())
@@ -37,6 +37,7 @@ def _train_and_log(logdir: str) -> dict:
         loss.backward()
         optimizer.step()
         viz.log_step(step)
+        expected["inputs"][step] = images[batch].double()  # what the first logged layer received
         expected["statistics"][step] = {
             name: (
                 torch.cat([p.detach().reshape(-1) for p in modules[name].parameters(recurse=False)]),
@@ -202,7 +203,19 @@ def test_layer_statistics_at_every_step(logged, loader):
     with open_logs(logdir, loader) as reader:
         assert set(reader.tensor_tags("run")) == {
             metadata.tag_for(metadata.KIND_STATISTICS, layer) for layer in SMALL_RESNET_LAYERS
-        }
+        } | {metadata.tag_for(metadata.KIND_INPUTS)}
+        inputs = reader.tensors("run", metadata.tag_for(metadata.KIND_INPUTS))
+        assert sorted(inputs) == list(range(STEPS))
+        input_names = list(metadata.INPUT_STATISTIC_NAMES)
+        for step, row in inputs.items():
+            batch = expected["inputs"][step]
+            assert row[input_names.index("count")] == batch.numel()
+            np.testing.assert_allclose(
+                [row[input_names.index(name)] for name in ("mean", "std", "min", "max")],
+                [batch.mean(), batch.std(correction=0), batch.min(), batch.max()],
+                rtol=1e-5,
+                atol=1e-7,
+            )
         for layer in SMALL_RESNET_LAYERS:
             rows_by_step = reader.statistics("run", layer)
             assert sorted(rows_by_step) == list(range(STEPS))
