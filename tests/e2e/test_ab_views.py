@@ -108,7 +108,16 @@ def test_filters_ab_shows_both_banks_and_activations_on_one_scale_and_matches_un
     kinds = {run["run"]: run["kinds"] for run in server.get_json("index")["runs"]}
     if "similarity" in kinds[MAIN_RUN] and "similarity" in kinds[SECOND_RUN]:
         answer = server.get_json("layer_similarity", run=MAIN_RUN, step=STEP, run_b=SECOND_RUN, step_b=STEP)
-        expect(tid(page, "cka-cell")).to_have_count(len(answer["layers_a"]) * len(answer["layers_b"]))
+        cells = tid(page, "cka-cell")
+        expect(cells).to_have_count(len(answer["layers_a"]) * len(answer["layers_b"]))
+        # the last row's last cell: hover reads its value out, a click selects A's layer of that row
+        last = cells.nth(cells.count() - 1)
+        last.hover()
+        named = f"A {answer['layers_a'][-1]} × B {answer['layers_b'][-1]}: "
+        said = "CKA " if answer["cka"][-1][-1] is not None else "not computable"
+        expect(tid(page, "cka-readout")).to_contain_text(named + said)
+        last.click()
+        wait_for_hash(page, "layer", answer["layers_a"][-1])
     else:
         expect(tid(page, "cka-status")).to_contain_text("Layer similarity needs similarity records")
     expect_markup_not_rendered(page)
