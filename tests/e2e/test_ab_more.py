@@ -95,6 +95,7 @@ def test_clusters_side_by_side_on_shared_axes(page, tensorboard_server, console_
     # an image chosen in B is the selection on both sides
     image = tid(page, "cluster-image-b").first
     index = image.get_attribute("data-index")
+    assert index is not None
     image.click()
     wait_for_hash(page, "image", index)
     expect(tid(page, "cluster-cards-b").locator(f"[data-index='{index}']").first).to_have_class(
@@ -155,6 +156,7 @@ def test_pinning_a_cell_of_b_opens_its_images(page, tensorboard_server, console_
     images = tid(panel, "confusion-example-b")
     expect(images.first).to_be_visible(timeout=LOAD_TIMEOUT)
     index = images.first.get_attribute("data-index")
+    assert index is not None
     images.first.click()
     wait_for_hash(page, "image", index)
     line = tid(page, "confusion-ab-image")
