@@ -111,13 +111,23 @@ describe("FiltersView: A/B mode", () => {
   });
 
   it("moves B alone when it does not follow A's step", async () => {
-    const { store, src } = await filtersView({ runB: SECOND_RUN.run, stepB: 2 });
+    const { store, src, root } = await filtersView({ runB: SECOND_RUN.run, stepB: 2 });
     expect(src("filters-sprite").get("step")).toBe("6");
     expect(src("filters-sprite-b").get("step")).toBe("2");
     store.set({ step: 4 });
     await settle(40);
     expect(src("filters-sprite").get("step")).toBe("4");
     expect(src("filters-sprite-b").get("step")).toBe("2");
+    // B's arrows move B alone; while B follows A they are off
+    (byTestId(root, "filters-ab-step-forward") as HTMLButtonElement).click();
+    expect([store.get().step, store.get().stepB]).toEqual([4, 4]);
+    (byTestId(root, "filters-ab-step-back") as HTMLButtonElement).click();
+    (byTestId(root, "filters-ab-step-back") as HTMLButtonElement).click();
+    expect([store.get().step, store.get().stepB]).toEqual([4, 0]);
+    expect((byTestId(root, "filters-ab-step-back") as HTMLButtonElement).disabled).toBe(true);
+    (byTestId(root, "filters-ab-same-step") as HTMLInputElement).click();
+    expect(store.get().stepB).toBeNull();
+    expect((byTestId(root, "filters-ab-step-forward") as HTMLButtonElement).disabled).toBe(true);
   });
 
   it("a matched pair selects A's unit and B's unit; the picker is the shared one", async () => {

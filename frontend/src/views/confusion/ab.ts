@@ -79,6 +79,8 @@ export class BPicker {
   private readonly toggleInput: HTMLInputElement;
   private readonly runSelect: HTMLSelectElement;
   private readonly stepSelect: HTMLSelectElement;
+  private readonly back: HTMLButtonElement;
+  private readonly forward: HTMLButtonElement;
   private readonly sameStep: HTMLInputElement;
 
   constructor(
@@ -115,12 +117,35 @@ export class BPicker {
       store.set({ stepB: on ? null : SIDE_B.step(store.get()) }),
     );
     this.sameStep = same.input;
+    same.label.title =
+      "Checked: the timeline moves A and B together. Unchecked: B moves alone (its menu and arrows), A with the timeline.";
+    // B alone: one checkpoint back or forward among B's, A staying where the timeline has it.
+    const arrow = (name: string, text: string, title: string, delta: number) =>
+      h("button", {
+        testid: `${prefix}ab-step-${name}`,
+        text,
+        title,
+        attrs: { type: "button" },
+        on: {
+          click: () => {
+            const now = store.get();
+            const steps = kindSteps(SIDE_B.run(now), kind);
+            const at = steps.indexOf(SIDE_B.step(now) ?? Number.NaN);
+            const next = steps[Math.min(steps.length - 1, Math.max(0, at + delta))];
+            if (at >= 0 && next !== undefined) store.set({ stepB: next, playing: false });
+          },
+        },
+      });
+    this.back = arrow("back", "‹", "B's previous checkpoint (A stays)", -1);
+    this.forward = arrow("forward", "›", "B's next checkpoint (A stays)", 1);
     this.element = h(
       "div",
       { class: "dv-ab-picker" },
       h("strong", { text: "B:" }),
       this.runSelect,
+      settings.runOnly ? null : this.back,
       settings.runOnly ? null : this.stepSelect,
+      settings.runOnly ? null : this.forward,
       settings.runOnly ? null : same.label,
     );
     store.subscribe((s) => this.sync(s), ["runs", "run", "step", "runB", "stepB", "loaded"]);
@@ -148,6 +173,9 @@ export class BPicker {
     );
     this.sameStep.checked = state.stepB === null;
     this.stepSelect.disabled = state.stepB === null;
+    const at = stepB === null ? -1 : steps.indexOf(stepB);
+    this.back.disabled = state.stepB === null || at <= 0;
+    this.forward.disabled = state.stepB === null || at < 0 || at >= steps.length - 1;
   }
 }
 

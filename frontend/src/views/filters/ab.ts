@@ -23,7 +23,7 @@ const CSS = `
 .dv-filters-ab-row { display: flex; gap: 16px; align-items: flex-start; flex-wrap: wrap; margin-top: 8px; }
 .dv-filters-ab-row > * { flex: 1; min-width: 300px; }
 .dv-filters-ab-activations { display: flex; gap: 16px; align-items: flex-start; }
-.dv-filters-ab-activations > * { flex: 1; min-width: 0; }
+.dv-filters-ab-activations > * { flex: 1; min-width: 0; max-width: 520px; }
 .dv-filters-ab-activations .dv-sprite-stage img { max-width: 100%; }
 `;
 
