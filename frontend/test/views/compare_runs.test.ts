@@ -209,3 +209,20 @@ describe("Direct Compare view: runs axis", () => {
     expect(status.textContent).toContain('"gone" is not among the listed runs');
   });
 });
+
+describe("Direct Compare view: runs axis with feature visualizations", () => {
+  it("lays out each run's rendered checkpoints from the listing, without the compare route", async () => {
+    const other = { ...FAKE_RUN, run: "fv-b", steps_by_kind: { ...FAKE_RUN.steps_by_kind, feature_vis: [6] } };
+    const { root, fetch } = await compare({
+      runs: [FAKE_RUN, other],
+      compareRuns: "fv-b",
+      compare: form({ content: "feature_vis", steps: "6", layers: "conv1" }),
+    });
+    const cells = allByTestId(root, "compare-cell");
+    expect(cells.map((cell) => [cell.dataset.run, cell.dataset.step, cell.getAttribute("src")])).toEqual([
+      [FAKE_RUN.run, "6", `feature_vis_sprite?run=${encodeURIComponent(FAKE_RUN.run)}&layer=conv1&step=6`],
+      ["fv-b", "6", "feature_vis_sprite?run=fv-b&layer=conv1&step=6"],
+    ]);
+    expect(fetched(fetch).some((url) => url.startsWith("compare"))).toBe(false);
+  });
+});
