@@ -5,7 +5,7 @@
 
 import type { ActivationLayout, FilterLayout } from "../api/types";
 import { toNumber } from "../api/types";
-import type { ValueRange } from "../api/urls";
+import { activationsLayoutUrl, filtersLayoutUrl, type ValueRange } from "../api/urls";
 import type { AppContext } from "../core/context";
 import { hasStep, MAIN, SIDE_B } from "../core/derived";
 import type { State } from "../core/state";
@@ -44,41 +44,63 @@ export class SharedScale {
 
   /** The weights' range for A and B at the selection, or null when A/B is off or a side has no weights there. */
   filters(state: Readonly<State>): Promise<ValueRange | null> {
-    const sides = this.sides(state);
-    const layer = state.layer;
-    if (!sides || layer === null) return Promise.resolve(null);
-    const [a, b] = sides;
-    if (!hasStep(a.run, "weights", a.step) || !hasStep(b.run, "weights", b.step)) return Promise.resolve(null);
-    if (!a.run.layers.some((entry) => entry.name === layer && entry.has_weights)) return Promise.resolve(null);
-    if (!b.run.layers.some((entry) => entry.name === layer && entry.has_weights)) return Promise.resolve(null);
-    const norm = state.norm === "global" ? "global" : "layer";
-    const key = `filters\u0000${a.run.run}\u0000${a.step}\u0000${b.run.run}\u0000${b.step}\u0000${layer}\u0000${norm}`;
-    return this.remember(key, async () => {
-      const { api } = this.ctx;
-      const [layoutA, layoutB] = await Promise.all([
-        api.filtersLayout(a.run.run, layer, a.step, norm),
-        api.filtersLayout(b.run.run, layer, b.step, norm),
-      ]);
+    const plan = this.filtersPlan(state);
+    if (!plan) return Promise.resolve(null);
+    return this.remember(plan.key, async () => {
+      const [layoutA, layoutB] = await Promise.all(
+        plan.urls.map((url) => this.ctx.api.getJson<FilterLayout>(url, true)),
+      );
       return sharedFilterRange(layoutA, layoutB);
     });
   }
 
   /** The activations' range of the selected image for A and B, or null when A/B is off or a side lacks them. */
   activations(state: Readonly<State>): Promise<ValueRange | null> {
-    const sides = this.sides(state);
-    const { layer, image } = state;
-    if (!sides || layer === null || image === null) return Promise.resolve(null);
-    const [a, b] = sides;
-    if (!hasStep(a.run, "activations", a.step) || !hasStep(b.run, "activations", b.step)) return Promise.resolve(null);
-    const key = `activations\u0000${a.run.run}\u0000${a.step}\u0000${b.run.run}\u0000${b.step}\u0000${layer}\u0000${image}`;
-    return this.remember(key, async () => {
-      const { api } = this.ctx;
-      const [layoutA, layoutB] = await Promise.all([
-        api.activationsLayout(a.run.run, layer, a.step, image, "layer"),
-        api.activationsLayout(b.run.run, layer, b.step, image, "layer"),
-      ]);
+    const plan = this.activationsPlan(state);
+    if (!plan) return Promise.resolve(null);
+    return this.remember(plan.key, async () => {
+      const [layoutA, layoutB] = await Promise.all(
+        plan.urls.map((url) => this.ctx.api.getJson<ActivationLayout>(url, true)),
+      );
       return sharedActivationRange(layoutA, layoutB);
     });
+  }
+
+  /**
+   * The layouts both ranges are worked out from, for `state` (the prefetcher asks with each coming
+   * step, so that while playing a frame's shared scale is known when the frame comes).
+   */
+  layoutUrls(state: Readonly<State>): string[] {
+    return [...(this.filtersPlan(state)?.urls ?? []), ...(this.activationsPlan(state)?.urls ?? [])];
+  }
+
+  /** What the weights' range of `state` depends on: a memo key and A's and B's layout URLs. */
+  private filtersPlan(state: Readonly<State>): { key: string; urls: string[] } | null {
+    const sides = this.sides(state);
+    const layer = state.layer;
+    if (!sides || layer === null) return null;
+    const [a, b] = sides;
+    if (!hasStep(a.run, "weights", a.step) || !hasStep(b.run, "weights", b.step)) return null;
+    if (!a.run.layers.some((entry) => entry.name === layer && entry.has_weights)) return null;
+    if (!b.run.layers.some((entry) => entry.name === layer && entry.has_weights)) return null;
+    const norm = state.norm === "global" ? "global" : "layer";
+    return {
+      key: `filters\u0000${a.run.run}\u0000${a.step}\u0000${b.run.run}\u0000${b.step}\u0000${layer}\u0000${norm}`,
+      urls: [a, b].map((side) => filtersLayoutUrl(side.run.run, layer, side.step, norm)),
+    };
+  }
+
+  /** The same for the activations' range (of the selected image, with norm "layer"). */
+  private activationsPlan(state: Readonly<State>): { key: string; urls: string[] } | null {
+    const sides = this.sides(state);
+    const { layer, image } = state;
+    if (!sides || layer === null || image === null) return null;
+    const [a, b] = sides;
+    if (!hasStep(a.run, "activations", a.step) || !hasStep(b.run, "activations", b.step)) return null;
+    return {
+      key: `activations\u0000${a.run.run}\u0000${a.step}\u0000${b.run.run}\u0000${b.step}\u0000${layer}\u0000${image}`,
+      urls: [a, b].map((side) => activationsLayoutUrl(side.run.run, layer, side.step, image, "layer")),
+    };
   }
 
   private sides(state: Readonly<State>) {

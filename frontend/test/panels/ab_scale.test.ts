@@ -52,4 +52,21 @@ describe("one colour scale for A and B", () => {
     await settle();
     expect(fetched(fetch).filter((url) => url.includes("norm=global"))).toHaveLength(2);
   });
+
+  it("names the layouts a coming step's scales need, for the prefetcher", () => {
+    const { ctx, store } = testContext({ runs: [FAKE_RUN, SECOND_RUN] });
+    const scale = new SharedScale(ctx);
+    expect(scale.layoutUrls(store.get())).toEqual([]);
+    store.set({ runB: SECOND_RUN.run, image: 2 });
+    const urls = scale.layoutUrls({ ...store.get(), step: 4 });
+    expect(urls.map((url) => url.split("?")[0])).toEqual([
+      "filters_layout",
+      "filters_layout",
+      "activations_layout",
+      "activations_layout",
+    ]);
+    // B follows A: both at step 4
+    expect(urls.every((url) => new URLSearchParams(url.split("?")[1]).get("step") === "4")).toBe(true);
+    expect(new URLSearchParams(urls[1].split("?")[1]).get("run")).toBe(SECOND_RUN.run);
+  });
 });

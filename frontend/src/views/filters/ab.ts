@@ -50,6 +50,8 @@ export class FiltersAB {
   private readonly bank: FilterBank;
   private readonly parts: Part[];
   private readonly activationsA: HTMLElement;
+  /** Whether B's side is on screen. */
+  private shown = false;
 
   constructor(ctx: AppContext) {
     ensureStyles("filters-ab", CSS);
@@ -87,6 +89,12 @@ export class FiltersAB {
     const matched = new MatchedUnits(this.below, ctx, { scale: this.scale });
     const similarity = new LayerSimilarity(this.below, ctx);
     this.parts = [this.bank, activations, matched, similarity];
+    // While playing: the layouts the coming steps' shared scales are worked out from.
+    ctx.prefetcher.register((step) => {
+      const state = ctx.store.get();
+      if (!this.shown || state.runB === null) return [];
+      return this.scale.layoutUrls({ ...state, step }).map((url) => ({ kind: "json" as const, url }));
+    });
   }
 
   /** Whether A/B is on in `state`. */
@@ -101,6 +109,7 @@ export class FiltersAB {
 
   /** Show or hide B's side; its panels draw only while shown. `weights`: the bank shows weights (not feature visualizations). */
   show(on: boolean, weights: boolean): void {
+    this.shown = on;
     this.column.hidden = !on || !weights;
     this.activations.hidden = !on;
     this.below.hidden = !on;
