@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
-import { projectionBounds, scatterPoints } from "../../src/charts/scatter";
+import { projectionBounds, type ScatterChart, type ScatterStyle, scatterPoints } from "../../src/charts/scatter";
 import type { State } from "../../src/core/state";
+import { categoricalColor } from "../../src/lib/colours";
 import { evalSetDifference, pairClusters } from "../../src/views/clusters/ab";
 import { ClustersView } from "../../src/views/clusters/view";
 import { allByTestId, byTestId, place, settle, testContext } from "../context";
@@ -155,5 +156,43 @@ describe("Clusters view: A/B mode", () => {
     expect(status.getAttribute("data-state")).toBe("error");
     expect(status.textContent).toContain("different eval sets (36 eval images have other labels)");
     expect(allByTestId(root, "cluster-card-b")).toEqual([]);
+  });
+});
+
+describe("Clusters view: what stays bright on both sides", () => {
+  /** The style each scatter was last drawn with, and the images it keeps bright. */
+  function drawn(view: ClustersView) {
+    const charts = view as unknown as Record<"scatter" | "scatterB", ScatterChart>;
+    const style = (chart: ScatterChart) => (chart as unknown as { style: ScatterStyle | null }).style;
+    const bright = (chart: ScatterChart) =>
+      Array.from({ length: 48 }, (_, i) => i).filter((i) => !style(chart)?.faded?.(i));
+    return { a: bright(charts.scatter), b: bright(charts.scatterB), style: () => style(charts.scatterB) };
+  }
+
+  it("a card of B keeps its cluster's images bright in A's scatter too", async () => {
+    const { root, view } = await clusters({ runB: RUN_B.run });
+    allByTestId(root, "cluster-card-b")[0].dispatchEvent(new MouseEvent("mouseenter"));
+    const odd = Array.from({ length: 24 }, (_, i) => 2 * i + 1); // B's cluster 0 is A's cluster 1
+    expect(drawn(view).a).toEqual(odd);
+    expect(drawn(view).b).toEqual(odd);
+    allByTestId(root, "cluster-card-b")[0].dispatchEvent(new MouseEvent("mouseleave"));
+    expect(drawn(view).a.length).toBe(48);
+  });
+
+  it("a legend entry keeps its class, or its cluster colour, bright on both sides", async () => {
+    const { root, view, store } = await clusters({ runB: RUN_B.run });
+    const entry = (k: number) => root.querySelector(`.dv-legend-item[data-entry="${k}"]`) as HTMLElement;
+    entry(2).dispatchEvent(new MouseEvent("mouseenter")); // class 2: images 2, 6, 10, ...
+    const classTwo = Array.from({ length: 12 }, (_, i) => 4 * i + 2);
+    expect(drawn(view).a).toEqual(classTwo);
+    expect(drawn(view).b).toEqual(classTwo);
+    store.set({ colorBy: "cluster" });
+    await settle();
+    entry(0).dispatchEvent(new MouseEvent("mouseenter")); // colour 0: A's cluster 0 and B's cluster 1
+    const even = Array.from({ length: 24 }, (_, i) => 2 * i);
+    expect(drawn(view).a).toEqual(even);
+    expect(drawn(view).b).toEqual(even);
+    // B's cluster 1 is drawn in A's cluster 0's colour
+    expect(drawn(view).style()?.colour(0)).toBe(categoricalColor(0));
   });
 });

@@ -6,7 +6,8 @@
 // both projections) and one colour key: by class the same colours; by cluster each B cluster in
 // the colour of the A cluster it shares the most eval images with (ab.ts). Pointing at an image
 // rings it on the other side too, the selected image is ringed on both, and pointing at a
-// cluster's card fades, on both sides, every image outside that cluster.
+// cluster's card fades, on both sides, every image outside that cluster (pointing at a legend
+// entry, every image of another class, or of another cluster colour).
 
 import { errorText } from "../../api/client";
 import type { ClustersResponse, CorpusResponse, RunSummary } from "../../api/types";
@@ -45,10 +46,9 @@ interface Loaded {
 
 type SideName = "a" | "b";
 
-/** The cluster whose card the pointer is on: its side and number. */
+/** What the pointer is on (a cluster's card, a legend entry): the images each side keeps bright. */
 interface Highlight {
-  side: SideName;
-  cluster: number;
+  kept(side: SideName, index: number): boolean;
 }
 
 async function loadSide(ctx: AppContext, run: RunSummary, step: number): Promise<Loaded> {
@@ -296,8 +296,7 @@ export class ClustersView extends TabView {
     const state = this.store.get();
     const byCluster = state.colorBy === "cluster";
     const highlight = this.highlighted;
-    const assignmentOf = (side: SideName) => (side === "a" ? this.data : this.dataB)?.clusters.assignment ?? [];
-    const faded = (index: number) => highlight !== null && assignmentOf(highlight.side)[index] !== highlight.cluster;
+    const faded = (side: SideName) => (index: number) => highlight !== null && !highlight.kept(side, index);
     const labels = this.data?.corpus?.labels ?? this.dataB?.corpus?.labels ?? null;
     const classColour = (index: number) => categoricalColor(labels ? (labels[index] ?? -1) : -1);
     const data = this.data;
@@ -305,7 +304,7 @@ export class ClustersView extends TabView {
     else
       this.scatter.draw({
         colour: (index) => (byCluster ? categoricalColor(data.clusters.assignment[index] ?? -1) : classColour(index)),
-        faded,
+        faded: faded("a"),
         selected: state.image,
       });
     const dataB = this.dataB;
@@ -317,7 +316,7 @@ export class ClustersView extends TabView {
           const k = dataB.clusters.assignment[index] ?? -1;
           return categoricalColor(k < 0 ? -1 : this.colourB(k));
         },
-        faded,
+        faded: faded("b"),
         selected: state.image,
       });
   }
@@ -353,6 +352,33 @@ export class ClustersView extends TabView {
     }
     const byCluster = this.store.get().colorBy === "cluster";
     categoryLegend(this.legend, byCluster ? data.clusters.sizes.map((_, k) => `cluster ${k}`) : data.names);
+    // Pointing at an entry keeps its colour bright on both sides (a class; a cluster of A and B's paired one).
+    Array.from(this.legend.querySelectorAll<HTMLElement>(".dv-legend-item")).forEach((item, k) => {
+      item.setAttribute("data-entry", String(k));
+      item.addEventListener("mouseenter", () => this.highlight(byCluster ? this.clusterColour(k) : this.labelled(k)));
+      item.addEventListener("mouseleave", () => this.highlight(null));
+    });
+  }
+
+  /** The images of class `label`, on both sides. */
+  private labelled(label: number): Highlight {
+    const labels = this.data?.corpus?.labels ?? this.dataB?.corpus?.labels ?? [];
+    return { kept: (_side, index) => labels[index] === label };
+  }
+
+  /** The images drawn in cluster colour `k`: A's cluster k, and B's cluster paired with it. */
+  private clusterColour(k: number): Highlight {
+    const a = this.data?.clusters.assignment ?? [];
+    const b = this.dataB?.clusters.assignment ?? [];
+    return {
+      kept: (side, index) => (side === "a" ? a[index] === k : b[index] >= 0 && this.colourB(b[index]) === k),
+    };
+  }
+
+  /** The images of cluster `k` of `side`, on both sides (where A's cluster went in B, or B's came from in A). */
+  private inCluster(side: SideName, k: number): Highlight {
+    const assignment = (side === "a" ? this.data : this.dataB)?.clusters.assignment ?? [];
+    return { kept: (_side, index) => assignment[index] === k };
   }
 
   private renderCards(): void {
@@ -423,7 +449,7 @@ export class ClustersView extends TabView {
             ...(partner !== undefined && partner !== null ? { "data-partner": partner } : {}),
           },
           on: {
-            mouseenter: () => this.highlight({ side, cluster: k }),
+            mouseenter: () => this.highlight(this.inCluster(side, k)),
             mouseleave: () => this.highlight(null),
           },
         },
