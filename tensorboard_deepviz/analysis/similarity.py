@@ -131,7 +131,8 @@ def centered_gram(features: np.ndarray) -> np.ndarray:
     if x.ndim != 2:
         raise ValueError(f"features must be [images, features], got shape {x.shape}")
     x = x - x.mean(axis=0, keepdims=True)
-    return x @ x.T
+    # einsum, not BLAS: see cka_matrix (a few hundred images by a few hundred features).
+    return np.einsum("ik,jk->ij", x, x)
 
 
 def linear_cka(gram_a: np.ndarray, gram_b: np.ndarray) -> float:
@@ -188,8 +189,10 @@ def cka_matrix(grams_a: Sequence[Optional[np.ndarray]], grams_b: Sequence[Option
 
     Returns:
       float64 values in [0, 1] (clipped against rounding); NaN where a layer has no Gram or a
-      Gram of zeros. One matrix product over the unit-norm flattened Grams, so a deep network's
-      L x L comparison costs one pass over its Grams.
+      Gram of zeros. One product over the unit-norm flattened Grams, so a deep network's L x L
+      comparison costs one pass over its Grams. ``einsum``, not BLAS: a multi-threaded BLAS call
+      on these long vectors waits for its thread pool to wake, tens to hundreds of milliseconds
+      on a busy machine, for work a single core does in a few.
     """
 
     def unit_rows(grams: Sequence[Optional[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +206,7 @@ def cka_matrix(grams_a: Sequence[Optional[np.ndarray]], grams_b: Sequence[Option
             if gram is None:
                 continue
             flat = np.asarray(gram, dtype=np.float64).reshape(-1)
-            norm = np.linalg.norm(flat)
+            norm = float(np.sqrt(np.einsum("i,i->", flat, flat)))
             if np.isfinite(norm) and norm > 0:
                 rows[i], valid[i] = flat / norm, True
         return rows, valid
@@ -214,7 +217,7 @@ def cka_matrix(grams_a: Sequence[Optional[np.ndarray]], grams_b: Sequence[Option
         raise ValueError("the two sides' Gram matrices are over different numbers of images")
     if not (valid_a.any() and valid_b.any()):
         return np.full((len(grams_a), len(grams_b)), np.nan)
-    result = np.clip(rows_a @ rows_b.T, 0.0, 1.0)
+    result = np.clip(np.einsum("ik,jk->ij", rows_a, rows_b), 0.0, 1.0)
     result[~valid_a, :] = np.nan
     result[:, ~valid_b] = np.nan
     return result
