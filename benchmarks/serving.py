@@ -4,6 +4,10 @@ Measures TensorBoard's start until ``index`` lists every checkpoint, then per ro
 latency of cold requests (a step no request has touched yet) and warm ones (repeated), with
 1 and 8 concurrent clients. Targets (docs/ARCHITECTURE.md, Performance targets): p95 <= 50 ms warm, <= 250 ms cold.
 
+With a second run over the same eval set (``cifar_b``, another initialization), the A/B routes
+are measured too: ``confusion_diff``, ``filter_match``, ``compare?runs=cifar,cifar_b`` and
+``layer_similarity`` (its records are written at every checkpoint of both runs).
+
     python -m benchmarks.serving [--checkpoints 300] [--eval-size 5000] [--no-append]
 """
 
@@ -31,14 +35,18 @@ from torch.utils.tensorboard import SummaryWriter
 from benchmarks.common import markdown_table, percentile, report
 from demo.model import DeepVizNet
 from tensorboard_deepviz import DeepViz, summary
-from tensorboard_deepviz.analysis import clustering
+from tensorboard_deepviz.analysis import clustering, similarity
 from tensorboard_deepviz.analysis import moments as host_moments
+from tensorboard_deepviz.writer.collectors.similarity import layer_statistic
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STEP_SPACING = 100
 # Layer statistics logged per checkpoint interval (300 checkpoints: 3,000 logged steps); the
 # findings figure is measured with 34 (about 10,000 steps), --statistics-per-checkpoint.
 STATISTICS_PER_CHECKPOINT = 10
+# The run every route reads, and the B side of the A/B routes (same eval set, another initialization).
+RUN = "cifar"
+RUN_B = "cifar_b"
 
 
 def synthetic_cifar(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,37 +65,48 @@ def prepare_log(
     *,
     prefix: str,
     statistics_per_checkpoint: int = STATISTICS_PER_CHECKPOINT,
+    runs: tuple[str, ...] = (RUN,),
 ) -> str:
-    """``logdir`` (or a new temporary directory) holding ``write_log``'s run, written unless already there."""
+    """``logdir`` (or a new temporary directory) holding ``write_log``'s runs, each written unless already there."""
     logdir = logdir or tempfile.mkdtemp(prefix=prefix)
-    if not os.path.isdir(os.path.join(logdir, "cifar")):
-        started = time.perf_counter()
-        write_log(logdir, checkpoints, eval_size, statistics_per_checkpoint)
-        print(f"wrote {checkpoints} checkpoints in {time.perf_counter() - started:.1f} s to {logdir}", flush=True)
+    for seed, run in enumerate(runs):
+        if not os.path.isdir(os.path.join(logdir, run)):
+            started = time.perf_counter()
+            write_log(logdir, checkpoints, eval_size, statistics_per_checkpoint, run=run, seed=seed)
+            print(f"wrote {checkpoints} checkpoints of {run} in {time.perf_counter() - started:.1f} s to {logdir}")
     return logdir
 
 
 def write_log(
-    logdir: str, checkpoints: int, eval_size: int, statistics_per_checkpoint: int = STATISTICS_PER_CHECKPOINT
+    logdir: str,
+    checkpoints: int,
+    eval_size: int,
+    statistics_per_checkpoint: int = STATISTICS_PER_CHECKPOINT,
+    *,
+    run: str = RUN,
+    seed: int = 0,
 ) -> None:
     """A run like the demo's, with ``checkpoints`` checkpoints of the 3-layer CIFAR-10 net.
 
     The corpus, graph and first checkpoint come from ``DeepViz`` itself; later checkpoints are
     written with the same summary functions from a model whose weights drift as in training
-    and from its real probe activations, while predictions and clusters are synthesized (a full
-    eval pass and K-Means per checkpoint would take minutes and do not change what is served).
+    and from its real probe activations and layer similarity statistics, while predictions and
+    clusters are synthesized (a full eval pass and K-Means per checkpoint would take minutes and
+    do not change what is served). ``seed`` picks the initialization; the eval set is always
+    the same, so runs of one log can be compared image by image.
     """
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = DeepVizNet()
     images, labels = synthetic_cifar(eval_size)
-    run_dir = os.path.join(logdir, "cifar")
+    run_dir = os.path.join(logdir, run)
     writer = SummaryWriter(run_dir)
     with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, batch_size=500) as viz:
         viz.log_checkpoint(0)
         layers, probe, gradcam_layers = viz.layers, viz.probe_images, viz.gradcam_layers
     modules = dict(model.named_modules())
     file_writer = writer._get_file_writer()
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
+    sample = similarity.sample_indices(eval_size, 256)
     label_array = labels.numpy()
     for index in range(1, checkpoints):
         step = index * STEP_SPACING
@@ -101,6 +120,17 @@ def write_log(
         ]
         with torch.no_grad():
             model(images[probe])
+        for hook in hooks:
+            hook.remove()
+        pooled = {}  # the similarity features: each layer's output over the sample, channels averaged
+        hooks = [
+            modules[n].register_forward_hook(
+                lambda m, i, o, n=n, pooled=pooled: pooled.__setitem__(n, o.mean(dim=(2, 3)) if o.ndim == 4 else o)
+            )
+            for n in layers
+        ]
+        with torch.no_grad():
+            model(images[torch.as_tensor(sample)])
         for hook in hooks:
             hook.remove()
         for name in layers:
@@ -129,6 +159,12 @@ def write_log(
         file_writer.add_summary(summary.clusters_summary(clusters, layer="input of fc2", metric="euclidean"), step)
         for name in layers:
             file_writer.add_summary(summary.units_summary(name, **synthetic_units(rng, outputs[name], eval_size)), step)
+        file_writer.add_summary(
+            summary.similarity_summary(
+                sample, layers, [layer_statistic(pooled[name]).float().numpy() for name in layers]
+            ),
+            step,
+        )
         for name in gradcam_layers:
             maps = rng.random((len(probe), *outputs[name].shape[2:])).astype(np.float32)
             file_writer.add_summary(
@@ -207,7 +243,7 @@ class TensorBoardProcess:
                 status, body = self.get("index")
                 if status == 200:
                     runs = json.loads(body)["runs"]
-                    if runs and len(runs[0]["checkpoints"]) >= count:
+                    if runs and all(len(run["checkpoints"]) >= count for run in runs):
                         return time.perf_counter() - self.started
             except (urllib.error.URLError, ConnectionError):
                 pass
@@ -219,9 +255,9 @@ class TensorBoardProcess:
         self.process.wait(timeout=30)
 
 
-def route_requests(eval_size: int) -> dict[str, Callable[[int], dict]]:
-    """For each route, a function from a step to that request's parameters."""
-    return {
+def route_requests(eval_size: int, run_b: Optional[str] = None) -> dict[str, Callable[[int], dict]]:
+    """For each route, a function from a step to that request's parameters (with ``run_b``, the A/B routes too)."""
+    requests: dict[str, Callable[[int], dict]] = {
         "index": lambda s: {},
         "graph": lambda s: {"run": "cifar"},
         "corpus": lambda s: {"run": "cifar"},
@@ -245,6 +281,17 @@ def route_requests(eval_size: int) -> dict[str, Callable[[int], dict]]:
         "attribution": lambda s: {"run": "cifar", "step": s, "image": 0},
         "findings": lambda s: {"run": "cifar"},
     }
+    if run_b is not None:
+        requests.update(
+            {
+                "confusion_diff": lambda s: {"run": "cifar", "step": s, "run_b": run_b, "step_b": s},
+                "filter_match": lambda s: {"run": "cifar", "run_b": run_b, "layer": "conv2", "step": s, "step_b": s},
+                "compare(runs)": lambda s: {"runs": f"cifar,{run_b}", "steps": f"{s}:{s + 1000}"},
+                "layer_similarity": lambda s: {"run": "cifar", "step": s, "run_b": run_b},
+                "layer_similarity(one run)": lambda s: {"run": "cifar", "step": s, "step_b": max(0, s - 1000)},
+            }
+        )
+    return requests
 
 
 def timed(server: TensorBoardProcess, route: str, params: dict) -> float:
@@ -264,11 +311,12 @@ def measure(
     samples: int,
     repeats: int,
     routes: Optional[set[str]] = None,
+    run_b: Optional[str] = None,
 ) -> dict:
     """Cold and warm latencies (ms) per route with ``clients`` concurrent clients."""
     results = {}
     rng = random.Random(clients)
-    for route, params_for in route_requests(eval_size).items():
+    for route, params_for in route_requests(eval_size, run_b).items():
         if routes is not None and route not in routes:
             continue
         chosen = rng.sample(steps, samples)
@@ -303,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         args.eval_size,
         prefix="deepviz_serving_",
         statistics_per_checkpoint=args.statistics_per_checkpoint,
+        runs=(RUN, RUN_B),
     )
     chosen = set(args.routes.split(",")) if args.routes else None
     steps = [i * STEP_SPACING for i in range(args.checkpoints)]
@@ -312,12 +361,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             startup.append((loader, server.wait_for_checkpoints(args.checkpoints)))
             per_clients = {
-                clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats, chosen)
+                clients: measure(server, steps, args.eval_size, clients, args.samples, args.repeats, chosen, RUN_B)
                 for clients in (1, 8)
             }
         finally:
             server.stop()
-        for route in route_requests(args.eval_size):
+        for route in route_requests(args.eval_size, RUN_B):
             if route not in per_clients[1]:
                 continue
             one_cold, one_warm = per_clients[1][route]
@@ -342,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     worst_cold = max(row[3] for row in rows)
     start_table = markdown_table(["loader", "start until index lists every checkpoint (s)"], startup)
     body = (
-        f"{args.checkpoints} checkpoints of the 3-layer CIFAR-10 net, {args.eval_size}-image corpus, "
+        f"{args.checkpoints} checkpoints of the 3-layer CIFAR-10 net in each of two runs over one eval set "
+        f"(`{RUN}` and `{RUN_B}`, for the A/B routes), {args.eval_size}-image corpus, "
         f"{args.checkpoints * args.statistics_per_checkpoint} logged steps of layer statistics, real `tensorboard` "
         f"on loopback; latencies in ms over {args.samples} steps per route ({args.repeats} warm repeats).\n\n"
         f"{start_table}\n\n{table}\n\n"
