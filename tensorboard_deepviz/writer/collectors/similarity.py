@@ -74,7 +74,7 @@ def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 
 class SimilarityCollector(Collector[SimilaritySnapshot]):
-    """Taps every logged layer; writes one similarity record per checkpoint (none when ``similarity_images`` is 0)."""
+    """Taps the logged layers (those the byte budget keeps); writes one similarity record per checkpoint (none when ``similarity_images`` is 0)."""
 
     name = "similarity"
 
