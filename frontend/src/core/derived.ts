@@ -50,6 +50,7 @@ export function reconcile(state: Readonly<State>, previousRun: RunSummary | null
     patch.layer = first ? first.name : null;
     patch.filter = null;
     patch.unit = null;
+    patch.unitB = null;
   }
   const checkpoints = run.checkpoints;
   if (!checkpoints.length) {
@@ -89,6 +90,7 @@ export function resolveLink(patch: Partial<State>, state: Readonly<State>): Part
   if (patch.layer !== undefined && patch.layer !== state.layer) {
     if (patch.filter === undefined) result.filter = null;
     if (patch.unit === undefined) result.unit = null;
+    if (patch.unitB === undefined) result.unitB = null;
   }
   const runName = patch.run !== undefined ? patch.run : state.run;
   const run = state.runs.find((entry) => entry.run === runName);

@@ -10,6 +10,7 @@ import {
   nearestCheckpoint,
   previousStep,
   reconcile,
+  resolveLink,
   SIDE_B,
   selectedLayer,
   unitsLayer,
@@ -40,7 +41,7 @@ describe("derived values", () => {
 describe("reconcile", () => {
   it("picks the first run, its first layer with weights and its latest checkpoint", () => {
     const state = { ...initialState(), runs: [runSummary(), runSummary({ run: "other" })] };
-    expect(reconcile(state)).toEqual({ run: "main", layer: "conv1", filter: null, unit: null, step: 6 });
+    expect(reconcile(state)).toEqual({ run: "main", layer: "conv1", filter: null, unit: null, unitB: null, step: 6 });
   });
 
   it("takes every checkpoint for a logged kind the index lists no steps for", () => {
@@ -119,5 +120,14 @@ describe("the A/B mode's B side", () => {
     expect(SIDE_B.step({ ...state, runB: "b", stepB: 9 })).toBe(9);
     expect(SIDE_B.step({ ...state, runB: "b", stepB: 4 })).toBe(9); // not a checkpoint: the next one
     expect(SIDE_B.run({ ...state, runB: "gone" })).toBeNull();
+  });
+});
+
+describe("resolveLink", () => {
+  it("drops A's and B's selected units on a link to another layer, unless it names them", () => {
+    const state = { ...initialState(), runs: [runSummary()], run: "main", layer: "conv1", unit: 2, unitB: 5 };
+    expect(resolveLink({ layer: "fc" }, state)).toMatchObject({ layer: "fc", filter: null, unit: null, unitB: null });
+    expect(resolveLink({ layer: "fc", unit: 1, unitB: 3 }, state)).toMatchObject({ unit: 1, unitB: 3 });
+    expect(resolveLink({ unitB: 4 }, state)).toEqual({ unitB: 4, playing: false });
   });
 });
