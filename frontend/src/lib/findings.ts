@@ -62,7 +62,7 @@ export function findingsByStep(findings: readonly Finding[]): [number, Finding[]
 }
 
 /** "step 40", or "steps 40–90" when it lasted. */
-export function stepsText(finding: Finding): string {
+export function stepsText(finding: Pick<Finding, "step" | "last_step">): string {
   return finding.last_step !== undefined && finding.last_step !== finding.step
     ? `steps ${finding.step}–${finding.last_step}`
     : `step ${finding.step}`;

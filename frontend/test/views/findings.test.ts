@@ -153,6 +153,36 @@ describe("Findings panel", () => {
     );
   });
 
+  it("lists a loss spike after the findings, its lead-lag ranking under it, one click opening its dynamics", async () => {
+    const spike = {
+      step: 4,
+      last_step: 6,
+      loss: 7.1,
+      peak: 9.0,
+      median: 1.3,
+      threshold: 2.6,
+      recovered: false,
+      message: "the loss jumped to 7.1 at step 4, 5.46 times its recent median (1.3), and has not come back",
+      lead_lag: [
+        { layer: "fc", source: "weights", statistic: "norm", left_band_at: 2, lead_steps: 2 },
+        { layer: "conv1", source: "weights", statistic: "update_ratio", left_band_at: 4, lead_steps: 0 },
+      ],
+      link: `#run=${encodeURIComponent(RUN)}&view=dynamics&step=4&layer=fc`,
+    };
+    const { element, store, root } = await panel({}, (url) => {
+      const answer = fakeServer(url);
+      return url.startsWith("findings?") ? { ...(answer as object), loss_spikes: [spike] } : answer;
+    });
+    expect(byTestId(element, "findings-summary").textContent).toBe("1 error · 2 warnings · 1 info · 1 loss spike");
+    const [row] = allByTestId(root, "loss-spike");
+    expect(byTestId(row, "finding-step").textContent).toBe("steps 4–6");
+    expect(byTestId(row, "finding-message").textContent).toBe(spike.message);
+    const leads = allByTestId(row, "finding-lead");
+    expect(leads.map((lead) => `${lead.textContent}@${lead.getAttribute("data-step")}`)).toEqual(["fc@2", "conv1@4"]);
+    byTestId(row, "finding-open").click();
+    expect(store.get()).toMatchObject({ view: "dynamics", layer: "fc", step: 4 });
+  });
+
   it("is one quiet line when nothing is above information, and opens on request", async () => {
     const { element, store, items } = await panel({ run: SECOND_RUN.run });
     expect(store.get().findings?.run).toBe(SECOND_RUN.run);

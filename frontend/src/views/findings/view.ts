@@ -3,7 +3,8 @@
 // run has a warning or an error, one quiet line otherwise. Each finding names its severity, its
 // steps and its message; one click opens its evidence (its link: the view, layer, step and
 // selection that show it). Under a NaN/Inf, the layers whose statistics left their usual band
-// before it, earliest first, each opening that layer's Training dynamics where it drifted.
+// before it, earliest first, each opening that layer's Training dynamics where it drifted. Loss
+// spikes (answered beside the findings, not one of their kinds) follow them, with the same ranking.
 // The answer goes into the store (`findings`) for the graph's badges and the timeline's ticks.
 
 import { errorText } from "../../api/client";
@@ -34,6 +35,23 @@ const CSS = `
 .dv-finding-leads { margin: 2px 0 4px 24px; font-size: 12px; }
 .dv-finding-leads ol { margin: 2px 0; padding-left: 20px; }
 `;
+
+/** The loss jumping far above its recent band (`loss_spikes` of the findings answer, when the log has the loss). */
+export interface LossSpike {
+  /** The first step above the band; `last_step`: the last before it came back. */
+  step: number;
+  last_step: number;
+  loss: number;
+  peak: number;
+  median: number;
+  threshold: number;
+  recovered: boolean;
+  message: string;
+  /** The layers whose statistics left their usual band first, earliest first. */
+  lead_lag: LeadLag[];
+  /** Training dynamics at the spike's step (its first ranked layer). */
+  link: string;
+}
 
 export interface FindingsSettings {
   /** The label of a view (for "open in ..."), from the registry. */
@@ -67,6 +85,9 @@ export class FindingsView extends Part {
   private expanded: boolean | null = null;
   private shownRun: string | null = null;
   private failure = "";
+  /** The loss spikes of `spikesRun`'s answer. */
+  private spikes: LossSpike[] = [];
+  private spikesRun: string | null = null;
 
   constructor(
     private readonly ctx: AppContext,
@@ -139,6 +160,9 @@ export class FindingsView extends Part {
     if (!current()) return;
     this.failure = "";
     const findings = Array.isArray(answer.findings) ? sortFindings(answer.findings) : [];
+    const spikes = (answer as FindingsResponse & { loss_spikes?: unknown }).loss_spikes;
+    this.spikes = Array.isArray(spikes) ? (spikes as LossSpike[]) : [];
+    this.spikesRun = run;
     if (store.set({ findings: { run, findings } }).size === 0) this.render();
   }
 
@@ -159,7 +183,9 @@ export class FindingsView extends Part {
     const worst = findings ? worstSeverity(findings) : null;
     this.element.setAttribute("data-worst", worst ?? "none");
     this.element.setAttribute("data-count", String(findings?.length ?? 0));
-    const expanded = findings !== null && findings.length > 0 && this.isExpanded();
+    const spikes = findings !== null && this.spikesRun === run ? this.spikes : [];
+    const shown = (findings?.length ?? 0) + spikes.length;
+    const expanded = findings !== null && shown > 0 && this.isExpanded();
     let summary: string;
     let summaryState: string;
     if (findings === null) {
@@ -167,18 +193,84 @@ export class FindingsView extends Part {
       summaryState = this.failure ? "error" : state;
     } else {
       summaryState = this.failure ? "error" : "ready";
+      const spikesText = spikes.length ? `${spikes.length} loss spike${spikes.length === 1 ? "" : "s"}` : "";
       summary = findings.length
-        ? `${countsText(findings)}${isAlarming(findings) ? "" : " · nothing wrong now"}`
-        : "No findings: nothing in this run's numbers looks wrong.";
+        ? `${countsText(findings)}${spikesText ? ` · ${spikesText}` : ""}${isAlarming(findings) ? "" : " · nothing wrong now"}`
+        : spikesText || "No findings: nothing in this run's numbers looks wrong.";
       if (this.failure) summary += ` · ${this.failure}`;
     }
     this.summary.textContent = summary;
     this.summary.setAttribute("data-state", summaryState);
-    this.toggle.hidden = !findings?.length;
+    this.toggle.hidden = shown === 0;
     this.toggle.textContent = expanded ? "hide" : "show";
     this.toggle.setAttribute("aria-expanded", expanded ? "true" : "false");
     this.list.hidden = !expanded;
-    replaceChildren(this.list, ...(expanded && findings ? findings.map((finding) => this.item(finding)) : []));
+    replaceChildren(
+      this.list,
+      ...(expanded && findings
+        ? [...findings.map((finding) => this.item(finding)), ...spikes.map((spike) => this.spikeItem(spike))]
+        : []),
+    );
+  }
+
+  /** A loss spike: its steps and message (one click opens Training dynamics there), then its lead-lag ranking. */
+  private spikeItem(spike: LossSpike): HTMLElement {
+    const open = h(
+      "button",
+      {
+        testid: "finding-open",
+        class: "dv-finding-open",
+        title: `Open the evidence in ${this.viewLabel("dynamics")}`,
+        attrs: { type: "button" },
+        on: { click: () => this.navigate(spike.link) },
+      },
+      h("span", { testid: "finding-severity", class: "dv-sev-badge dv-sev-info", text: "loss" }),
+      h("span", { testid: "finding-step", class: "dv-finding-step", text: stepsText(spike) }),
+      h("span", { testid: "finding-message", class: "dv-finding-message", text: spike.message }),
+    );
+    return h(
+      "li",
+      {
+        testid: "loss-spike",
+        class: "dv-finding dv-sev-info",
+        attrs: { "data-step": spike.step, "data-last-step": spike.last_step },
+      },
+      open,
+      this.leads(Array.isArray(spike.lead_lag) ? spike.lead_lag : []),
+    );
+  }
+
+  /** The layers whose statistics left their usual band before an event, each opening its dynamics there. */
+  private leads(leads: LeadLag[]): HTMLElement | null {
+    if (!leads.length) return null;
+    const run = this.store.get().run ?? "";
+    return h(
+      "div",
+      { testid: "finding-leads", class: "dv-finding-leads" },
+      h("span", {
+        class: "dv-muted",
+        text: "Layers whose statistics left their usual band before it, earliest first:",
+      }),
+      h(
+        "ol",
+        {},
+        ...leads.map((entry) =>
+          h(
+            "li",
+            {},
+            h("button", {
+              testid: "finding-lead",
+              class: "dv-link",
+              text: entry.layer,
+              title: `Open ${entry.layer} in ${this.viewLabel("dynamics")} at step ${entry.left_band_at}`,
+              attrs: { type: "button", "data-layer": entry.layer, "data-step": entry.left_band_at },
+              on: { click: () => this.navigate(leadLink(run, entry)) },
+            }),
+            h("span", { class: "dv-muted", text: ` · ${leadText(entry)}` }),
+          ),
+        ),
+      ),
+    );
   }
 
   private item(finding: Finding): HTMLElement {
@@ -206,7 +298,6 @@ export class FindingsView extends Part {
     );
     const leads =
       finding.kind === "nan_inf" && Array.isArray(finding.evidence?.lead_lag) ? finding.evidence.lead_lag : [];
-    const run = this.store.get().run ?? "";
     return h(
       "li",
       {
@@ -221,35 +312,7 @@ export class FindingsView extends Part {
         },
       },
       open,
-      leads.length
-        ? h(
-            "div",
-            { testid: "finding-leads", class: "dv-finding-leads" },
-            h("span", {
-              class: "dv-muted",
-              text: "Layers whose statistics left their usual band before it, earliest first:",
-            }),
-            h(
-              "ol",
-              {},
-              ...leads.map((entry) =>
-                h(
-                  "li",
-                  {},
-                  h("button", {
-                    testid: "finding-lead",
-                    class: "dv-link",
-                    text: entry.layer,
-                    title: `Open ${entry.layer} in ${this.viewLabel("dynamics")} at step ${entry.left_band_at}`,
-                    attrs: { type: "button", "data-layer": entry.layer, "data-step": entry.left_band_at },
-                    on: { click: () => this.navigate(leadLink(run, entry)) },
-                  }),
-                  h("span", { class: "dv-muted", text: ` · ${leadText(entry)}` }),
-                ),
-              ),
-            ),
-          )
-        : null,
+      this.leads(leads),
     );
   }
 }
