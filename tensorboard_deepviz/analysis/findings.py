@@ -240,14 +240,22 @@ def _interval_medians(steps: np.ndarray, values: np.ndarray, checkpoints: Sequen
     The first checkpoint takes the values logged at or before it. NaN where none was logged.
     """
     finite = np.isfinite(values)
-    steps, values = steps[finite], values[finite]
-    bounds = np.searchsorted(steps, np.asarray(checkpoints), side="right")
+    steps, values = np.asarray(steps)[finite], np.asarray(values, dtype=np.float64)[finite]
     result = np.full(len(checkpoints), np.nan)
-    start = 0
-    for index, end in enumerate(bounds):
-        if end > start:
-            result[index] = float(np.median(values[start:end]))
-        start = max(start, int(end))
+    if not len(checkpoints) or not len(values):
+        return result
+    # Each value's interval: the first checkpoint at or after its step (values after the last are left out).
+    group = np.searchsorted(np.asarray(checkpoints), steps, side="left")
+    kept = group < len(checkpoints)
+    group, values = group[kept], values[kept]
+    order = np.lexsort((values, group))  # by interval, then value
+    group, values = group[order], values[order]
+    counts = np.bincount(group, minlength=len(checkpoints))
+    starts = np.cumsum(counts) - counts
+    present = counts > 0
+    low = starts[present] + (counts[present] - 1) // 2
+    high = starts[present] + counts[present] // 2
+    result[present] = (values[low] + values[high]) / 2
     return result
 
 
@@ -922,11 +930,15 @@ def lead_lag(evidence: RunEvidence, event_step: int) -> list[dict[str, Any]]:
         stats = evidence.statistics.get(layer)
         if stats is None:
             continue
+        # Only the steps a departure can use: the band before ``since``, up to just past the event.
+        low = max(0, int(np.searchsorted(stats.steps, since)) - 2 * LEAD_WINDOW) if since > 0 else 0
+        high = int(np.searchsorted(stats.steps, event_step, side="right")) + LEAD_PERSIST
+        nearby = LayerStatistics(stats.steps[low:high], stats.rows[low:high])
         best: Optional[dict[str, Any]] = None
         for source, statistic in _LEAD_SERIES:
             if stats.rows.shape[2] <= metadata.STATISTIC_NAMES.index(statistic):
                 continue
-            steps, values = stats.series(source, statistic)
+            steps, values = nearby.series(source, statistic)
             finite = np.isfinite(values)
             departure = _departure(steps[finite], np.log10(np.abs(values[finite]) + 1e-12), event_step, since)
             if departure is not None and (best is None or departure < best["left_band_at"]):
@@ -969,11 +981,16 @@ def _departure(steps: np.ndarray, values: np.ndarray, event_step: int, since: in
         medians[~short] = np.median(windows, axis=1)
         deviations = np.median(np.abs(windows - medians[~short][:, None]), axis=1)
         spreads[~short] = np.maximum(LEAD_BAND_MADS * deviations, LEAD_MIN_BAND)
-    # From each candidate, the lowest and highest value it must keep out of its band: to the
-    # event, and on to LEAD_PERSIST values where the log has them.
-    end = np.minimum(np.maximum(candidates + LEAD_PERSIST, event + 1), len(values))
-    lowest = np.array([values[index:stop].min() for index, stop in zip(candidates, end)])
-    highest = np.array([values[index:stop].max() for index, stop in zip(candidates, end)])
+    # From each candidate, the lowest and highest value it must keep out of its band: to the event
+    # (suffix extremes), and for the last few on to LEAD_PERSIST values where the log has them.
+    tail = values[first : event + 1]
+    lowest = np.minimum.accumulate(tail[::-1])[::-1]
+    highest = np.maximum.accumulate(tail[::-1])[::-1]
+    for position in range(max(0, len(candidates) - LEAD_PERSIST + 1), len(candidates)):
+        beyond = values[event + 1 : min(len(values), candidates[position] + LEAD_PERSIST)]
+        if len(beyond):
+            lowest[position] = min(lowest[position], float(beyond.min()))
+            highest[position] = max(highest[position], float(beyond.max()))
     departed = (lowest > medians + spreads) | (highest < medians - spreads)
     if not departed.any():
         return None
