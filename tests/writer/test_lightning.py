@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import subprocess
 import sys
 
@@ -34,7 +35,7 @@ OPTIONS = {"probe": 4, "clusters": 4, "nearest_per_cluster": 4, "top_images": 3}
 class SmallCNN(pl.LightningModule):
     """Two conv layers and a linear head for 16x16 RGB images; no BatchNorm or Dropout, so DDP equals one process."""
 
-    def __init__(self, fail_at_step: int = -1) -> None:
+    def __init__(self, fail_at_step: int = -1, failure: type[BaseException] = RuntimeError) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 8, 3, padding=1),
@@ -47,6 +48,7 @@ class SmallCNN(pl.LightningModule):
         )
         self.classifier = nn.Linear(64, 4)
         self.fail_at_step = fail_at_step
+        self.failure = failure
         self.losses: list[float] = []  # each training batch's loss, as training_step computed it
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -54,7 +56,7 @@ class SmallCNN(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         if self.global_step == self.fail_at_step:
-            raise RuntimeError("the training step failed")
+            raise self.failure("the training step failed")
         images, labels = batch
         loss = F.cross_entropy(self(images), labels)
         self.losses.append(float(loss.detach()))
@@ -162,13 +164,28 @@ def test_an_accumulated_step_is_logged_once_with_the_mean_loss_of_its_batches(tm
         assert losses[step] == pytest.approx(expected, rel=1e-5)
 
 
-def test_an_exception_in_training_closes_the_callback_with_every_record_so_far_written(tmp_path):
+@pytest.fixture
+def sigint_handler_restored():
+    """Lightning ignores SIGINT from a keyboard interrupt on: give the test process its handler back."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+@pytest.mark.parametrize(
+    "failure, raised",
+    [(RuntimeError, RuntimeError), (KeyboardInterrupt, SystemExit)],  # Lightning exits after Ctrl+C
+    ids=["exception", "interrupt"],
+)
+def test_an_exception_or_interrupt_closes_the_callback_with_every_record_so_far_written(
+    tmp_path, failure, raised, sigint_handler_restored
+):
     torch.manual_seed(0)
     images, labels = _data(128)
-    module = SmallCNN(fail_at_step=4)
+    module = SmallCNN(fail_at_step=4, failure=failure)
     callback = DeepVizCallback((images[:32], labels[:32]), checkpoint_every_n_steps=2, **OPTIONS)
     trainer = _trainer(tmp_path, callback, max_steps=10)
-    with pytest.raises(RuntimeError, match="the training step failed"):
+    with pytest.raises(raised):
         trainer.fit(module, _loader(images, labels, 16))
 
     with pytest.raises(RuntimeError, match="closed"):
