@@ -150,7 +150,8 @@ class DeepVizCallback(*_CALLBACKS):  # type: ignore[misc]
         try:
             self._viz = DeepViz(writer, pl_module, self.eval_data, class_names=self.class_names, **self.options)
         except (ValueError, TypeError) as error:
-            raise type(error)(f"DeepVizCallback cannot log {type(pl_module).__name__}: {error}") from error
+            kind = ValueError if isinstance(error, ValueError) else TypeError
+            raise kind(f"DeepVizCallback cannot log {type(pl_module).__name__}: {error}") from error
         self._open = True
         self._last_step = None
         self._last_checkpoint = None
