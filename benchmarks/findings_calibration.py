@@ -100,15 +100,19 @@ def margins(evidence: rules.RunEvidence) -> dict[str, float]:
     judged = evidence.judged_for_dead_units or frozenset(evidence.layers[:-1])
     dead = [share for layer, (_, share) in evidence.dead_units.items() if layer in judged]
     result["dead share, highest held"] = max((_persistent_peak(s) for s in dead), default=float("nan"))
-    updates, saturations = [], []
+    updates, updates_at_end, saturations = [], [], []
     for layer in layers:
         stats = evidence.statistics[layer]
         if stats.rows.shape[2] > metadata.STATISTIC_NAMES.index("update_ratio"):
             steps, values = stats.series("weights", "update_ratio")  # the rule's median between checkpoints
-            updates.append(_persistent_peak(rules._interval_medians(steps, values, checkpoints)[1:]))
+            medians = rules._interval_medians(steps, values, checkpoints)
+            updates.append(_persistent_peak(medians[1:]))
+            # What decides a warning: held over the last checkpoints (an earlier spell is resolved: information).
+            updates_at_end.append(float(np.min(medians[-rules.PERSIST :])) if len(medians) >= rules.PERSIST else np.nan)
             steps, values = stats.series("activations", "saturation")
             saturations.append(_persistent_peak(rules._at_checkpoints(steps, values, checkpoints)))
     result["update ratio, highest held"] = _nanmax(updates)
+    result["update ratio, held at the end"] = _nanmax(updates_at_end)
     result["saturated share, highest held"] = _nanmax(saturations)
     result.update(_input_margins(evidence, checkpoints))
     result.update(_loss_margins(evidence))
@@ -299,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         "gradient ratio, highest held": f"> {rules.EXPLODING_RATIO:g}",
         "gradient ratio, lowest held": f"< {rules.VANISHING_RATIO:g}",
         "dead share, highest held": f">= {rules.DEAD_WARNING_SHARE:g}",
-        "update ratio, highest held": f">= {rules.UNSTABLE_UPDATE_RATIO:g}",
+        "update ratio, highest held": f">= {rules.UNSTABLE_UPDATE_RATIO:g} (then resolved: info)",
+        "update ratio, held at the end": f">= {rules.UNSTABLE_UPDATE_RATIO:g}",
         "saturated share, highest held": f">= {rules.SATURATED_SHARE:g}",
         "training input magnitude, highest held": f"> {rules.INPUT_MAGNITUDE_LIMIT:g}",
         "training / eval input std": f">= {rules.INPUT_MISMATCH_RATIO:g} or <= {1 / rules.INPUT_MISMATCH_RATIO:g}",
