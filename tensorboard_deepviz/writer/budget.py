@@ -20,9 +20,9 @@ clusters and Grad-CAM grow with the eval set, not with depth: they are counted, 
 
 The sizes are upper bounds computed from the shapes (records store float16 weights, 8-bit
 activation codes that zlib only shrinks, fixed-size units arrays), so the real event-file
-bytes stay below the plan; ``benchmarks/deep_models.py`` measures them per record kind. Record
-kinds the plan does not know (a collector added later) are not counted: the default leaves
-room under the 5 MB target of docs/ARCHITECTURE.md for them.
+bytes stay below the plan; ``benchmarks/deep_models.py`` measures them per record kind. A record
+kind added later is not counted until ``plan_checkpoint`` adds its size (and, if it grows with
+depth, reads the plan's layers through ``Setup``), as the similarity record does.
 """
 
 from __future__ import annotations
