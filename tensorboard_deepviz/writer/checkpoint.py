@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .. import summary
-from . import capture
+from . import capture, distributed
 from .collectors.base import Batch, CheckpointContext, Collector, Tap, record_copies
 from .sinks import SummarySink
 
@@ -113,23 +113,31 @@ class EvalPass:
             self.last_outputs.paused = paused
 
     def my_share(self) -> range:
-        """The eval-set indices this process evaluates: all of them.
+        """The eval-set indices this process evaluates: all of them, or its rank's slice.
 
-        Under torch.distributed this is where a rank's share of the eval set is chosen; the
-        batches, and the indices collectors see, follow it.
+        Under torch.distributed each rank evaluates its own contiguous slice
+        (``distributed.eval_share``); the batches, and the eval-set indices collectors see,
+        follow it.
         """
-        return range(len(self.images))
+        return distributed.eval_share(len(self.images), distributed.rank(), distributed.world_size())
 
     # ------------------------------------------------------------ one checkpoint
 
-    def run(self, step: int, collectors: Sequence[Collector[Any]]) -> CheckpointJob:
+    def run(self, step: int, collectors: Sequence[Collector[Any]]) -> Optional[CheckpointJob]:
         """Run the collectors due at ``step`` through one isolated pass; return their snapshots.
 
         A collector that raises drops out of the rest of the checkpoint and is named in the
-        job's failures; the model's own errors propagate, as from any forward pass.
+        job's failures; the model's own errors propagate, as from any forward pass. Under
+        torch.distributed every rank must call this for the same step: each evaluates its slice
+        of the eval set, rank 0 receives and combines every rank's snapshots and returns the
+        job; other ranks return None (``writer.distributed``).
         """
+        world = distributed.world_size()
+        writing = distributed.is_writing_rank()
         members = _Members()
         for collector in collectors:
+            if collector.rank_zero_only and not writing:
+                continue
             with members.guard(collector, joining=True):
                 if collector.due(step):
                     members.active.append(collector)
@@ -147,7 +155,10 @@ class EvalPass:
                     snapshots.append((collector, collector.finish()))
             # One event after every host copy of the checkpoint: the worker waits for it.
             copies_done = record_copies(images.device)
-        return CheckpointJob(step, snapshots, members.failures, copies_done)
+        job = CheckpointJob(step, snapshots, members.failures, copies_done)
+        if world > 1:
+            return _combine_ranks(job, list(collectors), members.failed)
+        return job
 
     def _batches(self, images: torch.Tensor, labels: torch.Tensor, members: _Members) -> None:
         """The eval pass: one set of hooks, every batch once, each tapped tensor to the collectors that asked."""
@@ -189,12 +200,55 @@ class EvalPass:
                         collector.on_batch(batch)
 
 
+def _combine_ranks(
+    job: CheckpointJob, collectors: list[Collector[Any]], failed: dict[int, BaseException]
+) -> Optional[CheckpointJob]:
+    """Gather every rank's snapshots of the sharded collectors to rank 0 and combine them there.
+
+    ``failed`` maps ``id(collector)`` to what it raised on this rank. The host copies are waited
+    for first (the snapshots are pickled). Rank-0-only collectors keep rank 0's snapshot; a
+    sharded collector that failed on any rank is reported with that rank and not written, since
+    its records would miss a slice of the eval set.
+    """
+    if job.copies_done is not None:
+        job.copies_done.synchronize()
+    sharded = [(index, c) for index, c in enumerate(collectors) if not c.rank_zero_only]
+    own = {id(collector): snapshot for collector, snapshot in job.snapshots}
+    part = distributed.RankPart(snapshots={}, failures={})
+    for index, collector in sharded:
+        if id(collector) in failed:
+            error = failed[id(collector)]
+            part.failures[index] = f"{type(error).__name__}: {error}"
+        elif id(collector) in own:
+            part.snapshots[index] = own[id(collector)]
+    parts = distributed.gather_to_rank_zero(part)
+    if parts is None:
+        return None
+    snapshots = [(c, snapshot) for c, snapshot in job.snapshots if c.rank_zero_only]
+    failures = [(name, error) for name, error in job.failures if name not in {collector_name(c) for _, c in sharded}]
+    for index, collector in sharded:
+        if not any(index in p.snapshots or index in p.failures for p in parts):
+            continue  # not due at this checkpoint on any rank
+        pieces, errors = distributed.merge_parts(parts, index)
+        if errors:
+            failures.append((collector_name(collector), RuntimeError("; ".join(errors))))
+            continue
+        try:
+            snapshots.append((collector, collector.combine(pieces)))
+        except Exception as error:  # reported by the worker, like any collector's failure
+            failures.append((collector_name(collector), error))
+    order = {id(collector): index for index, collector in enumerate(collectors)}
+    snapshots.sort(key=lambda pair: order[id(pair[0])])  # records in the usual order
+    return CheckpointJob(job.step, snapshots, failures, None)
+
+
 class _Members:
     """The collectors taking part in one checkpoint: one that raises drops out and is named in ``failures``."""
 
     def __init__(self) -> None:
         self.active: list[Collector[Any]] = []
         self.failures: list[Failure] = []
+        self.failed: dict[int, BaseException] = {}  # by id(collector)
 
     def now(self) -> list[Collector[Any]]:
         """The collectors still taking part (a copy: one may drop out while the caller iterates)."""
@@ -208,6 +262,7 @@ class _Members:
             if not joining:
                 self.active.remove(collector)
             self.failures.append((collector_name(collector), error))
+            self.failed[id(collector)] = error
 
 
 def collector_name(collector: Collector[Any]) -> str:

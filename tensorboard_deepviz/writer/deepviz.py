@@ -19,7 +19,7 @@ from torch import nn
 from .. import summary
 from ..analysis import moments as host_moments
 from ..contract import metadata
-from . import capture, collectors
+from . import budget, capture, collectors, distributed
 from . import moments as device_moments
 from .checkpoint import EvalPass, write_checkpoint
 from .collectors.base import Collector, Setup, Tap, host_copy, record_copies
@@ -39,7 +39,8 @@ CLUSTER_METRICS = ("euclidean", "cosine")
 @dataclasses.dataclass
 class _StepStatistics:
     step: int
-    moments: torch.Tensor  # device_moments.moments_of rows on the host: activations, parameters, gradients
+    # device_moments.moments_of rows on the host: the first layer's input, activations, parameters, gradients
+    moments: torch.Tensor
     parameter_owners: list[int]  # the layer of each parameter row
     gradient_owners: list[int]  # the layer of each gradient row
     health: torch.Tensor  # [layers, 2] on the host: update ratio, saturation (NaN where not measured)
@@ -100,6 +101,19 @@ class DeepViz:
         background on a copy of the model and written at the step of the checkpoint whose
         weights it used; ``flush()`` and ``close()`` wait for a running render (on a CPU this can
         take minutes).
+      similarity_images: how many eval images (evenly spread over the eval set, the same in
+        every run of an eval set of that size) each checkpoint's layer similarity statistics are
+        computed over (default 256): per logged layer, its channels averaged over positions,
+        for linear CKA between any two layers of two runs or checkpoints; 0 turns them off.
+      checkpoint_bytes: the byte budget of one checkpoint (default 5,000,000; None: none). A
+        model whose full checkpoint fits is logged in full; a deeper one keeps every layer's
+        ``log_step`` statistics, the first layer's filters whole, the first filters of every
+        other layer that fit (the same ones at every checkpoint), and activations and units
+        records for ``activation_layers`` only (``writer.budget``; ``checkpoint_plan`` says what).
+      activation_layers: the layers whose probe activations (and, under the budget, units
+        records) are logged: ``"auto"`` (default: every layer when the checkpoint fits the
+        budget, else one per stage, the last layer of each top-level child of the model),
+        ``"all"``, or a list of logged layer names.
 
     Raises:
       ValueError: for wrong arguments, naming the problem.
@@ -129,6 +143,9 @@ class DeepViz:
         top_images: int = 9,
         gradcam_layers: Union[str, Sequence[str], None] = "auto",
         feature_vis: Union[str, Sequence[str], FeatureVis, None] = None,
+        similarity_images: int = 256,
+        checkpoint_bytes: Optional[int] = budget.DEFAULT_CHECKPOINT_BYTES,
+        activation_layers: Union[str, Sequence[str]] = "auto",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -140,12 +157,14 @@ class DeepViz:
         _require_positive_int("queue_size", queue_size)
         if isinstance(top_images, bool) or not isinstance(top_images, int) or top_images < 0:
             raise ValueError(f"top_images must be a non-negative integer, got {top_images!r}")
+        if isinstance(similarity_images, bool) or not isinstance(similarity_images, int) or similarity_images < 0:
+            raise ValueError(f"similarity_images must be a non-negative integer, got {similarity_images!r}")
         if cluster_metric not in CLUSTER_METRICS:
             raise ValueError(f"cluster_metric must be 'euclidean' or 'cosine', got {cluster_metric!r}")
         self._model = capture.unwrap_model(model)
         # Under torch.distributed only rank 0 writes; other ranks never touch their writer
         # (which may be None there) and take part only in log_step's reduction.
-        self._sink = SummarySink(writer) if _is_writing_rank() else None
+        self._sink = SummarySink(writer) if distributed.is_writing_rank() else None
         self._images, self._labels = load_eval_data(eval_data)
         for key, strings in (("image_ids", image_ids), ("captions", captions)):
             if strings is not None and len(strings) != len(self._images):
@@ -182,6 +201,24 @@ class DeepViz:
 
         attribution_layers = _gradcam_layers(gradcam_layers, self._layers, trace, modules)
         self._gradcam_layers = list(attribution_layers)
+        budget.check_options(checkpoint_bytes, activation_layers, self._layers)
+        self._plan = budget.plan_checkpoint(
+            budget.layer_shapes(trace.graph, self._layer_modules),
+            budget.EvalShape(
+                images=len(self._images),
+                classes=len(self._class_names),
+                probes=len(self._probe),
+                top_images=top_images,
+                clusters=clusters,
+                nearest_per_cluster=nearest_per_cluster,
+                attribution_grids=budget.output_grids(trace.graph, attribution_layers),
+                similarity_images=similarity_images,
+            ),
+            limit=checkpoint_bytes,
+            max_weight_values=max_weight_values,
+            activation_layers=activation_layers,
+        )
+        budget.warn_if_over(self._plan)
         rendering = feature_vis_settings(feature_vis)
         if rendering is not None:
             self._check_feature_vis(rendering, modules)
@@ -203,12 +240,18 @@ class DeepViz:
             attribution_layers=attribution_layers,
             rectifiers=rectifier_after(trace.graph, self._layers),
             feature_vis=rendering,
+            similarity_images=similarity_images,
+            activation_layers=list(self._plan.activation_layers),
+            units_layers=list(self._plan.units_layers),
+            similarity_layers=list(self._plan.similarity_layers),
+            kept_filters=dict(self._plan.kept_filters),
         )
         # Every record kind of a checkpoint, in the order its records are written.
         self._collectors: list[Collector[Any]] = [build(setup) for build in collectors.COLLECTORS]
 
         self._closed = False
-        self._last_outputs = capture.LastOutputs(self._layer_modules)
+        # The first logged layer's input too: the statistics of the batches training sees (findings: input_scale).
+        self._last_outputs = capture.LastOutputs(self._layer_modules, input_of=self._layers[0])
         # Per-step measures for the findings: weight updates, saturation of bounded activations.
         self._update_ratios = UpdateRatios(list(self._layer_modules.values()))
         self._saturation_thresholds = bounded_activations(trace.graph, self._layers)
@@ -255,6 +298,11 @@ class DeepViz:
         return list(self._gradcam_layers)
 
     @property
+    def checkpoint_plan(self) -> budget.CheckpointPlan:
+        """What every checkpoint logs under ``checkpoint_bytes``: kept filters, activation and units layers, bytes."""
+        return self._plan
+
+    @property
     def class_names(self) -> list[str]:
         """One name per class, in the order of the model's outputs."""
         return list(self._class_names)
@@ -264,14 +312,15 @@ class DeepViz:
 
         Runs no-grad forward passes over the eval set with the model in eval mode (each module's
         mode is restored after) and the global RNG state untouched; the rest happens in the
-        background. Blocks only while the worker's queue is full. Under torch.distributed it
-        does nothing on ranks other than 0.
+        background. Blocks only while the worker's queue is full. Under torch.distributed every
+        rank must call it: each evaluates its own slice of the eval set on its own device, the
+        results are gathered to rank 0, and rank 0 writes (``writer.distributed``).
         """
         self._check_open()
-        sink = self._sink
-        if sink is None:
-            return
         job = self._eval_pass.run(int(step), self._collectors)
+        sink = self._sink
+        if job is None or sink is None:
+            return
         what = f"checkpoint {step}"
 
         def write() -> None:
@@ -312,10 +361,12 @@ class DeepViz:
                         gradient_owners.append(layer)
             # One batch of tensors, activations first: on an accelerator, one synchronization in
             # all; under torch.distributed, the activation rows are one slice to reduce.
-            moments = device_moments.moments_of([*activations, *parameters, *gradients])
-            if _distributed_world_size() > 1:
-                # Weights and (DDP-averaged) gradients are replicas; each rank's activations differ.
-                layers = len(activations)
+            # The first layer's input leads: a handful of numbers more in the same reduction.
+            first_input = self._last_outputs.latest_input
+            moments = device_moments.moments_of([first_input, *activations, *parameters, *gradients])
+            if distributed.world_size() > 1:
+                # Weights and (DDP-averaged) gradients are replicas; each rank's input and activations differ.
+                layers = 1 + len(activations)
                 moments[:layers] = device_moments.reduce_moments_across_ranks(moments[:layers])
             sink = self._sink
             if sink is None:
@@ -443,8 +494,9 @@ class DeepViz:
     def _write_statistics(self, job: _StepStatistics, sink: SummarySink) -> None:
         if job.copies_done is not None:
             job.copies_done.synchronize()
+        all_moments = job.moments.numpy()
         moments = host_moments.layer_moments(
-            job.moments.numpy(), len(self._layers), job.parameter_owners, job.gradient_owners
+            all_moments[1:], len(self._layers), job.parameter_owners, job.gradient_owners
         )
         rows = host_moments.statistics_from_moments(moments)
         health = job.health.numpy()
@@ -456,6 +508,9 @@ class DeepViz:
             sink.add(summary.layer_statistics_summary(name, layer_rows), job.step)
         if job.loss is not None:
             sink.add(summary.loss_summary(float(job.loss)), job.step)
+        first_input = host_moments.statistics_from_moments(all_moments[0])[: len(metadata.INPUT_STATISTIC_NAMES)]
+        if first_input[0] > 0:  # a forward pass has run since the logger started
+            sink.add(summary.input_statistics_summary(first_input), job.step)
 
 
 class _LateRecords:
@@ -486,18 +541,6 @@ class _Thumbnails:
 def _require_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _distributed_world_size() -> int:
-    import torch.distributed as dist
-
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-
-
-def _is_writing_rank() -> bool:
-    import torch.distributed as dist
-
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def _gradcam_layers(

@@ -18,14 +18,22 @@ ActivationsSnapshot = dict[str, list[tuple[list[int], torch.Tensor]]]
 
 
 class ActivationsCollector(Collector[ActivationsSnapshot]):
-    """Taps every logged layer's output; writes one activations record per layer, rows in probe order."""
+    """Taps the activation layers' outputs; writes one activations record per layer, rows in probe order.
+
+    The activation layers are every logged layer, or those ``Setup.activation_layers`` names (a
+    deep model under the checkpoint byte budget: one per stage, expandable by name).
+    """
 
     name = "activations"
 
     def __init__(self, setup: Setup) -> None:
-        self._layers = list(setup.layers)
+        chosen = setup.activation_layers
+        self._layers = list(setup.layers) if chosen is None else [name for name in setup.layers if name in chosen]
         self._probe = list(setup.probe_images)
         self._pieces: ActivationsSnapshot = {}
+
+    def due(self, step: int) -> bool:
+        return bool(self._layers)
 
     def taps(self) -> list[Tap]:
         return [Tap(layer) for layer in self._layers]
@@ -45,6 +53,14 @@ class ActivationsCollector(Collector[ActivationsSnapshot]):
     def finish(self) -> ActivationsSnapshot:
         pieces, self._pieces = self._pieces, {}
         return pieces
+
+    def combine(self, snapshots: list[ActivationsSnapshot]) -> ActivationsSnapshot:
+        # Pieces carry their probe positions: those of all ranks together are the whole probe list.
+        combined: ActivationsSnapshot = {}
+        for snapshot in snapshots:
+            for layer, pieces in snapshot.items():
+                combined.setdefault(layer, []).extend(pieces)
+        return combined
 
     def write(self, snapshot: ActivationsSnapshot, sink: CheckpointSink) -> None:
         for layer in self._layers:

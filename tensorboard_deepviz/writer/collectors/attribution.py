@@ -89,6 +89,7 @@ class AttributionCollector(Collector[AttributionSnapshot]):
 
     name = "attribution"
     needs_eval_pass = False
+    rank_zero_only = True  # a pass of its own over the probe images, which every rank holds
 
     def __init__(self, setup: Setup) -> None:
         self._layers = list(setup.attribution_layers)

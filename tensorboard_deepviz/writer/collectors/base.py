@@ -65,6 +65,14 @@ class Setup:
       rectifiers: for layers whose output goes straight into a ReLU module (called once per
         forward pass), that module's name: the units collector reads them there.
       feature_vis: the feature visualization settings (None: none is rendered).
+      similarity_images: how many eval images (evenly spread) the layer similarity statistics
+        are computed over (0: no similarity records).
+      activation_layers: the layers whose probe activations are logged (None: every logged
+        layer); under a checkpoint byte budget, one per stage of a deep model (``writer.budget``).
+      units_layers: the layers whose units records are logged (None: every logged layer).
+      similarity_layers: the layers the similarity record covers (None: every logged layer).
+      kept_filters: per layer, how many of its first filters each weights record stores (a
+        layer not named: as many as ``max_weight_values`` allows).
     """
 
     model: nn.Module
@@ -84,6 +92,11 @@ class Setup:
     attribution_layers: list[str] = dataclasses.field(default_factory=list)
     rectifiers: dict[str, str] = dataclasses.field(default_factory=dict)
     feature_vis: Optional[FeatureVis] = None
+    activation_layers: Optional[list[str]] = None
+    units_layers: Optional[list[str]] = None
+    similarity_layers: Optional[list[str]] = None
+    kept_filters: dict[str, int] = dataclasses.field(default_factory=dict)
+    similarity_images: int = 256
 
 
 @dataclasses.dataclass
@@ -163,7 +176,9 @@ class Collector(abc.ABC, Generic[SnapshotT]):
     * ``due(step)``: False at checkpoints it skips (a record kind on its own cadence);
     * ``begin(context)``: per-checkpoint set-up, or work of its own on the training thread;
     * ``on_tap(batch, tap, tensor)``: a tapped tensor, during the forward pass;
-    * ``on_batch(batch)``: after the batch's forward pass (``batch.logits`` is set).
+    * ``on_batch(batch)``: after the batch's forward pass (``batch.logits`` is set);
+    * ``rank_zero_only`` / ``combine(snapshots)``: how it runs under torch.distributed
+      (``writer.distributed``).
 
     Keep what is held between batches small and on the device (reduce there); ``finish`` starts
     non-blocking host copies (``host_copy``) and returns them, and the pass marks when they are
@@ -175,6 +190,9 @@ class Collector(abc.ABC, Generic[SnapshotT]):
     name: str = ""
     #: Whether the collector needs the batches of the eval pass.
     needs_eval_pass: bool = True
+    #: Under torch.distributed: True runs the collector on rank 0 alone (it needs no eval-set
+    #: batches); False runs it on every rank over that rank's slice, and rank 0 ``combine``s.
+    rank_zero_only: bool = False
 
     def due(self, step: int) -> bool:
         """Whether this collector takes part in the checkpoint at ``step`` (default: every checkpoint)."""
@@ -204,6 +222,15 @@ class Collector(abc.ABC, Generic[SnapshotT]):
         Start device-to-host copies with ``host_copy`` (non-blocking from a GPU); do not wait
         for them.
         """
+
+    def combine(self, snapshots: list[SnapshotT]) -> SnapshotT:
+        """On rank 0 under torch.distributed: one snapshot from every rank's, in rank order.
+
+        Each rank saw a contiguous slice of the eval set (rank 0's first), with eval-set indices
+        as in a single process; the result must be what one process over the whole eval set
+        would have returned from ``finish``. Called on host snapshots whose copies are complete.
+        """
+        raise NotImplementedError(f"the {self.name or type(self).__name__} collector cannot combine the ranks' slices")
 
     @abc.abstractmethod
     def write(self, snapshot: SnapshotT, sink: CheckpointSink) -> None:

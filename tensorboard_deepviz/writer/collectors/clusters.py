@@ -46,6 +46,9 @@ class ClustersCollector(Collector[list[torch.Tensor]]):
         features, self._features = self._features, []
         return features
 
+    def combine(self, snapshots: list[list[torch.Tensor]]) -> list[torch.Tensor]:
+        return [batch for snapshot in snapshots for batch in snapshot]  # slices in rank order: eval order
+
     def write(self, snapshot: list[torch.Tensor], sink: CheckpointSink) -> None:
         features = torch.cat([f.float().reshape(len(f), -1) for f in snapshot]).numpy()
         clusters = clustering.cluster_features(

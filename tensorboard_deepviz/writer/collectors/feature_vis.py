@@ -70,6 +70,9 @@ class FeatureVisCollector(Collector[int]):
     """
 
     name = "feature visualization"
+    # Renders in rank 0's background thread; under torch.distributed the units of a layer wider
+    # than ``units`` are chosen by their variance over rank 0's slice of the eval set.
+    rank_zero_only = True
 
     def __init__(self, setup: Setup) -> None:
         self._settings: Optional[FeatureVis] = setup.feature_vis

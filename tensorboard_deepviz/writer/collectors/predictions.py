@@ -36,6 +36,9 @@ class PredictionsCollector(Collector[list[torch.Tensor]]):
         logits, self._logits = self._logits, []
         return logits
 
+    def combine(self, snapshots: list[list[torch.Tensor]]) -> list[torch.Tensor]:
+        return [batch for snapshot in snapshots for batch in snapshot]  # slices in rank order: eval order
+
     def write(self, snapshot: list[torch.Tensor], sink: CheckpointSink) -> None:
         probabilities = torch.softmax(torch.cat(snapshot).float(), dim=1)
         confidence, predicted = probabilities.max(dim=1)

@@ -92,7 +92,9 @@ class UnitsCollector(Collector[UnitsSnapshot]):
     name = "units"
 
     def __init__(self, setup: Setup) -> None:
-        self._layers = list(setup.layers)
+        # Every logged layer, or those the checkpoint byte budget keeps (Setup.units_layers).
+        chosen = setup.units_layers
+        self._layers = list(setup.layers) if chosen is None else [name for name in setup.layers if name in chosen]
         self._k = setup.top_images
         labels = setup.labels.to(torch.int64)
         self._classes = len(setup.class_names)
@@ -107,7 +109,7 @@ class UnitsCollector(Collector[UnitsSnapshot]):
         self._fields: Optional[dict[str, ReceptiveField]] = None
 
     def due(self, step: int) -> bool:
-        return self._k > 0
+        return self._k > 0 and bool(self._layers)
 
     def taps(self) -> list[Tap]:
         return [Tap(self._rectifier.get(layer, layer)) for layer in self._layers]
@@ -182,6 +184,15 @@ class UnitsCollector(Collector[UnitsSnapshot]):
         self._running = {}
         return snapshot
 
+    def combine(self, snapshots: list[UnitsSnapshot]) -> UnitsSnapshot:
+        """Each unit's best k over every rank's best k; class sums added."""
+        combined: UnitsSnapshot = {}
+        for layer in self._layers:
+            parts = [snapshot[layer] for snapshot in snapshots if layer in snapshot]
+            if parts:
+                combined[layer] = _merge_layer(parts, self._k)
+        return combined
+
     def write(self, snapshot: UnitsSnapshot, sink: CheckpointSink) -> None:
         fields = self._fields or {}
         for layer in self._layers:
@@ -218,3 +229,17 @@ class UnitsCollector(Collector[UnitsSnapshot]):
                     input_shape=self._input_shape,
                 )
             )
+
+
+def _merge_layer(parts: list[_LayerSnapshot], k: int) -> _LayerSnapshot:
+    """One layer's snapshot from several ranks' (in rank order), as one pass over all their images would give."""
+    values = torch.cat([part.top_values for part in parts])  # [ranks * k, U]
+    best, rows = values.topk(min(k, len(values)), dim=0)
+    return _LayerSnapshot(
+        top_values=best,
+        top_images=torch.cat([part.top_images for part in parts]).gather(0, rows),
+        top_positions=torch.cat([part.top_positions for part in parts]).gather(0, rows),
+        class_sums=torch.stack([part.class_sums for part in parts]).sum(dim=0),
+        grid=parts[0].grid,
+        output_shape=parts[0].output_shape,
+    )
