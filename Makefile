@@ -108,6 +108,7 @@ bench: install browser
 	$(PY) -m benchmarks.serving
 	$(PY) -m benchmarks.serving --statistics-per-checkpoint 34 --routes index,dynamics,findings,units_history
 	$(PY) -m benchmarks.deep_models
+	$(PY) -m benchmarks.distributed
 	$(PY) -m benchmarks.memory
 	$(PY) -m benchmarks.feature_vis
 	$(PY) -m benchmarks.browser
