@@ -94,6 +94,7 @@ train: install
 	$(PY) -m demo.train --dataset shapes --logdir $(LOGDIR)
 	$(PY) -m demo.train --dataset shapes --mistake unnormalized --logdir $(LOGDIR)
 	$(PY) -m demo.train --dataset digits --logdir $(LOGDIR)
+	$(PY) -m demo.train --dataset shapes --model resnet20 --epochs 4 --logdir $(LOGDIR)
 
 serve: install
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host $(HOST) --port $(PORT)

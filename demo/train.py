@@ -5,6 +5,7 @@ Usage::
     python -m demo.train                                  # scikit-learn digits, about a minute on a CPU
     python -m demo.train --dataset shapes                 # generated coloured shapes
     python -m demo.train --dataset shapes --mistake unnormalized   # the same with a common mistake
+    python -m demo.train --dataset shapes --model resnet20         # a deeper network (folded graph)
     python -m demo.train --cifar10-dir ~/data/cifar-10-batches-py --epochs 20
     tensorboard --logdir runs/demo
 """
@@ -27,13 +28,16 @@ from torch.utils.tensorboard import SummaryWriter
 from tensorboard_deepviz import DeepViz, DeepVizError
 
 from .data import ImageDataset, load_cifar10, load_digits_dataset, load_shapes_dataset
-from .model import DeepVizNet
+from .model import DeepVizNet, ResNet20
 
 DEFAULT_EPOCHS = {"digits": 6, "shapes": 10, "cifar10": 10}
 # Digits reach 96-98% test accuracy in 6 epochs at 0.03 (0.01 is slower: 91-95%); for
 # CIFAR-10 the common, more cautious 0.01. Shapes at 0.01 reach 97-100% in 10 epochs over seeds
 # 0-2; at 0.02-0.03 some seeds diverge.
 DEFAULT_LR = {"digits": 0.03, "shapes": 0.01, "cifar10": 0.01}
+# The networks --model picks; ResNet-20 has BatchNorm and takes the usual 0.1 of its paper.
+MODELS = {"deepviz": "the deepViz paper's 3-layer CNN", "resnet20": "the CIFAR ResNet-20 (3 stages of 3 blocks)"}
+RESNET_LR = 0.1
 # Common mistakes the demo can make on purpose, so that a second run shows what goes wrong.
 MISTAKES = {
     "none": "none",
@@ -64,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         "shapes: generated 32x32 coloured shapes, ten (colour, shape) classes (no download); "
         "cifar10: a local CIFAR-10 copy given by --cifar10-dir. Default: cifar10 when --cifar10-dir is given, "
         "else digits",
+    )
+    parser.add_argument(
+        "--model",
+        choices=tuple(MODELS),
+        default="deepviz",
+        help="; ".join(f"{name}: {meaning}" for name, meaning in MODELS.items()) + " (default: %(default)s)",
     )
     parser.add_argument(
         "--cifar10-dir",
@@ -139,7 +149,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS[args.dataset]
     if args.lr is None:
-        args.lr = DEFAULT_LR[args.dataset]
+        args.lr = RESNET_LR if args.model == "resnet20" else DEFAULT_LR[args.dataset]
     for name in ("epochs", "batch_size", "eval_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -150,7 +160,12 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda was requested but torch.cuda.is_available() is False")
     if args.run_name is None:
-        args.run_name = args.dataset if args.mistake == "none" else f"{args.dataset}-{args.mistake}"
+        parts = (
+            [args.dataset]
+            + ([args.model] if args.model != "deepviz" else [])
+            + ([args.mistake] if args.mistake != "none" else [])
+        )
+        args.run_name = "-".join(parts)
     return args
 
 
@@ -236,7 +251,12 @@ def train(args: argparse.Namespace, dataset: Optional[ImageDataset] = None) -> f
     torch.manual_seed(args.seed)
     device = choose_device(args.device)
     channels, height, _width = dataset.image_shape
-    model = DeepVizNet(in_channels=channels, num_classes=dataset.num_classes, image_size=height).to(device)
+    model: nn.Module
+    if args.model == "resnet20":
+        model = ResNet20(in_channels=channels, num_classes=dataset.num_classes)
+    else:
+        model = DeepVizNet(in_channels=channels, num_classes=dataset.num_classes, image_size=height)
+    model = model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_function = nn.CrossEntropyLoss()
 
@@ -258,7 +278,7 @@ def train(args: argparse.Namespace, dataset: Optional[ImageDataset] = None) -> f
     run_dir = os.path.join(args.logdir, args.run_name)
     print(f"dataset: {dataset.description}")
     print(
-        f"training DeepVizNet on {device} for {args.epochs} epoch(s), {total_steps} steps; deepviz checkpoint every "
+        f"training {type(model).__name__} on {device} for {args.epochs} epoch(s), {total_steps} steps; deepviz checkpoint every "
         f"{checkpoint_every} steps on {eval_size} eval images; logging to {run_dir}",
         flush=True,
     )
@@ -310,7 +330,7 @@ def train(args: argparse.Namespace, dataset: Optional[ImageDataset] = None) -> f
                     loss.backward()
                     optimizer.step()
                     step += 1
-                    viz.log_step(step)
+                    viz.log_step(step, loss=loss.detach())  # the loss feeds the loss-spike finding
                     loss_sum += loss.detach()
                     losses_since_checkpoint += 1
                     if step % checkpoint_every == 0:

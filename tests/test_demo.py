@@ -27,7 +27,7 @@ from demo.data import (
     load_digits_dataset,
     load_shapes_dataset,
 )
-from demo.model import DeepVizNet
+from demo.model import DeepVizNet, ResNet20
 from demo.shapes import CLASS_NAMES, CLASSES, COLOURS, generate_shapes
 from demo.train import main, parse_args, with_mistake
 
@@ -56,6 +56,18 @@ def test_model_layers_follow_the_paper() -> None:
     # The readable names the dashboard shows are the module names.
     names = {name for name, _ in model.named_modules()}
     assert set(LAYERS) <= names
+
+
+def test_resnet20_has_three_stages_of_blocks_whose_later_blocks_are_alike() -> None:
+    model = ResNet20(num_classes=10)
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 1 + 3 * 3 * 2 + 2  # stem, two per block, the projections of stages 2 and 3
+    for stage in (model.layer1, model.layer2, model.layer3):
+        # The blocks after the first have the same structure: the dashboard's graph folds them.
+        shapes = [[tuple(p.shape) for p in block.parameters()] for block in stage]
+        assert shapes[1] == shapes[2]
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(0.27e6, rel=0.02)  # the paper's 0.27M
 
 
 def test_model_rejects_an_image_size_the_poolings_cannot_divide() -> None:
@@ -332,6 +344,8 @@ def test_main_rejects_cifar10_without_a_directory() -> None:
 def test_a_mistake_run_is_named_after_its_dataset_and_mistake() -> None:
     assert parse_args(["--dataset", "shapes", "--mistake", "unnormalized"]).run_name == "shapes-unnormalized"
     assert parse_args(["--dataset", "shapes"]).run_name == "shapes"
+    resnet = parse_args(["--dataset", "shapes", "--model", "resnet20"])
+    assert (resnet.run_name, resnet.lr) == ("shapes-resnet20", 0.1)
     with pytest.raises(SystemExit):
         parse_args(["--mistake", "typo"])
 
