@@ -74,9 +74,7 @@ def deep_log(tmp_path_factory):
     torch.manual_seed(0)
     model = SmallResNet(channels=64)
     logdir = str(tmp_path_factory.mktemp("deep"))
-    # The similarity collector does not follow Setup.similarity_layers yet: its bytes are measured
-    # in benchmarks/deep_models.py, and left out here.
-    viz = _log(logdir, model, steps=(1, 2), train=True, checkpoint_bytes=LIMIT, similarity_images=0)
+    viz = _log(logdir, model, steps=(1, 2), train=True, checkpoint_bytes=LIMIT)
     return logdir, viz, model
 
 
@@ -88,6 +86,8 @@ def test_a_deep_model_keeps_one_activation_layer_per_stage_and_every_layers_stat
     layers = viz.layers
     assert {t for t in tags if t.startswith("deepviz/activations/")} == {f"deepviz/activations/{n}" for n in STAGES}
     assert {t for t in tags if t.startswith("deepviz/units/")} == {f"deepviz/units/{n}" for n in STAGES}
+    similarity = _records(logdir)[("deepviz/similarity", 2)]
+    assert similarity.fields["layers"] == STAGES
     for layer in layers:  # statistics and weights of every layer, whatever the budget
         assert metadata.tag_for(metadata.KIND_STATISTICS, layer) in tags
         assert metadata.tag_for(metadata.KIND_WEIGHTS, layer) in tags
