@@ -81,3 +81,24 @@ def test_a_unit_only_one_run_learned_is_left_unmatched():
     match = analysis.match_units(a, b)
     assert sorted((x, y) for x, y, _ in match.pairs) == [(0, 2), (1, 0)]
     assert match.unmatched_b == [1] and match.unmatched_a == []
+
+
+def test_the_difference_reads_the_counts_array_when_the_header_has_none():
+    """Confusion records of more than 100 classes keep their counts in the array alone."""
+    log = FakeLog()
+    a_predicted = np.array([0, 1, 2, 1, 1, 0])
+    _run(log, "a", a_predicted, _activations([0, 1, 2, 3]))
+    _run(log, "b", LABELS, _activations([0, 1, 2, 3]))
+    counts_a = np.zeros((3, 3), dtype=np.int32)
+    np.add.at(counts_a, (LABELS, a_predicted), 1)
+    # A later record without header counts replaces run a's at step 6 (and its predictions follow it).
+    log.add_record("a", 6, metadata.KIND_CONFUSION, {"num_classes": 3}, {"counts": counts_a})
+    log.add("a", summary.predictions_summary(PROBES, np.full((3, 3), 1 / 3), a_predicted, np.full(6, 0.5)), 6)
+    log.add("b", summary.confusion_summary(LABELS, LABELS, 3), 6)
+    log.add("b", summary.predictions_summary(PROBES, np.full((3, 3), 1 / 3), LABELS, np.full(6, 0.5)), 6)
+    run_a, run_b = log.run("a"), log.run("b")
+    body = comparison.answer_confusion_diff(
+        run_a, run_a.locate(metadata.KIND_CONFUSION, step=6), run_b, run_b.locate(metadata.KIND_CONFUSION, step=6)
+    )
+    assert body["counts_a"] == counts_a.tolist()
+    assert body["diff"] == (np.diag([2, 2, 2]) - counts_a).tolist()
