@@ -270,7 +270,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=20, help="distinct steps per route")
     parser.add_argument("--serve-repeats", type=int, default=3, help="warm repetitions of each request")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to RESULTS.md")
+    parser.add_argument("--log-step-only", action="store_true", help="measure only log_step's share of a step")
     args = parser.parse_args(argv)
+    if args.log_step_only:
+        progress("log_step on a batch-64 training step")
+        step = measure_log_step(args.step_batch, args.step_repeats)
+        rows = [
+            [f"training step, batch {args.step_batch} (ms)", step["step"] * 1000, ""],
+            ["log_step (ms, timed inside the logged steps)", step["log_step"] * 1000, ""],
+            ["log_step / step (wall time)", f"{step['log_step'] / step['step']:.1%}", "<= 5%"],
+            ["log_step / step (CPU time)", f"{step['log_step_cpu'] / step['step_cpu']:.1%}", "<= 5%"],
+        ]
+        body = f"Standard ResNet-50 at {PIXELS} x {PIXELS} px, DeepViz defaults.\n\n" + markdown_table(
+            ["figure", "measured", "target"], rows
+        )
+        report("Deep models: log_step on ResNet-50", body, append=not args.no_append)
+        return 0
 
     root = tempfile.mkdtemp(prefix="deepviz_deep_")
     progress(f"ResNet-50 at {PIXELS} px, {args.eval_size} eval images: checkpoints into {root}")

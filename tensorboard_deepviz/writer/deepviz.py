@@ -110,6 +110,9 @@ class DeepViz:
         ``log_step`` statistics, the first layer's filters whole, the first filters of every
         other layer that fit (the same ones at every checkpoint), and activations and units
         records for ``activation_layers`` only (``writer.budget``; ``checkpoint_plan`` says what).
+        For such a model ``log_step`` on a CPU reads each tensor of over 65,536 values whole
+        only for its sum (mean, NaN and Inf exact) and takes its min, max, norm, std and zero
+        fraction from one block in sixteen (``writer.moments``); None keeps everything exact.
       activation_layers: the layers whose probe activations (and, under the budget, units
         records) are logged: ``"auto"`` (default: every layer when the checkpoint fits the
         budget, else one per stage, the last layer of each top-level child of the model),
@@ -363,7 +366,11 @@ class DeepViz:
             # all; under torch.distributed, the activation rows are one slice to reduce.
             # The first layer's input leads: a handful of numbers more in the same reduction.
             first_input = self._last_outputs.latest_input
-            moments = device_moments.moments_of([first_input, *activations, *parameters, *gradients])
+            # A deep model on a CPU: tensors over 65,536 values give their extremes, squares
+            # and zeros from a sample (their sums, NaN and Inf stay exact), to keep log_step cheap.
+            moments = device_moments.moments_of(
+                [first_input, *activations, *parameters, *gradients], sample_large=self._plan.deep
+            )
             if distributed.world_size() > 1:
                 # Weights and (DDP-averaged) gradients are replicas; each rank's input and activations differ.
                 layers = 1 + len(activations)

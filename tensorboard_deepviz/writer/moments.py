@@ -23,7 +23,14 @@ def tensor_moments(tensor: Optional[torch.Tensor]) -> torch.Tensor:
     return moments_of([tensor])[0]
 
 
-def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
+#: With ``sample_large``, CPU tensors of more elements than this take their extremes, sum of
+#: squares and zero count from a sample: one block of ``SAMPLE_BLOCK`` in ``SAMPLE_EVERY``.
+SAMPLED_ABOVE = 1 << 16
+SAMPLE_BLOCK = 1 << 10
+SAMPLE_EVERY = 16
+
+
+def moments_of(tensors: Sequence[Optional[torch.Tensor]], *, sample_large: bool = False) -> torch.Tensor:
     """Return float64 rows ``[K, len(MOMENT_NAMES)]`` for K tensors (a zero row for None or empty).
 
     The rows are on the first tensor's CUDA device, or on the CPU. Sums and extremes include
@@ -33,6 +40,13 @@ def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
     Host tensors are counted by numpy. On a CUDA device each tensor costs three kernels, and all
     of them one synchronization: NaN and Inf are counted only in tensors whose sum is not finite.
     Tensors on other accelerators (MPS has no float64, for one) are copied to the host first.
+
+    With ``sample_large`` (a deep model's ``log_step`` on a CPU, where four passes over every
+    tensor cost more than the target share of a training step), a host tensor of more than
+    ``SAMPLED_ABOVE`` elements is read whole once, for its exact sum (so the mean, and whether
+    it holds NaN or Inf, are exact); its min, max, sum of squares and zero count come from one
+    block in ``SAMPLE_EVERY``, the latter two scaled to the whole. A tensor holding NaN or Inf
+    is always measured whole.
     """
     if not tensors:
         return torch.zeros((0, len(MOMENT_NAMES)), dtype=torch.float64)
@@ -46,7 +60,10 @@ def moments_of(tensors: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
             values = values.to("cpu")
         host = _host_array(values)
         if host is not None:
-            rows[index] = _host_moments(values, host)
+            sampled = sample_large and values.numel() > SAMPLED_ABOVE
+            rows[index] = _sampled_host_moments(values) if sampled else None
+            if rows[index] is None:
+                rows[index] = _host_moments(values, host)
         else:
             on_device.setdefault((values.device, values.dtype), []).append((index, values))
     for group in on_device.values():
@@ -80,6 +97,23 @@ def _host_moments(values: torch.Tensor, host: np.ndarray) -> torch.Tensor:
     zeros = _count_where(_is_zero, host)
     squares = float(torch.dot(values, values))
     row = [values.numel(), total, squares, float(minimum), float(maximum), zeros, nans, infs]
+    return torch.tensor(row, dtype=torch.float64)
+
+
+def _sampled_host_moments(values: torch.Tensor) -> Optional[torch.Tensor]:
+    """Moments from one full pass (the sum) and a sample; None when the tensor holds NaN or Inf."""
+    total = float(values.sum(dtype=values.dtype))
+    if not math.isfinite(total):
+        return None  # measured whole, exactly: the counts and extremes of a broken tensor matter
+    whole_blocks = values.numel() // SAMPLE_BLOCK
+    # Blocks spread evenly over the tensor (every filter, image or unit region has some), copied
+    # once into a small contiguous tensor that the three reductions then read from cache.
+    sample = values[: whole_blocks * SAMPLE_BLOCK].view(whole_blocks, SAMPLE_BLOCK)[::SAMPLE_EVERY].reshape(-1)
+    minimum, maximum = torch.aminmax(sample)
+    scale = values.numel() / sample.numel()
+    squares = float(torch.dot(sample, sample)) * scale
+    zeros = _count_where(_is_zero, sample.numpy()) * scale
+    row = [values.numel(), total, squares, float(minimum), float(maximum), zeros, 0, 0]
     return torch.tensor(row, dtype=torch.float64)
 
 
