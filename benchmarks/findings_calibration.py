@@ -71,9 +71,9 @@ class Network:
 NETWORKS = [
     Network("deepviz3 SGD lr 0.02 seed 3", "deepviz3", "sgd", 0.02, 3),
     Network("deepviz3 Adam lr 0.001 seed 0", "deepviz3", "adam", 0.001, 0),
-    Network("resnet18/8 16px SGD lr 0.05 seed 0", "resnet18", "sgd", 0.05, 0, image_size=16, width=8, epochs=8),
-    Network("resnet18/8 16px SGD lr 0.1 seed 1", "resnet18", "sgd", 0.1, 1, image_size=16, width=8, epochs=8),
-    Network("resnet18/8 16px Adam lr 0.001 seed 2", "resnet18", "adam", 0.001, 2, image_size=16, width=8, epochs=8),
+    Network("resnet18/8 16px SGD lr 0.05 seed 0", "resnet18", "sgd", 0.05, 0, image_size=16, width=8, epochs=12),
+    Network("resnet18/8 16px SGD lr 0.1 seed 1", "resnet18", "sgd", 0.1, 1, image_size=16, width=8, epochs=12),
+    Network("resnet18/8 16px Adam lr 0.001 seed 2", "resnet18", "adam", 0.001, 2, image_size=16, width=8, epochs=12),
 ]
 
 
@@ -273,7 +273,7 @@ def run_setting(label: str, logdir: str, epochs: int) -> tuple[str, float, dict[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=4, help="epochs per run (the ResNet-18 runs name their own)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per run (the ResNet-18 runs name their own)")
     parser.add_argument("--logdir", help="where the runs are written (default: a temporary directory)")
     parser.add_argument("--only", nargs="*", help="run only the settings whose name contains one of these")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once, each in a process of one thread")
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         [*rows, ["threshold", "", "0", *(thresholds.get(key, "") for key in keys)]],
     )
     body = (
-        f"{args.epochs} epochs per run (the ResNet-18 runs: 8); the demo's runs through its script (1,000 eval images, no loss passed), the "
+        f"{args.epochs} epochs per run (the ResNet-18 runs: 12); the demo's runs through its script (1,000 eval images, no loss passed), the "
         "benchmark networks in this module's loop on the coloured shapes (500 eval images, the loss passed to "
         "log_step; resnet18/8: ResNet-18 with an 8-channel first stage on 16x16 images, SGD with momentum 0.9 "
         "and weight decay 5e-4); a checkpoint about every 4% of training. Each column is the most a rule's "
