@@ -120,8 +120,11 @@ def margins(evidence: rules.RunEvidence) -> dict[str, float]:
         _, counts = evidence.confusion
         rows = counts.sum(axis=2, keepdims=True)
         shares = np.where(rows > 0, counts / np.maximum(rows, 1), 0.0) * (1 - np.eye(counts.shape[1]))[None]
-        # The worst pair at the last checkpoints (resolved early confusion is information only).
-        result["confused share at the end"] = float(shares[-rules.PERSIST :].min(axis=0).max())
+        # The worst pair held at the last checkpoints (resolved early confusion is information only).
+        result["confused share at the end"] = float(shares[-rules.CONFUSED_PERSIST :].min(axis=0).max())
+        # The worst pair held anywhere (a spell that ended is information: what decides is the end).
+        windows = np.lib.stride_tricks.sliding_window_view(shares, rules.CONFUSED_PERSIST, axis=0).min(axis=-1)
+        result["confused share, highest held"] = float(windows.max()) if len(windows) else float("nan")
         accuracy = np.trace(counts, axis1=1, axis2=2) / np.maximum(counts.sum(axis=(1, 2)), 1)
         result["final accuracy / chance"] = float(accuracy[-1] * counts.shape[1])
     return result
@@ -311,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "loss spikes": "0",
         "loss over its band, highest held": "> 1",
         "confused share at the end": f">= {rules.CONFUSED_SHARE:g}",
+        "confused share, highest held": f">= {rules.CONFUSED_SHARE:g} (then resolved: info)",
         "final accuracy / chance": f"<= {rules.CHANCE_FACTOR:g}",
     }
     table = markdown_table(
@@ -322,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark networks in this module's loop on the coloured shapes (500 eval images, the loss passed to "
         "log_step; resnet18/8: ResNet-18 with an 8-channel first stage on 16x16 images, SGD with momentum 0.9 "
         "and weight decay 5e-4); a checkpoint about every 4% of training. Each column is the most a rule's "
-        f"condition held over {rules.PERSIST} consecutive checkpoints (the update ratio as the rule reads it: the "
+        f"condition held over {rules.PERSIST} consecutive checkpoints (confused pairs over {rules.CONFUSED_PERSIST}; the update ratio as the rule reads it: the "
         "median between checkpoints; the loss over 3 logged steps, against the top of its band; confusion at the "
         "end of training; accuracy at the last checkpoint); nan: not measured (no bounded activation, no "
         f"loss passed).\n\n{table}\n\nWarnings and errors raised by healthy runs: {alarms} (target 0)."

@@ -62,6 +62,11 @@ DEAD_ERROR_SHARE = 0.95
 # A class pair takes this share of the true class's row of the confusion matrix (0.3 let a healthy run
 # end with a 31% pair: the calibration in RESULTS.md).
 CONFUSED_SHARE = 0.40
+# Consecutive checkpoints a confused pair must hold: more than PERSIST, since a decision boundary
+# still moving flips a similar pair back and forth for a few checkpoints (a healthy shapes run held
+# 78%, 42%, 81% of red circles as red squares at its last three, after 3% and 31%), while swapped
+# or mislabeled classes stay confused for as long as training runs.
+CONFUSED_PERSIST = 5
 # Accuracy within this many times chance (1 / classes), at several checkpoints, is not learning.
 CHANCE_FACTOR = 1.5
 # Share of a layer's outputs that saturate the bounded activation after it (within 1% of its
@@ -657,12 +662,13 @@ def confused_classes(evidence: RunEvidence) -> list[Finding]:
             if a == b or (b, a) in reported:
                 continue
             forward = (shares[:, a, b] >= CONFUSED_SHARE) & ~collapsed[:, b]
-            spell = _persistent(step_list, forward.tolist())
+            spell = _persistent(step_list, forward.tolist(), CONFUSED_PERSIST)
             if spell is None:
                 continue
             start, end, ongoing = spell
             index = step_list.index(end)
-            backward = _persistent(step_list, ((shares[:, b, a] >= CONFUSED_SHARE) & ~collapsed[:, a]).tolist())
+            backward_held = (shares[:, b, a] >= CONFUSED_SHARE) & ~collapsed[:, a]
+            backward = _persistent(step_list, backward_held.tolist(), CONFUSED_PERSIST)
             swapped = backward is not None and backward[2] and ongoing
             reported.add((a, b))
             message = f"{shares[index, a, b]:.0%} of {name(a)} is predicted as {name(b)} since step {start}"
