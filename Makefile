@@ -110,6 +110,8 @@ bench: install browser
 	$(PY) -m benchmarks.serving --statistics-per-checkpoint 34 --routes index,dynamics,findings,units_history
 	$(PY) -m benchmarks.deep_models
 	$(PY) -m benchmarks.distributed
+	$(PY) -m benchmarks.similarity_cost
+	$(PY) -m benchmarks.similarity_cost --model resnet18 --eval-size 500 --batch 250 --repeats 3
 	$(PY) -m benchmarks.memory
 	$(PY) -m benchmarks.feature_vis
 	$(PY) -m benchmarks.browser
