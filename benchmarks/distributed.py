@@ -87,7 +87,9 @@ def main() -> None:
     one = statistics.median(results[1]["blocked"])
     for world, result in results.items():
         blocked = statistics.median(result["blocked"])
-        rows.append([world, args.threads, f"{blocked * 1000:.0f}", f"{result['flush'] * 1000:.0f}", f"{one / blocked:.2f}"])
+        rows.append(
+            [world, args.threads, f"{blocked * 1000:.0f}", f"{result['flush'] * 1000:.0f}", f"{one / blocked:.2f}"]
+        )
     body = (
         f"{args.model}, {args.images} eval images, median of {args.checkpoints} checkpoints after a warm-up one; "
         "each rank evaluates its slice, rank 0 gathers (gloo) and writes.\n\n"
