@@ -1,7 +1,8 @@
 """Findings calibration: healthy training runs must raise no warning, and by how much they stay clear.
 
 Trains, with DeepViz, the demo network on generated coloured shapes and on digits over seeds and
-learning rates (the healthy settings a user would choose, through the demo's own script), then
+learning rates (the healthy settings a user would choose, through the demo's own script, which passes the
+loss), then
 the benchmark networks (``benchmarks.models``: the deepViz paper's network under SGD and Adam, a
 ResNet-18 with BatchNorm and residual blocks) on the coloured shapes in a loop of this module that
 passes the loss to ``log_step``, to good accuracy. It then asks the findings route, and for each
@@ -322,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         [*rows, ["threshold", "", "0", *(thresholds.get(key, "") for key in keys)]],
     )
     body = (
-        f"{args.epochs} epochs per run (the ResNet-18 runs: 12); the demo's runs through its script (1,000 eval images, no loss passed), the "
+        f"{args.epochs} epochs per run (the ResNet-18 runs: 12); the demo's runs through its script (1,000 eval images), the "
         "benchmark networks in this module's loop on the coloured shapes (500 eval images, the loss passed to "
         "log_step; resnet18/8: ResNet-18 with an 8-channel first stage on 16x16 images, SGD with momentum 0.9 "
         "and weight decay 5e-4); a checkpoint about every 4% of training. Each column is the most a rule's "
