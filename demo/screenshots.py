@@ -1,6 +1,7 @@
 """Screenshots of every dashboard view on the coloured-shapes demo, for the README.
 
-Trains the demo (unless ``--logdir`` already holds it), starts the real ``tensorboard`` on a
+Trains the demo runs it needs (unless ``--logdir`` already holds them: ``shapes``, a second seed
+of it for A/B, and the ResNet-20 for the folded graph), starts the real ``tensorboard`` on a
 free loopback port, and photographs each tab in headless Chromium (Debian's, launched by path).
 
     python -m demo.screenshots [--logdir runs/screenshots] [--out docs/images]
@@ -20,6 +21,18 @@ import urllib.request
 from demo import train
 
 VIEWS = ("filters", "confusion", "clusters", "compare", "dynamics", "units")
+# The runs the pictures show, and how each is trained.
+RUNS = {
+    "shapes": ["--dataset", "shapes"],
+    "shapes-seed1": ["--dataset", "shapes", "--seed", "1", "--run-name", "shapes-seed1"],
+    "shapes-resnet20": ["--dataset", "shapes", "--model", "resnet20", "--epochs", "4"],
+}
+# Pictures taken from a link (the dashboard's state is its URL hash): A/B mode and the folded graph.
+LINKED = {
+    "ab-filters": "run=shapes&view=filters&layer=conv1&runb=shapes-seed1",
+    "ab-units": "run=shapes&view=units&layer=conv2&runb=shapes-seed1",
+    "graph": "run=shapes-resnet20&view=units&layer=layer3.0.conv1",
+}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -58,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
 
-    if not os.path.isdir(args.logdir):
-        train.main(["--dataset", "shapes", "--logdir", args.logdir, "--no-progress"])
+    for run, options in RUNS.items():
+        if not os.path.isdir(os.path.join(args.logdir, run)):
+            train.main([*options, "--logdir", args.logdir, "--no-progress"])
     os.makedirs(args.out, exist_ok=True)
     port = _free_port()
     server = subprocess.Popen(
@@ -94,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_timeout(1500)  # let sprites and charts finish loading
                 path = os.path.join(args.out, f"{view}.png")
                 page.screenshot(path=path)
+                print(path)
+            for name, link in LINKED.items():
+                # A fresh page each: a link names what it changes, so one followed in the same
+                # page would keep the previous picture's B.
+                page = browser.new_page(viewport={"width": 1500, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/data/plugin_entry.html?name=deepviz#{link}")
+                page.wait_for_timeout(4000)  # both sides' sprites, the matching and the heat map
+                path = os.path.join(args.out, f"{name}.png")
+                page.screenshot(path=path, full_page=True)
                 print(path)
             browser.close()
     finally:
