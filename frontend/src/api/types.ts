@@ -211,7 +211,7 @@ export interface LayerSimilarityResponse {
   /** B's, the columns. */
   layers_b: string[];
   /** CKA in [0, 1] (1: the same representation up to rotation and scale); null where a layer's features were non-finite or constant. */
-  cka: (number | null)[][];
+  cka: (JsonNumber | null)[][];
   /** How many sampled eval images the similarity is computed over. */
   images: number;
 }
@@ -435,6 +435,25 @@ export interface FindingsResponse {
   run: string;
   /** Ordered by severity (error, warning, info), then step. */
   findings: Finding[];
+  /** Absent from logs without the loss (and from older servers). */
+  loss_spikes?: LossSpike[];
+}
+
+/** The loss jumping far above its recent band (`loss_spikes` of the findings answer, when the log has the loss). */
+export interface LossSpike {
+  /** The first step above the band; `last_step`: the last before it came back. */
+  step: number;
+  last_step: number;
+  loss: number;
+  peak: number;
+  median: number;
+  threshold: number;
+  recovered: boolean;
+  message: string;
+  /** The layers whose statistics left their usual band first, earliest first. */
+  lead_lag: LeadLag[];
+  /** Training dynamics at the spike's step (its first ranked layer). */
+  link: string;
 }
 
 export interface CompareRequest {

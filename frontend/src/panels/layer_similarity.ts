@@ -7,7 +7,7 @@
 // sides) and names the B layer that was clicked.
 
 import { errorText } from "../api/client";
-import type { JsonNumber, RunSummary } from "../api/types";
+import type { JsonNumber, LayerSimilarityResponse, RunSummary } from "../api/types";
 import { toNumber } from "../api/types";
 import { layerSimilarityUrl } from "../api/urls";
 import { type Cell, HeatMap } from "../charts/heatmap";
@@ -30,22 +30,6 @@ const CSS = `
 
 /** The record kind a run needs for this panel (the route answers 404 without it). */
 export const SIMILARITY_KIND = "similarity";
-
-/** The `layer_similarity` answer (docs: the route's contract). */
-export interface LayerSimilarityResponse {
-  run: string;
-  step: number;
-  run_b: string;
-  step_b: number;
-  /** A's layers with a similarity statistic, in forward order: the rows. */
-  layers_a: string[];
-  /** B's, the columns. */
-  layers_b: string[];
-  /** cka[i][j]: linear CKA of A's layer i and B's layer j in 0..1, null where not computable. */
-  cka: (JsonNumber | null)[][];
-  /** How many eval images the similarity is computed over. */
-  images: number;
-}
 
 /** For each row, the column of its largest finite value (-1 for a row without one). */
 export function bestColumns(values: readonly (readonly (JsonNumber | null)[])[]): number[] {

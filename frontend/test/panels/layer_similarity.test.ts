@@ -1,14 +1,8 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
-import type { Kind } from "../../src/api/types";
+import type { Kind, LayerSimilarityResponse } from "../../src/api/types";
 import type { State } from "../../src/core/state";
-import {
-  bestColumns,
-  ckaShade,
-  LayerSimilarity,
-  type LayerSimilarityResponse,
-  similarityRequest,
-} from "../../src/panels/layer_similarity";
+import { bestColumns, ckaShade, LayerSimilarity, similarityRequest } from "../../src/panels/layer_similarity";
 import { allByTestId, byTestId, fetched, place, settle, testContext } from "../context";
 import { FAKE_RUN, fakeServer, HttpError, SECOND_RUN } from "../fake_server";
 import { runSummary } from "../helpers";

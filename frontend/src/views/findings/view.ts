@@ -8,7 +8,7 @@
 // The answer goes into the store (`findings`) for the graph's badges and the timeline's ticks.
 
 import { errorText } from "../../api/client";
-import type { Finding, FindingsResponse, LeadLag } from "../../api/types";
+import type { Finding, FindingsResponse, LeadLag, LossSpike } from "../../api/types";
 import type { AppContext } from "../../core/context";
 import { Latest, runGate } from "../../core/guards";
 import { decodeHash, followLink } from "../../core/hash";
@@ -35,23 +35,6 @@ const CSS = `
 .dv-finding-leads { margin: 2px 0 4px 24px; font-size: 12px; }
 .dv-finding-leads ol { margin: 2px 0; padding-left: 20px; }
 `;
-
-/** The loss jumping far above its recent band (`loss_spikes` of the findings answer, when the log has the loss). */
-export interface LossSpike {
-  /** The first step above the band; `last_step`: the last before it came back. */
-  step: number;
-  last_step: number;
-  loss: number;
-  peak: number;
-  median: number;
-  threshold: number;
-  recovered: boolean;
-  message: string;
-  /** The layers whose statistics left their usual band first, earliest first. */
-  lead_lag: LeadLag[];
-  /** Training dynamics at the spike's step (its first ranked layer). */
-  link: string;
-}
 
 export interface FindingsSettings {
   /** The label of a view (for "open in ..."), from the registry. */
@@ -160,8 +143,7 @@ export class FindingsView extends Part {
     if (!current()) return;
     this.failure = "";
     const findings = Array.isArray(answer.findings) ? sortFindings(answer.findings) : [];
-    const spikes = (answer as FindingsResponse & { loss_spikes?: unknown }).loss_spikes;
-    this.spikes = Array.isArray(spikes) ? (spikes as LossSpike[]) : [];
+    this.spikes = Array.isArray(answer.loss_spikes) ? answer.loss_spikes : [];
     this.spikesRun = run;
     if (store.set({ findings: { run, findings } }).size === 0) this.render();
   }
