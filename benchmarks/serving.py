@@ -37,6 +37,7 @@ from demo.model import DeepVizNet
 from tensorboard_deepviz import DeepViz, summary
 from tensorboard_deepviz.analysis import clustering, similarity
 from tensorboard_deepviz.analysis import moments as host_moments
+from tensorboard_deepviz.contract.metadata import INPUT_STATISTIC_NAMES
 from tensorboard_deepviz.writer.collectors.similarity import layer_statistic
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -171,12 +172,15 @@ def write_log(
                 summary.attribution_summary(name, probe, predicted[probe], maps, input_shape=[32, 32]), step
             )
         for offset in range(statistics_per_checkpoint):
+            logged_step = step - STEP_SPACING + offset * (STEP_SPACING // statistics_per_checkpoint)
             for name in layers:
                 rows = host_moments.statistics_from_moments(rng.random((3, len(host_moments.MOMENT_NAMES))) + 1)
-                file_writer.add_summary(
-                    summary.layer_statistics_summary(name, rows),
-                    step - STEP_SPACING + offset * (STEP_SPACING // statistics_per_checkpoint),
-                )
+                file_writer.add_summary(summary.layer_statistics_summary(name, rows), logged_step)
+            # What log_step(step, loss=...) writes besides: the loss and the training inputs'
+            # moments, which the findings route reads too.
+            file_writer.add_summary(summary.loss_summary(2.3 * float(rng.random()) + 0.1), logged_step)
+            inputs = host_moments.statistics_from_moments(rng.random((1, len(host_moments.MOMENT_NAMES))) + 1)[0]
+            file_writer.add_summary(summary.input_statistics_summary(inputs[: len(INPUT_STATISTIC_NAMES)]), logged_step)
     writer.close()
 
 
