@@ -84,6 +84,8 @@ export interface UnitPanelSettings {
   hideWhenNone?: boolean;
   /** The hint shown while no unit is selected. */
   hint?: string;
+  /** The state field holding the unit shown (default `unit`; B's side of the A/B mode: `unitB`). */
+  unitKey?: "unit" | "unitB";
 }
 
 interface Shown {
@@ -107,6 +109,7 @@ function fact(value: unknown, digits = 3): string {
 export class UnitPanel extends Part {
   readonly element: HTMLElement;
   private readonly side: Side;
+  private readonly unitKey: "unit" | "unitB";
   private readonly id: (name: string) => string;
   private readonly heading: HTMLElement;
   private readonly status: Status;
@@ -141,6 +144,7 @@ export class UnitPanel extends Part {
     super(ctx.store);
     ensureStyles("unit-panel", CSS);
     this.side = settings.side ?? MAIN;
+    this.unitKey = settings.unitKey ?? "unit";
     const id = testids(settings.testidSuffix);
     this.id = id;
     this.heading = h("strong", { testid: id("unit-title") });
@@ -215,7 +219,7 @@ export class UnitPanel extends Part {
           class: "dv-link",
           text: "close",
           attrs: { type: "button" },
-          on: { click: () => this.store.set({ unit: null }) },
+          on: { click: () => this.store.set({ [this.unitKey]: null }) },
         }),
       ),
       this.status.element,
@@ -224,7 +228,7 @@ export class UnitPanel extends Part {
     this.element.hidden = Boolean(settings.hideWhenNone);
     container.appendChild(this.element);
 
-    this.watch([...this.side.runKeys, ...this.side.stepKeys, "layer", "unit"], () => {
+    this.watch([...this.side.runKeys, ...this.side.stepKeys, "layer", this.unitKey], () => {
       void ctx.gate.track(this.render());
       void ctx.gate.track(this.renderFeatureVis());
     });
@@ -232,7 +236,7 @@ export class UnitPanel extends Part {
     ctx.prefetcher.register((step) => {
       const state = ctx.store.get();
       const run = this.side.run(state);
-      const unit = state.unit;
+      const unit = state[this.unitKey];
       if (!this.active || !run || unit === null) return [];
       const items: PrefetchItem[] = [];
       const layer = unitsLayer(run, state.layer);
@@ -277,7 +281,8 @@ export class UnitPanel extends Part {
   private async render(): Promise<void> {
     const current = this.loads.start();
     const state = this.store.get();
-    const unit = state.unit;
+    // B's side with A/B off (no B run) shows nothing, as with no unit selected.
+    const unit = this.side !== MAIN && state.runB === null ? null : state[this.unitKey];
     const empty = (state: "loading" | "empty" | "error", text: string) => {
       this.shown = null;
       this.status.set(state, text);
@@ -364,7 +369,7 @@ export class UnitPanel extends Part {
   private async renderFeatureVis(): Promise<void> {
     const current = this.fvLoads.start();
     const state = this.store.get();
-    const unit = state.unit;
+    const unit = state[this.unitKey];
     const run = runGate(state, this.side).ok ? this.side.run(state) : null;
     const fv = this.fv;
     const show = (mode: FeatureVisState, caption: string, rendered: number | null = null) => {

@@ -131,11 +131,18 @@ describe("FiltersView: A/B mode", () => {
   });
 
   it("a matched pair selects A's unit and B's unit; the picker is the shared one", async () => {
-    const { root, store } = await filtersView({ runB: SECOND_RUN.run });
+    const { root, store, fetch } = await filtersView({ runB: SECOND_RUN.run });
     const pair = byTestId(root, "match-pair");
     expect([pair.dataset.a, pair.dataset.b]).toEqual(["1", "5"]);
     pair.click();
     expect([store.get().unit, store.get().filter, store.get().unitB]).toEqual([1, 1, 5]);
+    await settle(60);
+    // Each side's unit has its panel: B's unit 5 of B's run, beside A's unit 1.
+    expect(byTestId(root, "unit-title-b").textContent).toBe("Unit 5 of conv1");
+    const topImagesB = fetched(fetch).filter((url) => url.includes("top_images?") && url.includes("unit=5"));
+    expect(topImagesB.some((url) => url.includes(`run=${encodeURIComponent(SECOND_RUN.run)}`))).toBe(true);
+    (byTestId(root, "unit-panel-close-b") as HTMLButtonElement).click();
+    expect([store.get().unit, store.get().unitB]).toEqual([1, null]);
     expect((byTestId(root, "filters-ab-run") as HTMLSelectElement).value).toBe(SECOND_RUN.run);
     expect((byTestId(root, "filters-ab-toggle") as HTMLInputElement).checked).toBe(true);
   });

@@ -117,6 +117,15 @@ describe("UnitsView: A/B mode", () => {
     expect([store.get().unit, store.get().unitB]).toEqual([1, 4]);
     const selected = root.querySelector('[data-testid="units-matrix-b"] .dv-matrix-row.dv-cell-selected');
     expect(selected?.getAttribute("data-unit")).toBe("4");
+    await settle(60);
+    // Both units have their panel: A's unit 1, and B's unit 4 (of B's run).
+    expect(byTestId(root, "unit-title").textContent).toBe("Unit 1 of conv1");
+    expect(byTestId(root, "unit-title-b").textContent).toBe("Unit 4 of conv1");
+    // A/B off: B's panel goes, A's stays.
+    store.set({ runB: null });
+    await settle(40);
+    expect(byTestId(root, "unit-panel-b").hidden).toBe(true);
+    expect(byTestId(root, "unit-title").textContent).toBe("Unit 1 of conv1");
   });
 
   it("says when B's units cannot be matched, and keeps B's own order", async () => {

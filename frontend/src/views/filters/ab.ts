@@ -13,6 +13,7 @@ import { ActivationsPanel } from "../../panels/activations";
 import { FilterBank, type FilterPin } from "../../panels/filter_bank";
 import { LayerSimilarity } from "../../panels/layer_similarity";
 import { MatchedUnits } from "../../panels/matched_units";
+import { UnitPanel } from "../../panels/unit_panel";
 import { h, Status } from "../../ui/dom";
 import type { Zoom } from "../../ui/sprite";
 import { ensureStyles } from "../../ui/styles";
@@ -71,6 +72,13 @@ export class FiltersAB {
       pin: PIN_B,
     });
     this.column.append(info);
+    // B's unit (picked in B's bank or as a matched pair) gets its own panel: B's unit i is not A's.
+    const unitB = new UnitPanel(this.column, ctx, {
+      side: SIDE_B,
+      unitKey: "unitB",
+      testidSuffix: "-b",
+      hideWhenNone: true,
+    });
     this.activationsA = h("div", { testid: "ab-activations-a" });
     const activationsB = h("div", { testid: "ab-activations-b" });
     this.activations = h(
@@ -88,7 +96,7 @@ export class FiltersAB {
     this.below = h("div", { class: "dv-filters-ab-row" });
     const matched = new MatchedUnits(this.below, ctx, { scale: this.scale });
     const similarity = new LayerSimilarity(this.below, ctx);
-    this.parts = [this.bank, activations, matched, similarity];
+    this.parts = [this.bank, unitB, activations, matched, similarity];
     // While playing: the layouts the coming steps' shared scales are worked out from.
     ctx.prefetcher.register((step) => {
       const state = ctx.store.get();
@@ -113,8 +121,9 @@ export class FiltersAB {
     this.column.hidden = !on || !weights;
     this.activations.hidden = !on;
     this.below.hidden = !on;
-    const [bank, ...others] = this.parts;
+    const [bank, unitB, ...others] = this.parts;
     bank.setActive(on && weights);
+    unitB.setActive(on && weights);
     for (const part of others) part.setActive(on);
   }
 

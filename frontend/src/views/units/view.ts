@@ -12,7 +12,15 @@ import { BarChart } from "../../charts/bars";
 import { type Cell, type Heading, type HeatCell, HeatMap, shade } from "../../charts/heatmap";
 import { LineChart } from "../../charts/line_chart";
 import type { AppContext } from "../../core/context";
-import { currentRun, hasStep, layersWithUnits, nearestCheckpoint, unitsLayer, unitsVersion } from "../../core/derived";
+import {
+  currentRun,
+  hasStep,
+  layersWithUnits,
+  nearestCheckpoint,
+  SIDE_B,
+  unitsLayer,
+  unitsVersion,
+} from "../../core/derived";
 import { checkpointGate, Latest } from "../../core/guards";
 import { formatNumber } from "../../lib/format";
 import { className } from "../../lib/search";
@@ -101,6 +109,7 @@ export class UnitsView extends TabView {
   private readonly historyLoads = new Latest();
   private data: Loaded | null = null;
   private history: { key: string; answer: UnitsHistoryResponse } | null = null;
+  private readonly panelB: UnitPanel;
   private readonly ab: UnitsAB;
   private readonly matched: MatchedUnits;
 
@@ -141,6 +150,8 @@ export class UnitsView extends TabView {
     // A/B mode: the matched units first (a pair selects A's unit and B's), then A's unit panel.
     this.matched = new MatchedUnits(side, ctx, { testidSuffix: "-units" });
     this.panel = new UnitPanel(side, ctx, { hint: "Click a unit's row in the matrix to see what it responds to." });
+    // B's unit of the selected row (B's unit i is not A's unit i), while A/B is on.
+    this.panelB = new UnitPanel(side, ctx, { side: SIDE_B, unitKey: "unitB", testidSuffix: "-b", hideWhenNone: true });
     side.append(h("h3", { text: "The layer" }));
     this.histogram = new BarChart(side, { testid: "units-histogram" });
     const chartBox = h("div", {});
@@ -207,6 +218,7 @@ export class UnitsView extends TabView {
   protected override activeChanged(active: boolean): void {
     super.activeChanged(active);
     this.panel.setActive(active);
+    this.panelB.setActive(active);
     this.matched.setActive(active);
   }
 
