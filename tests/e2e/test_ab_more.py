@@ -122,8 +122,14 @@ def test_direct_compare_lays_out_two_runs(page, tensorboard_server, console_log,
     expect(tid(page, "view-compare").get_by_test_id("status")).to_have_attribute(
         "data-state", "ready", timeout=LOAD_TIMEOUT
     )
-    loaded = cells_b.evaluate_all("cells => cells.every(c => c.complete && c.naturalWidth > 0)")
-    assert loaded, "every sprite of B's rows loaded"
+    # "ready" is set as the grid is laid out; its images may still be arriving: wait for them
+    # (a sprite that failed to load never gets a width, so this still fails on a broken one).
+    page.wait_for_function(
+        """run => [...document.querySelectorAll(`[data-testid=compare-grid] [data-testid=compare-cell][data-run="${run}"]`)]
+            .every(c => c.complete && c.naturalWidth > 0)""",
+        arg=SECOND_RUN,
+        timeout=LOAD_TIMEOUT,
+    )
     # the link keeps the runs: opening it again shows both runs' rows
     page.reload()
     expect(tid(page, "compare-run-heading")).to_have_count(2, timeout=LOAD_TIMEOUT)
