@@ -45,6 +45,7 @@ import { h, replaceChildren, Status, testids } from "../ui/dom";
 import { drawFeatureVisCell } from "../ui/feature_vis";
 import { ensureStyles } from "../ui/styles";
 import { thumbnailsFor } from "../ui/thumbnails";
+import { UnitsHistory } from "./units_history";
 
 const CSS = `
 .dv-unit-panel { margin-top: 8px; }
@@ -130,9 +131,8 @@ export class UnitPanel extends Part {
   private readonly stabilityChart: LineChart;
   private readonly selectivityChart: LineChart;
   private readonly loads = new Latest();
-  private readonly histories = new Latest();
   private shown: Shown | null = null;
-  private history: { key: string; answer: UnitsHistoryResponse } | null = null;
+  private readonly histories: UnitsHistory;
   private hovered: number | null = null;
   private previewThumb: HTMLCanvasElement | null = null;
 
@@ -144,6 +144,7 @@ export class UnitPanel extends Part {
     super(ctx.store);
     ensureStyles("unit-panel", CSS);
     this.side = settings.side ?? MAIN;
+    this.histories = new UnitsHistory(ctx.api);
     this.unitKey = settings.unitKey ?? "unit";
     const id = testids(settings.testidSuffix);
     this.id = id;
@@ -573,8 +574,8 @@ export class UnitPanel extends Part {
 
   /** "0.80 (overlap with step 4)" from the loaded history, or null. */
   private stabilityAt(step: number, unit: number): string | null {
-    const history = this.history?.answer;
-    if (!history || this.history?.key !== this.historyKey()) return null;
+    const history = this.historyShown();
+    if (!history) return null;
     const index = history.steps.indexOf(step);
     if (index < 0) return null;
     const value = fact(history.stability[index]?.[unit], 2);
@@ -602,24 +603,15 @@ export class UnitPanel extends Part {
     });
   }
 
-  private historyKey(): string {
+  /** The history of the shown unit's layer, once loaded. */
+  private historyShown(): UnitsHistoryResponse | null {
     const shown = this.shown;
     const run = this.side.run(this.store.get());
-    return shown && run ? `${shown.run}\u0000${shown.layer}\u0000${unitsVersion(run)}` : "";
+    return shown && run ? this.histories.answer(shown.run, shown.layer, unitsVersion(run)) : null;
   }
 
   private async loadHistory(run: string, layer: string, version: string): Promise<void> {
-    const key = `${run}\u0000${layer}\u0000${version}`;
-    if (this.history?.key === key) return;
-    const current = this.histories.start();
-    try {
-      const answer = await this.ctx.api.unitsHistory(run, layer, version);
-      if (!current()) return;
-      this.history = { key, answer };
-    } catch {
-      if (!current()) return;
-      this.history = null;
-    }
+    if (!(await this.histories.load(run, layer, version))) return;
     this.drawHistory();
     this.drawFacts();
   }
@@ -627,14 +619,13 @@ export class UnitPanel extends Part {
   /** The unit's stability and selectivity over the checkpoints, the selected one marked. */
   private drawHistory(): void {
     const shown = this.shown;
-    const history = this.history;
-    if (!shown || !history || history.key !== this.historyKey()) {
+    const answer = this.historyShown();
+    if (!shown || !answer) {
       this.stabilityChart.draw(null, "no history");
       this.selectivityChart.draw(null, "no history");
       return;
     }
     const unit = shown.answer.unit;
-    const { answer } = history;
     const draw = (chart: LineChart, name: string, title: string, table: UnitsHistoryResponse["stability"]) =>
       chart.draw({
         series: [{ name, points: unitSeries(answer, table, unit), colour: "#1565c0", attrs: { "data-unit": unit } }],

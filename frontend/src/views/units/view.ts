@@ -27,6 +27,7 @@ import { className } from "../../lib/search";
 import { sortUnits, type UnitsSort } from "../../lib/units";
 import { MatchedUnits } from "../../panels/matched_units";
 import { UnitPanel } from "../../panels/unit_panel";
+import { UnitsHistory } from "../../panels/units_history";
 import { h, Status, select, setOptions } from "../../ui/dom";
 import { ensureStyles } from "../../ui/styles";
 import { TabView } from "../common";
@@ -106,15 +107,15 @@ export class UnitsView extends TabView {
   private readonly historyNote: HTMLElement;
   private readonly panel: UnitPanel;
   private readonly loads = new Latest();
-  private readonly historyLoads = new Latest();
   private data: Loaded | null = null;
-  private history: { key: string; answer: UnitsHistoryResponse } | null = null;
+  private readonly histories: UnitsHistory;
   private readonly panelB: UnitPanel;
   private readonly ab: UnitsAB;
   private readonly matched: MatchedUnits;
 
   constructor(ctx: AppContext, root: HTMLElement) {
     super(ctx, root);
+    this.histories = new UnitsHistory(ctx.api);
     ensureStyles("units", CSS);
     const { store } = ctx;
     this.layerSelect = select(
@@ -404,31 +405,18 @@ export class UnitsView extends TabView {
   }
 
   private async loadHistory(run: string, layer: string, version: string): Promise<void> {
-    const key = `${run}\u0000${layer}\u0000${version}`;
-    if (this.history?.key === key) return;
-    const current = this.historyLoads.start();
-    try {
-      const answer = await this.ctx.api.unitsHistory(run, layer, version);
-      if (!current()) return;
-      this.history = { key, answer };
-    } catch {
-      if (!current()) return;
-      this.history = null;
-    }
-    this.renderHistory();
+    if (await this.histories.load(run, layer, version)) this.renderHistory();
   }
 
   private renderHistory(): void {
     const data = this.data;
     const run = currentRun(this.store.get());
-    const history = this.history;
-    const key = data && run ? `${data.run}\u0000${data.layer}\u0000${unitsVersion(run)}` : "";
-    if (!data || !history || history.key !== key) {
+    const answer = data && run ? this.histories.answer(data.run, data.layer, unitsVersion(run)) : null;
+    if (!data || !answer) {
       this.historyChart.draw(null, "no history");
       this.historyNote.hidden = true;
       return;
     }
-    const { answer } = history;
     const points = (values: UnitsHistoryResponse["median_selectivity"]) =>
       answer.steps.map((step, i) => [step, toNumber(values[i])] as [number, number]);
     this.historyChart.draw({
