@@ -67,35 +67,9 @@ class SmallNet(nn.Module):
         return self.fc(self.flatten(self.pool(self.relu2(self.conv2(self.relu1(self.conv1(x)))))))
 
 
-def train(
-    make_model: Callable[[], nn.Module],
-    *,
-    lr: float = 0.05,
-    parameters: Optional[Callable[[nn.Module], Any]] = None,
-    relabel: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-    before_step: Optional[Callable[[nn.Module, int], None]] = None,
-    seed: int = 0,
-    scale_inputs: float = 1.0,
-    scaled: str = "both",
-    optimizer: Optional[Callable[[Any], torch.optim.Optimizer]] = None,
-) -> list[dict[str, Any]]:
-    """Train a model made by ``make_model`` with DeepViz logging into memory; return the findings route's findings.
-
-    The model is made after seeding, so every test's run is the same whatever ran before it.
-    ``scaled`` says which images ``scale_inputs`` applies to: "both", "train" or "eval".
-    ``optimizer`` makes the optimizer from the parameters (default SGD with momentum 0.9).
-    """
-    return train_answer(
-        make_model,
-        lr=lr,
-        parameters=parameters,
-        relabel=relabel,
-        before_step=before_step,
-        seed=seed,
-        scale_inputs=scale_inputs,
-        scaled=scaled,
-        optimizer=optimizer,
-    )["findings"]
+def train(make_model: Callable[[], nn.Module], **options: Any) -> list[dict[str, Any]]:
+    """``train_answer``'s findings alone (the same options)."""
+    return train_answer(make_model, **options)["findings"]
 
 
 def train_answer(
@@ -111,9 +85,13 @@ def train_answer(
     optimizer: Optional[Callable[[Any], torch.optim.Optimizer]] = None,
     on_optimizer: Optional[Callable[[torch.optim.Optimizer, int], None]] = None,
 ) -> dict[str, Any]:
-    """``train``, returning the whole findings answer (findings and loss spikes).
+    """Train a model made by ``make_model`` with DeepViz logging into memory; return the findings answer.
 
-    ``on_optimizer(optimizer, step)`` runs before each step (to change a learning rate).
+    The whole answer: findings and loss spikes. The model is made after seeding, so every test's
+    run is the same whatever ran before it. ``scaled`` says which images ``scale_inputs`` applies
+    to: "both", "train" or "eval". ``optimizer`` makes the optimizer from the parameters (default
+    SGD with momentum 0.9); ``on_optimizer(optimizer, step)`` runs before each step (to change a
+    learning rate).
     """
     torch.manual_seed(seed)
     model = make_model()
