@@ -51,11 +51,10 @@ class StageNet(nn.Module):
 
 def write_folded_run(logdir: str) -> None:
     """Train ``StageNet`` a few steps under DeepViz, with ``DEAD_LAYER`` killed by a -100 bias."""
-    import torch.nn.functional as F
     from torch.utils.tensorboard import SummaryWriter
 
     from tensorboard_deepviz import DeepViz
-    from tests.support.models import make_images
+    from tests.support.models import make_images, train_logged
 
     torch.manual_seed(0)
     model = StageNet()
@@ -67,12 +66,5 @@ def write_folded_run(logdir: str) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     writer = SummaryWriter(os.path.join(logdir, RUN))
     with DeepViz(writer, model, (images, labels), class_names=CLASS_NAMES, probe=4, clusters=2) as viz:
-        for step in range(max(CHECKPOINTS) + 1):
-            loss = F.cross_entropy(model(images[:16]), labels[:16])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            viz.log_step(step)
-            if step in CHECKPOINTS:
-                viz.log_checkpoint(step)
+        train_logged(viz, model, optimizer, images, labels, CHECKPOINTS)
     writer.close()

@@ -56,11 +56,10 @@ IMAGE_IS_PICTURE = (
 
 def _write_log(logdir: str) -> None:
     import torch
-    import torch.nn.functional as F
     from torch.utils.tensorboard import SummaryWriter
 
     from tensorboard_deepviz import DeepViz, FeatureVis
-    from tests.support.models import SmallResNet, make_images
+    from tests.support.models import SmallResNet, make_images, train_logged
 
     torch.manual_seed(1)
     model = SmallResNet(num_classes=len(CLASS_NAMES))
@@ -72,15 +71,8 @@ def _write_log(logdir: str) -> None:
     with DeepViz(
         writer, model, (images, labels), class_names=CLASS_NAMES, probe=2, clusters=2, feature_vis=settings
     ) as viz:
-        for step in range(CHECKPOINTS[-1] + 1):
-            loss = F.cross_entropy(model(images[:16]), labels[:16])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            viz.log_step(step)
-            if step in CHECKPOINTS:
-                viz.log_checkpoint(step)
-                viz.flush()  # the render is written before the next checkpoint is due: no deferral
+        # Flushed at each checkpoint: the render is written before the next one is due, no deferral.
+        train_logged(viz, model, optimizer, images, labels, CHECKPOINTS, after_checkpoint=lambda step: viz.flush())
     writer.close()
 
 

@@ -13,14 +13,13 @@ import os
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
 from tensorboard_deepviz import DeepViz, FeatureVis
 from tensorboard_deepviz.server.plugin import IMMUTABLE, REVALIDATE
 from tests.support.logreader import LOADERS, open_logs
-from tests.support.models import SmallResNet, make_images
+from tests.support.models import SmallResNet, make_images, train_logged
 from tests.support.tbapp import tensorboard_app, wait_for_checkpoints
 
 CHECKPOINTS = [0, 2, 4]
@@ -41,16 +40,12 @@ def logdir(tmp_path_factory) -> str:
         writer = SummaryWriter(os.path.join(path, "run"))
         settings = FeatureVis(layers=["stem.0", "stage"], every=2, steps=8, warm_steps=4)
         with DeepViz(writer, model, (images, labels), clusters=2, probe=2, feature_vis=settings) as viz:
-            for step in range(max(CHECKPOINTS) + 1):
-                loss = F.cross_entropy(model(images[:16]), labels[:16])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                viz.log_step(step)
-                if step in CHECKPOINTS:
-                    viz.log_checkpoint(step)
-                    if step == 0:
-                        viz.flush()  # then a render of 0 is written before checkpoint 2 is due
+
+            def flush_first(step: int) -> None:
+                if step == 0:
+                    viz.flush()  # then a render of 0 is written before checkpoint 2 is due
+
+            train_logged(viz, model, optimizer, images, labels, CHECKPOINTS, after_checkpoint=flush_first)
         writer.close()
     finally:
         torch.set_num_threads(threads)

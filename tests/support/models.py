@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -59,6 +59,39 @@ def make_images(count: int = 96, num_classes: int = 4, seed: int = 0) -> tuple[t
     return images, labels
 
 
+def train_logged(
+    viz: Any,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    checkpoints: Sequence[int],
+    *,
+    after_update: Optional[Callable[[int], None]] = None,
+    after_checkpoint: Optional[Callable[[int], None]] = None,
+) -> None:
+    """Steps 0 .. max(checkpoints) on the first 16 images under the ``DeepViz`` ``viz``.
+
+    Every step is logged (``log_step``), and ``checkpoints`` with ``log_checkpoint``.
+    ``after_update(step)`` runs after the optimizer's update and before ``log_step``;
+    ``after_checkpoint(step)`` after each ``log_checkpoint``.
+    """
+    import torch.nn.functional as F
+
+    for step in range(max(checkpoints) + 1):
+        loss = F.cross_entropy(model(images[:16]), labels[:16])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if after_update is not None:
+            after_update(step)
+        viz.log_step(step)
+        if step in checkpoints:
+            viz.log_checkpoint(step)
+            if after_checkpoint is not None:
+                after_checkpoint(step)
+
+
 def write_training_run(
     logdir: str,
     run: str,
@@ -76,7 +109,6 @@ def write_training_run(
     """
     import os
 
-    import torch.nn.functional as F
     from torch.utils.tensorboard import SummaryWriter
 
     from tensorboard_deepviz import DeepViz
@@ -86,17 +118,13 @@ def write_training_run(
     images, labels = make_images(48, num_classes=len(class_names))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     writer = SummaryWriter(os.path.join(logdir, run))
+
+    def plant_nan(step: int) -> None:
+        if step == plant_nan_at:
+            with torch.no_grad():
+                model.head[3].weight[0, 0] = float("nan")
+            model(images[:4])  # the activations of the last forward pass now hold NaN too
+
     with DeepViz(writer, model, (images, labels), class_names=list(class_names), probe=probe, clusters=clusters) as viz:
-        for step in range(max(checkpoints) + 1):
-            loss = F.cross_entropy(model(images[:16]), labels[:16])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if step == plant_nan_at:
-                with torch.no_grad():
-                    model.head[3].weight[0, 0] = float("nan")
-                model(images[:4])  # the activations of the last forward pass now hold NaN too
-            viz.log_step(step)
-            if step in checkpoints:
-                viz.log_checkpoint(step)
+        train_logged(viz, model, optimizer, images, labels, checkpoints, after_update=plant_nan)
     writer.close()

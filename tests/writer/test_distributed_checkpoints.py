@@ -30,7 +30,7 @@ def _free_port() -> int:
 def _train_and_log(logdir: str | None) -> None:
     """The same training and logging in every process: identical weights, as DDP keeps them."""
     from tensorboard_deepviz import DeepViz
-    from tests.support.models import SmallResNet, make_images
+    from tests.support.models import SmallResNet, make_images, train_logged
 
     torch.manual_seed(0)
     model = SmallResNet()
@@ -38,14 +38,7 @@ def _train_and_log(logdir: str | None) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     options = dict(clusters=3, nearest_per_cluster=4, batch_size=8, probe=[0, 5, 20, 36], top_images=4)
     with DeepViz(logdir, model, (images, labels), **options) as viz:
-        for step in range(1, CHECKPOINTS[-1] + 1):
-            loss = torch.nn.functional.cross_entropy(model(images[:16]), labels[:16])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            viz.log_step(step)
-            if step in CHECKPOINTS:
-                viz.log_checkpoint(step)
+        train_logged(viz, model, optimizer, images, labels, CHECKPOINTS)
 
 
 def _rank_main(rank: int, port: int, logdir: str) -> None:
