@@ -224,9 +224,15 @@ def _combine_ranks(
     parts = distributed.gather_to_rank_zero(part)
     if parts is None:
         return None
-    snapshots = [(c, snapshot) for c, snapshot in job.snapshots if c.rank_zero_only]
-    failures = [(name, error) for name, error in job.failures if name not in {collector_name(c) for _, c in sharded}]
-    for index, collector in sharded:
+    # Rank-0-only collectors' own failures stand; a sharded one's are in the parts, named by rank.
+    rank_zero_names = {collector_name(c) for c in collectors if c.rank_zero_only}
+    failures = [(name, error) for name, error in job.failures if name in rank_zero_names]
+    snapshots: list[tuple[Collector[Any], Any]] = []
+    for index, collector in enumerate(collectors):  # records in the usual order
+        if collector.rank_zero_only:
+            if id(collector) in own:
+                snapshots.append((collector, own[id(collector)]))
+            continue
         if not any(index in p.snapshots or index in p.failures for p in parts):
             continue  # not due at this checkpoint on any rank
         pieces, errors = distributed.merge_parts(parts, index)
@@ -237,8 +243,6 @@ def _combine_ranks(
             snapshots.append((collector, collector.combine(pieces)))
         except Exception as error:  # reported by the worker, like any collector's failure
             failures.append((collector_name(collector), error))
-    order = {id(collector): index for index, collector in enumerate(collectors)}
-    snapshots.sort(key=lambda pair: order[id(pair[0])])  # records in the usual order
     return CheckpointJob(job.step, snapshots, failures, None)
 
 
