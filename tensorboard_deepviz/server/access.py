@@ -220,6 +220,21 @@ class LogAccess:
         """``{layer: [(step, rows [3, 9]), ...]}`` for the given statistics tags, steps ascending."""
         if not infos:
             return {}
+        series = self._tensor_series(ctx, experiment_id, run, infos)
+        expected = (len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES))
+        return {info.layer: [(s, r) for s, r in series[info.tag] if r.shape == expected] for info in infos}
+
+    def tensors(self, ctx: Any, experiment_id: str, run: str, info: TagInfo) -> list[tuple[int, np.ndarray]]:
+        """``[(step, value), ...]`` of one tensor tag (the loss, input statistics), steps ascending.
+
+        Values pass through ``contract.migrations``; one that cannot be read is skipped.
+        """
+        return self._tensor_series(ctx, experiment_id, run, [info])[info.tag]
+
+    def _tensor_series(
+        self, ctx: Any, experiment_id: str, run: str, infos: Sequence[TagInfo]
+    ) -> dict[str, list[tuple[int, np.ndarray]]]:
+        """``{tag: [(step, value), ...]}`` in one read, values in the current layout, steps ascending."""
         result = self._provider.read_tensors(
             ctx,
             experiment_id=experiment_id,
@@ -227,30 +242,11 @@ class LogAccess:
             downsample=self._downsample,
             run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=[info.tag for info in infos]),
         )
-        expected = (len(metadata.STATISTIC_SOURCES), len(metadata.STATISTIC_NAMES))
         series = {}
         for info in infos:
-            data = result.get(run, {}).get(info.tag, [])
-            rows = [(d.step, _statistics_row(info, d.numpy)) for d in data]
-            series[info.layer] = sorted(
-                ((s, r) for s, r in rows if r is not None and r.shape == expected), key=lambda item: item[0]
-            )
+            rows = [(d.step, _statistics_row(info, d.numpy)) for d in result.get(run, {}).get(info.tag, [])]
+            series[info.tag] = sorted(((s, r) for s, r in rows if r is not None), key=lambda item: item[0])
         return series
-
-    def tensors(self, ctx: Any, experiment_id: str, run: str, info: TagInfo) -> list[tuple[int, np.ndarray]]:
-        """``[(step, value), ...]`` of one tensor tag (the loss, input statistics), steps ascending.
-
-        Values pass through ``contract.migrations``; one that cannot be read is skipped.
-        """
-        result = self._provider.read_tensors(
-            ctx,
-            experiment_id=experiment_id,
-            plugin_name=metadata.PLUGIN_NAME,
-            downsample=self._downsample,
-            run_tag_filter=tb_provider.RunTagFilter(runs=[run], tags=[info.tag]),
-        )
-        values = [(d.step, _statistics_row(info, d.numpy)) for d in result.get(run, {}).get(info.tag, [])]
-        return sorted(((step, value) for step, value in values if value is not None), key=lambda item: item[0])
 
 
 def _statistics_row(info: TagInfo, value: Any) -> Optional[np.ndarray]:
